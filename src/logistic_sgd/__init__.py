@@ -1,0 +1,29 @@
+"""logistic-sgd: multinomial logistic regression by minibatch SGD with the seed's early stopping.
+
+A modern, installable rebuild of the Deep Learning Tutorials' ``logistic_sgd.py``::
+
+    >>> from logistic_sgd import load_data, sgd_optimization_mnist
+    >>> result = sgd_optimization_mnist(dataset="fashion-mnist")   # prints the seed's lines
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .data import load_data
+from .experiment import sgd_optimization_mnist
+from .model import LogisticRegression
+from .persist import load_model, save_model
+from .train import TrainConfig, TrainResult, fit
+
+__all__ = [
+    "LogisticRegression",
+    "TrainConfig",
+    "TrainResult",
+    "__version__",
+    "fit",
+    "load_data",
+    "load_model",
+    "save_model",
+    "sgd_optimization_mnist",
+]

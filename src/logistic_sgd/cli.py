@@ -1,0 +1,170 @@
+"""Command line: ``logistic-sgd train | evaluate | predict | download``, a thin layer over the package.
+
+Errors caused by input end as one line on stderr and exit status 2 (``--debug`` shows the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .errors import LogisticSGDError, UsageError
+
+PROG = "logistic-sgd"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 2 bad input, 130 interrupted)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except LogisticSGDError as exc:
+        if args.debug:
+            raise
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Multinomial logistic regression trained by minibatch SGD with early stopping "
+        "(the Deep Learning Tutorials' logistic_sgd.py).",
+    )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="show the traceback of an error")
+
+    train = sub.add_parser("train", parents=[common], help="train (the seed's experiment by default)",
+                           description="Train by minibatch SGD with the seed's patience early stopping; "
+                           "prints the seed's log lines.")
+    _add_data_args(train)
+    hp = train.add_argument_group("hyperparameters (defaults: the seed's)")
+    hp.add_argument("--learning-rate", type=float, default=0.13, help="SGD step size (default 0.13)")
+    hp.add_argument("--batch-size", type=int, default=600, help="minibatch size (default 600)")
+    hp.add_argument("--n-epochs", type=int, default=1000, help="at most this many epochs (default 1000)")
+    hp.add_argument("--patience", type=int, default=5000, help="look at this many minibatches at least (default 5000)")
+    hp.add_argument("--patience-increase", type=float, default=2,
+                    help="grow patience to iteration x this on a significant improvement (default 2)")
+    hp.add_argument("--improvement-threshold", type=float, default=0.995,
+                    help="a relative improvement below this is significant (default 0.995)")
+    hp.add_argument("--floatx", default="float32", choices=("float32", "float64"),
+                    help="floating-point type of the model and data (default float32)")
+    hp.add_argument("--shuffle", action="store_true", help="visit minibatches in a new random order each epoch")
+    hp.add_argument("--seed", type=int, default=0, help="random seed for --shuffle (default 0)")
+    out = train.add_argument_group("output")
+    out.add_argument("-q", "--quiet", action="store_true", help="drop the per-validation lines")
+    out.add_argument("--model-out", type=Path, default=Path("best_model.npz"),
+                     help="where the best model is written (default best_model.npz)")
+    out.add_argument("--log-json", type=Path, help="write one JSON object per validation to this file")
+    train.set_defaults(func=cmd_train)
+
+    evaluate = sub.add_parser("evaluate", parents=[common], help="error of a saved model on each split")
+    evaluate.add_argument("--model", type=Path, required=True, help="model file written by train")
+    _add_data_args(evaluate)
+    evaluate.set_defaults(func=cmd_evaluate)
+
+    predict = sub.add_parser("predict", parents=[common], help="classify images, .npy arrays or IDX files")
+    predict.add_argument("--model", type=Path, required=True, help="model file written by train")
+    predict.add_argument("--top", type=int, default=1, metavar="K", help="show the K most likely classes")
+    predict.add_argument("inputs", nargs="+", type=Path, metavar="INPUT",
+                         help="PNG/PGM/... image (needs Pillow), .npy array, or IDX image file")
+    predict.set_defaults(func=cmd_predict)
+
+    download = sub.add_parser("download", parents=[common], help="fetch a named dataset into the cache")
+    download.add_argument("--dataset", default="mnist", choices=_dataset_names())
+    download.set_defaults(func=cmd_download)
+    return parser
+
+
+def _dataset_names() -> list[str]:
+    from .data.datasets import DATASETS
+
+    return sorted(DATASETS)
+
+
+def _add_data_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("data").add_mutually_exclusive_group()
+    group.add_argument("--data", type=Path, help="dataset file or folder: mnist.pkl.gz, IDX folder, or .npz")
+    group.add_argument("--dataset", default="mnist", choices=_dataset_names(),
+                       help="named dataset, from the cache or downloaded (default mnist)")
+
+
+def _data_source(args: argparse.Namespace) -> str | Path:
+    return args.data if args.data is not None else args.dataset
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .experiment import run_experiment
+    from .train import TrainConfig
+
+    config = TrainConfig(
+        learning_rate=args.learning_rate, n_epochs=args.n_epochs, batch_size=args.batch_size,
+        patience=args.patience, patience_increase=args.patience_increase,
+        improvement_threshold=args.improvement_threshold, floatx=args.floatx,
+        shuffle=args.shuffle, seed=args.seed,
+    )
+    run_experiment(_data_source(args), config, quiet=args.quiet, model_out=args.model_out, log_json=args.log_json)
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .data import open_dataset
+    from .persist import read_model
+    from .train import count_errors
+
+    model, meta = read_model(args.model)
+    loaded = open_dataset(_data_source(args))
+    print(f"model: {args.model} (trained on {meta.get('data', 'unknown data')})")
+    print(f"data: {loaded.description}")
+    for name, (x, y) in zip(("train", "validation", "test"), loaded.datasets, strict=True):
+        if x.shape[1] != model.n_in:
+            raise UsageError(f"{args.model}: model takes {model.n_in} features, the data have {x.shape[1]}")
+        if y.max() >= model.n_out:
+            raise UsageError(f"{args.model}: model knows {model.n_out} classes, the {name} labels reach {y.max()}")
+        wrong = count_errors(model, x.astype(model.dtype, copy=False), y)
+        print(f"{name:<10} error {100.0 * wrong / len(y):9.6f} %  ({wrong}/{len(y)})")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from .inputs import read_examples
+    from .persist import load_model
+
+    model = load_model(args.model)
+    if not 1 <= args.top <= model.n_out:
+        raise UsageError(f"--top must be between 1 and {model.n_out}, got {args.top}")
+    batches = [(path, read_examples(path, model.n_in)) for path in args.inputs]  # all checked before printing
+    for path, rows in batches:
+        proba = model.p_y_given_x(rows)
+        best = np.argsort(-proba, axis=1, kind="stable")[:, : args.top]
+        for i, (p, order) in enumerate(zip(proba, best, strict=True)):
+            name = str(path) if len(rows) == 1 else f"{path}[{i}]"
+            print("\t".join([name, *(f"{k}\t{p[k]:.6f}" for k in order)]))
+    return 0
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    from .data.datasets import resolve
+
+    path, title = resolve(args.dataset)
+    print(f"{title}: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

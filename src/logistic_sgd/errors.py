@@ -1,0 +1,27 @@
+"""Errors a user can cause, each rendered by the CLI as one line and exit status 2."""
+
+from __future__ import annotations
+
+
+class LogisticSGDError(Exception):
+    """Base class for every error caused by input: a file, a flag, the network.
+
+    The message is one line that names the file (or flag) and says what is wrong.
+    The CLI prints it to stderr and exits with status 2; nothing else prints a traceback.
+    """
+
+
+class DataError(LogisticSGDError):
+    """A dataset file or folder is missing, unreadable or malformed."""
+
+
+class DownloadError(DataError):
+    """No mirror delivered a file with the expected checksum."""
+
+
+class ModelFileError(LogisticSGDError):
+    """A model file is missing, corrupt or of an incompatible version."""
+
+
+class UsageError(LogisticSGDError):
+    """A flag or argument is out of range."""

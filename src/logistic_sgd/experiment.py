@@ -1,0 +1,73 @@
+"""The seed's experiment end to end: load data, train with the seed's log lines, keep the best model."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from .data import open_dataset
+from .errors import UsageError
+from .report import BestModelWriter, JsonLog, SeedLog
+from .train import Listener, TrainConfig, TrainResult, fit
+
+
+def run_experiment(
+    dataset: str | os.PathLike[str],
+    config: TrainConfig,
+    *,
+    quiet: bool = False,
+    model_out: str | os.PathLike[str] | None = None,
+    log_json: str | os.PathLike[str] | None = None,
+    stream: TextIO | None = None,
+) -> TrainResult:
+    """Load ``dataset``, train with ``config`` printing the seed's lines, and save the best model.
+
+    ``model_out`` and ``log_json`` are checked for writability before any data is loaded.
+    """
+    config.validate()
+    for flag, path in (("--model-out", model_out), ("--log-json", log_json)):
+        if path is not None:
+            check_writable(flag, Path(path))
+    out = stream or sys.stdout
+    print("... loading data", file=out, flush=True)
+    loaded = open_dataset(dataset)
+    print(f"... data: {loaded.description}", file=out, flush=True)
+    print("... building the model", file=out, flush=True)
+    listeners: list[Listener] = [SeedLog(out, quiet=quiet)]
+    if log_json is not None:
+        listeners.append(JsonLog(log_json))
+    if model_out is not None:
+        metadata: dict[str, Any] = {"data": loaded.description, "hyperparameters": config.as_dict()}
+        listeners.append(BestModelWriter(model_out, metadata))
+    return fit(loaded.datasets, config, listeners)
+
+
+def sgd_optimization_mnist(
+    learning_rate: float = 0.13,
+    n_epochs: int = 1000,
+    dataset: str | os.PathLike[str] = "mnist.pkl.gz",
+    batch_size: int = 600,
+    **options: Any,
+) -> TrainResult:
+    """The seed's entry point, same arguments: train on ``dataset`` printing the seed's lines.
+
+    Extra keyword arguments are :class:`TrainConfig` fields (``patience``, ``floatx``, ``shuffle``...)
+    or :func:`run_experiment` options (``quiet``, ``model_out``, ``log_json``). Returns the
+    :class:`TrainResult` instead of only printing it.
+    """
+    run_options = {k: options.pop(k) for k in ("quiet", "model_out", "log_json", "stream") if k in options}
+    config = TrainConfig(learning_rate=learning_rate, n_epochs=n_epochs, batch_size=batch_size, **options)
+    return run_experiment(dataset, config, **run_options)
+
+
+def check_writable(flag: str, path: Path) -> None:
+    """Raise :class:`UsageError` unless a file can be created at ``path`` (checked before a long run)."""
+    if path.is_dir():
+        raise UsageError(f"{flag} {path}: is a folder, expected a file path")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise UsageError(f"{flag} {path}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UsageError(f"{flag} {path}: not writable")

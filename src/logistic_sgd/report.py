@@ -1,0 +1,102 @@
+"""Listeners on the training loop's events: the seed's log lines, JSON lines, the best model on disk."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from .persist import save_model
+from .train import BaseListener, TrainResult, ValidationEvent
+
+
+class SeedLog(BaseListener):
+    """Prints the seed's lines, format for format, to ``stream`` (stdout by default).
+
+    ``quiet`` drops the per-validation lines and keeps the summary.
+    """
+
+    def __init__(self, stream: TextIO | None = None, quiet: bool = False) -> None:
+        self.stream = stream
+        self.quiet = quiet
+
+    def _print(self, line: str) -> None:
+        print(line, file=self.stream or sys.stdout, flush=True)
+
+    def on_train_begin(self, info: dict[str, Any]) -> None:
+        self._print("... training the model")
+
+    def on_validation(self, event: ValidationEvent) -> None:
+        if self.quiet:
+            return
+        self._print(
+            "epoch %i, minibatch %i/%i, validation error %f %%"
+            % (event.epoch, event.minibatch, event.n_train_batches, event.validation_error * 100.0)
+        )
+        if event.improved:
+            self._print(
+                "     epoch %i, minibatch %i/%i, test error of best model %f %%"
+                % (event.epoch, event.minibatch, event.n_train_batches, event.test_error * 100.0)
+            )
+
+    def on_train_end(self, result: TrainResult) -> None:
+        self._print(
+            "Optimization complete with best validation score of %f %%,with test performance %f %%"
+            % (result.best_validation_error * 100.0, result.test_error * 100.0)
+        )
+        self._print("The code run for %d epochs, with %f epochs/sec" % (result.epochs, result.epochs_per_sec))
+        if result.full_validation is None or result.full_test is None:
+            self._print("No validation was run, so there is no best model.")
+            return
+        (v_wrong, v_n), (t_wrong, t_n) = result.full_validation, result.full_test
+        self._print(
+            "Best model on the complete sets: validation error %f %% (%d/%d), test error %f %% (%d/%d)"
+            % (100.0 * v_wrong / v_n, v_wrong, v_n, 100.0 * t_wrong / t_n, t_wrong, t_n)
+        )
+
+
+class JsonLog(BaseListener):
+    """Writes one JSON object per validation (and one at the end) to ``path``, line-buffered."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._file: TextIO | None = None
+
+    def on_train_begin(self, info: dict[str, Any]) -> None:
+        self._file = self.path.open("w", encoding="utf-8", buffering=1)
+        self._write({"event": "begin", **info})
+
+    def on_validation(self, event: ValidationEvent) -> None:
+        self._write({"event": "validation", **event.as_record()})
+
+    def on_train_end(self, result: TrainResult) -> None:
+        self._write({
+            "event": "end", "epochs": result.epochs, "iterations": result.iterations,
+            "best_validation_error": result.best_validation_error, "test_error": result.test_error,
+            "elapsed": result.elapsed, "epochs_per_sec": result.epochs_per_sec,
+            "full_validation": result.full_validation, "full_test": result.full_test,
+        })
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def _write(self, record: dict[str, Any]) -> None:
+        assert self._file is not None
+        self._file.write(json.dumps(record) + "\n")
+
+
+class BestModelWriter(BaseListener):
+    """Saves the model atomically each time the validation error reaches a new best."""
+
+    def __init__(self, path: str | Path, metadata: dict[str, Any]) -> None:
+        self.path = Path(path)
+        self.metadata = metadata
+
+    def on_validation(self, event: ValidationEvent) -> None:
+        if event.improved:
+            save_model(self.path, event.model, {
+                **self.metadata,
+                "epoch": event.epoch, "iteration": event.iteration,
+                "validation_error": event.validation_error, "test_error": event.test_error,
+            })
