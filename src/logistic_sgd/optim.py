@@ -31,7 +31,7 @@ def sgd(learning_rate: float) -> Optimizer:
     """Plain minibatch SGD, the seed's rule: ``theta <- theta - learning_rate * grad``.
 
     The step is computed in the parameters' dtype (``learning_rate`` is cast to it first),
-    as a Theano graph in floatX does.
+    as a Theano graph in floatX does. ``grads`` are overwritten.
     """
 
     def init(params: Params) -> State:
@@ -39,7 +39,7 @@ def sgd(learning_rate: float) -> Optimizer:
 
     def update(grads: Params, state: State, params: Params) -> State:
         for p, g in zip(params, grads, strict=True):
-            g *= p.dtype.type(learning_rate)
+            g *= p.dtype.type(learning_rate) if isinstance(p, np.ndarray) else learning_rate
             p -= g
         return {"step": state["step"] + 1}
 

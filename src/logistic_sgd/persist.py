@@ -40,7 +40,7 @@ def save_model(path: str | os.PathLike[str], model: LogisticRegression, metadata
     }
     blob = np.frombuffer(json.dumps(meta, sort_keys=True).encode("utf-8"), dtype=np.uint8)
     with atomic_write(path) as f:
-        np.savez(f, W=model.W, b=model.b, metadata=blob)
+        np.savez(f, W=model.backend.to_numpy(model.W), b=model.backend.to_numpy(model.b), metadata=blob)
 
 
 def load_model(path: str | os.PathLike[str]) -> LogisticRegression:

@@ -21,8 +21,9 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from .backends import NUMPY, Backend
 from .errors import UsageError
-from .model import FLOATX, LogisticRegression
+from .model import FLOATX, LogisticRegression, Workspace
 from .optim import sgd
 from .stopping import PatienceStopping
 
@@ -138,6 +139,7 @@ def fit(
     config: TrainConfig | None = None,
     listeners: Sequence[Listener] = (),
     model: LogisticRegression | None = None,
+    backend: Backend = NUMPY,
 ) -> TrainResult:
     """Train a :class:`LogisticRegression` on ``datasets`` by minibatch SGD with early stopping.
 
@@ -152,6 +154,8 @@ def fit(
         Receive ``on_train_begin``, ``on_validation`` and ``on_train_end``.
     model : LogisticRegression, optional
         Model to train in place; a zero-initialised one sized from the data by default.
+    backend : Backend, optional
+        Where to train (NumPy by default); the datasets are copied to its device once.
 
     Returns
     -------
@@ -161,18 +165,18 @@ def fit(
     """
     config = config or TrainConfig()
     config.validate()
-    dtype = np.dtype(config.floatx)
-    (train_x, train_y), (valid_x, valid_y), (test_x, test_y) = (
-        (np.asarray(x, dtype=dtype), np.asarray(y)) for x, y in datasets
-    )
-    for name, x in (("training", train_x), ("validation", valid_x), ("test", test_x)):
+    for name, (x, _) in zip(("training", "validation", "test"), datasets, strict=True):
         if len(x) < config.batch_size:
             raise UsageError(
                 f"--batch-size {config.batch_size} is larger than the {name} set ({len(x)} examples)"
             )
     if model is None:
-        n_out = int(max(train_y.max(), valid_y.max(), test_y.max())) + 1
-        model = LogisticRegression(train_x.shape[1], max(n_out, 2), dtype=dtype)
+        n_out = max(int(np.max(y)) for _, y in datasets) + 1
+        model = LogisticRegression(datasets[0][0].shape[1], max(n_out, 2), dtype=config.floatx, backend=backend)
+    backend = model.backend
+    (train_x, train_y), (valid_x, valid_y), (test_x, test_y) = (
+        (backend.asarray(x, dtype=config.floatx), backend.asarray(y)) for x, y in datasets
+    )
 
     bs = config.batch_size
     n_train_batches = len(train_x) // bs
@@ -181,6 +185,7 @@ def fit(
     optimizer = sgd(config.learning_rate)
     opt_state = optimizer.init(model.params)
     rng = np.random.default_rng(config.seed)
+    work = Workspace.for_batch(model, bs)
 
     info = {
         "n_train": len(train_x), "n_valid": len(valid_x), "n_test": len(test_x),
@@ -200,14 +205,14 @@ def fit(
     done = False
     while epoch < config.n_epochs and not done:
         epoch += 1
-        order = rng.permutation(len(train_x)) if config.shuffle else None
+        order = backend.asarray(rng.permutation(len(train_x))) if config.shuffle else None
         for minibatch in range(n_train_batches):
             rows = slice(minibatch * bs, (minibatch + 1) * bs)
             if order is None:
                 x, y = train_x[rows], train_y[rows]
             else:
                 x, y = train_x[order[rows]], train_y[order[rows]]
-            opt_state = optimizer.update(model.gradient(x, y), opt_state, model.params)
+            opt_state = optimizer.update(model.gradient_into(x, y, work), opt_state, model.params)
             iteration = (epoch - 1) * n_train_batches + minibatch
             if (iteration + 1) % validation_frequency == 0:
                 this_validation = minibatch_error(model, valid_x, valid_y, bs)
@@ -248,23 +253,24 @@ def minibatch_error(model: LogisticRegression, x: NDArray[Any], y: NDArray[Any],
     A trailing partial minibatch is left out, as in the seed (9,600 of 10,000 images at batch 600).
     All minibatches are scored in one matrix product; the numbers equal 16 separate calls.
     """
+    xp = model.backend.xp
     n_batches = len(x) // batch_size
     n = n_batches * batch_size
     wrong = model.predict(x[:n]) != y[:n]
-    per_batch = wrong.reshape(n_batches, batch_size).sum(axis=1) / batch_size
-    return float(np.mean(per_batch))
+    per_batch = model.backend.to_numpy(xp.sum(xp.reshape(wrong, (n_batches, batch_size)), axis=1))
+    return float(np.mean(per_batch / batch_size))
 
 
 def count_errors(model: LogisticRegression, x: NDArray[Any], y: NDArray[Any], chunk: int = 65536) -> int:
     """Number of misclassified rows of ``x``, scored in chunks to bound memory."""
+    xp = model.backend.xp
     return sum(
-        int(np.count_nonzero(model.predict(x[i : i + chunk]) != y[i : i + chunk]))
-        for i in range(0, len(x), chunk)
+        int(xp.sum(model.predict(x[i : i + chunk]) != y[i : i + chunk])) for i in range(0, len(x), chunk)
     )
 
 
 def _copy(model: LogisticRegression) -> LogisticRegression:
-    clone = LogisticRegression(model.n_in, model.n_out, dtype=model.dtype)
+    clone = LogisticRegression(model.n_in, model.n_out, dtype=model.dtype, backend=model.backend)
     clone.W[...] = model.W
     clone.b[...] = model.b
     return clone

@@ -1,0 +1,106 @@
+"""Array backends: where the arrays live and which namespace computes on them.
+
+The model's math is written once against the Python array API (``xp.exp``, ``xp.sum(...,
+axis=, keepdims=)``, ``@``, in-place operators); a backend supplies the namespace and moves data:
+
+- ``numpy`` (default): NumPy itself, which is array-API compatible. No other dependency.
+- ``torch`` (the ``[torch]`` extra): PyTorch through ``array-api-compat``, on ``cpu``, ``cuda``
+  or ``mps``. The datasets are copied to the device once, as the seed kept them in shared
+  variables, so no minibatch crosses the bus.
+
+Both namespaces also accept ``out=`` on ``matmul`` and ``exp``, which the training step uses to
+run without allocating.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .errors import UsageError
+
+BACKENDS = ("numpy", "torch")
+
+
+@dataclass(frozen=True)
+class Backend:
+    """An array namespace ``xp`` and a device; converts from and to NumPy."""
+
+    name: str
+    device: str
+    xp: Any
+    native: Any = np
+
+    def asarray(self, a: Any, dtype: str | None = None) -> Any:
+        """``a`` as this backend's array on its device (no copy when already there)."""
+        if self.name == "numpy":
+            return np.asarray(a, dtype=dtype)
+        if isinstance(a, np.ndarray) and a.dtype.kind in "iu":
+            a = a.astype(np.int64)  # labels index tensors
+        return self.xp.asarray(a, dtype=None if dtype is None else getattr(self.xp, dtype), device=self.device)
+
+    def zeros(self, shape: tuple[int, ...], dtype: str) -> Any:
+        if self.name == "numpy":
+            return np.zeros(shape, dtype=dtype)
+        return self.xp.zeros(shape, dtype=getattr(self.xp, dtype), device=self.device)
+
+    def empty(self, shape: tuple[int, ...], dtype: str) -> Any:
+        if self.name == "numpy":
+            return np.empty(shape, dtype=dtype)
+        return self.xp.empty(shape, dtype=getattr(self.xp, dtype), device=self.device)
+
+    def to_numpy(self, a: Any) -> NDArray[Any]:
+        """A NumPy copy (or view, for NumPy) of ``a``; for torch this waits for the device."""
+        if self.name == "numpy":
+            return np.asarray(a)
+        return a.detach().cpu().numpy()
+
+    def scalar(self, value: float, dtype: str) -> Any:
+        """``value`` as a scalar of ``dtype``, so that arithmetic with it stays in ``dtype``."""
+        return np.dtype(dtype).type(value) if self.name == "numpy" else float(value)
+
+    def matmul(self, a: Any, b: Any, out: Any = None) -> Any:
+        """``a @ b``, written into ``out`` when given (both NumPy and PyTorch accept ``out=``)."""
+        if out is None:
+            return a @ b
+        return self.native.matmul(a, b, out=out)
+
+
+NUMPY = Backend("numpy", "cpu", np)
+
+
+def get_backend(name: str = "numpy", device: str | None = None) -> Backend:
+    """The backend called ``name`` on ``device`` (``cpu``, ``cuda``, ``cuda:1``, ``mps``).
+
+    Raises
+    ------
+    UsageError
+        Unknown backend, PyTorch not installed, or the device is not available.
+    """
+    if name == "numpy":
+        if device not in (None, "cpu"):
+            raise UsageError(f"--device {device}: the numpy backend runs on the cpu only (try --backend torch)")
+        return NUMPY
+    if name != "torch":
+        raise UsageError(f"--backend must be one of {', '.join(BACKENDS)}, got {name!r}")
+    try:
+        import array_api_compat
+        import torch
+    except ImportError:
+        raise UsageError("--backend torch needs PyTorch: pip install 'logistic-sgd[torch]'") from None
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    kind = device.split(":")[0]
+    available = {
+        "cpu": True,
+        "cuda": torch.cuda.is_available(),
+        "mps": getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available(),
+    }
+    if kind not in available:
+        raise UsageError(f"--device must be cpu, cuda[:N] or mps, got {device!r}")
+    if not available[kind]:
+        raise UsageError(f"--device {device}: no such device is available to PyTorch here")
+    return Backend("torch", device, array_api_compat.array_namespace(torch.zeros(1)), torch)
+
