@@ -46,5 +46,6 @@ while epoch < n_epochs and not done:
             done = True
             break
 elapsed = time.perf_counter() - start
-print(f"Optimization complete with best validation score of {best * 100:f} %,with test performance {test_score * 100:f} %")
+print(f"Optimization complete with best validation score of {best * 100:f} %,"
+      f"with test performance {test_score * 100:f} %")
 print(f"The code run for {epoch} epochs, with {epoch / elapsed:f} epochs/sec")

@@ -65,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     hp.add_argument("--floatx", default="float32", choices=("float32", "float64"),
                     help="floating-point type of the model and data (default float32)")
     hp.add_argument("--shuffle", action="store_true", help="visit minibatches in a new random order each epoch")
+    hp.add_argument("--backend", default="numpy", choices=("numpy", "torch"),
+                    help="numpy (default; fastest on CPU) or torch (GPU; needs the [torch] extra)")
+    hp.add_argument("--device", help="with --backend torch: cpu, cuda[:N] or mps (default: cuda if available)")
     hp.add_argument("--seed", type=int, default=0, help="random seed for --shuffle (default 0)")
     out = train.add_argument_group("output")
     out.add_argument("-q", "--quiet", action="store_true", help="drop the per-validation lines")
@@ -109,6 +112,7 @@ def _data_source(args: argparse.Namespace) -> str | Path:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from .backends import get_backend
     from .experiment import run_experiment
     from .train import TrainConfig
 
@@ -118,7 +122,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         improvement_threshold=args.improvement_threshold, floatx=args.floatx,
         shuffle=args.shuffle, seed=args.seed,
     )
-    run_experiment(_data_source(args), config, quiet=args.quiet, model_out=args.model_out, log_json=args.log_json)
+    run_experiment(_data_source(args), config, quiet=args.quiet, model_out=args.model_out, log_json=args.log_json,
+                   backend=get_backend(args.backend, args.device))
     return 0
 
 

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from .backends import NUMPY, Backend
 from .data import open_dataset
 from .errors import UsageError
 from .report import BestModelWriter, JsonLog, SeedLog
@@ -21,6 +22,7 @@ def run_experiment(
     model_out: str | os.PathLike[str] | None = None,
     log_json: str | os.PathLike[str] | None = None,
     stream: TextIO | None = None,
+    backend: Backend = NUMPY,
 ) -> TrainResult:
     """Load ``dataset``, train with ``config`` printing the seed's lines, and save the best model.
 
@@ -34,14 +36,15 @@ def run_experiment(
     print("... loading data", file=out, flush=True)
     loaded = open_dataset(dataset)
     print(f"... data: {loaded.description}", file=out, flush=True)
-    print("... building the model", file=out, flush=True)
+    where = "" if backend is NUMPY else f" ({backend.name} on {backend.device})"
+    print(f"... building the model{where}", file=out, flush=True)
     listeners: list[Listener] = [SeedLog(out, quiet=quiet)]
     if log_json is not None:
         listeners.append(JsonLog(log_json))
     if model_out is not None:
         metadata: dict[str, Any] = {"data": loaded.description, "hyperparameters": config.as_dict()}
         listeners.append(BestModelWriter(model_out, metadata))
-    return fit(loaded.datasets, config, listeners)
+    return fit(loaded.datasets, config, listeners, backend=backend)
 
 
 def sgd_optimization_mnist(
@@ -57,7 +60,7 @@ def sgd_optimization_mnist(
     or :func:`run_experiment` options (``quiet``, ``model_out``, ``log_json``). Returns the
     :class:`TrainResult` instead of only printing it.
     """
-    run_options = {k: options.pop(k) for k in ("quiet", "model_out", "log_json", "stream") if k in options}
+    run_options = {k: options.pop(k) for k in ("quiet", "model_out", "log_json", "stream", "backend") if k in options}
     config = TrainConfig(learning_rate=learning_rate, n_epochs=n_epochs, batch_size=batch_size, **options)
     return run_experiment(dataset, config, **run_options)
 

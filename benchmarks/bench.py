@@ -1,0 +1,208 @@
+"""Side-by-side speed of logistic-sgd and its peers on the same data, interleaved, in one run.
+
+Each program runs in its own process, in turn (round-robin), ``--repeats`` times; the table
+shows medians, ratios to this project, and each process's peak RSS (from ``wait4``).
+Programs (``--only`` picks some, comma-separated):
+
+  ours-30      logistic-sgd train, 30 epochs (the original tutorial's speed test)
+  ours         logistic-sgd train, the full early-stopping run
+  torch-30     logistic-sgd train --backend torch --device cpu, 30 epochs (if PyTorch is installed)
+  naive        the obvious NumPy loop (benchmarks/naive_numpy.py), full run
+  seed-30      the seed's program on PyTensor (tests/seed_pytensor.py), 30 epochs
+  seed         the seed's program on PyTensor, full run
+  sk-lbfgs     scikit-learn LogisticRegression() (lbfgs): fit time and full test error
+  sk-sgd       scikit-learn SGDClassifier(loss="log_loss"): fit time and full test error
+  floor        one sequential read of the training array; the two matrix products of an epoch
+
+Usage: python benchmarks/bench.py [--data DIR] [--repeats 3] [--only ours,seed] [--floatx float32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FASHION = "/usr/share/datasets/fashion-mnist"
+EPOCHS = re.compile(r"The code run for (\d+) epochs, with ([\d.]+) epochs/sec")
+SCORE = re.compile(r"with test performance ([\d.]+) %")
+SKLEARN = re.compile(r"fit ([\d.]+) s, test error ([\d.]+) %")
+FLOOR = re.compile(r"^(read|matmul) ([\d.]+) ms$", re.M)
+
+
+@dataclass
+class Program:
+    key: str
+    label: str
+    argv: list[str]
+    runs: list[dict[str, float]] = field(default_factory=list)
+
+
+def programs(args: argparse.Namespace, tmp: Path) -> list[Program]:
+    py, data, fx = sys.executable, args.data, args.floatx
+    ours = [py, "-m", "logistic_sgd", "train", "--data", data, "-q", "--floatx", fx, "--model-out", str(tmp / "m.npz")]
+    seed = [py, str(ROOT / "tests" / "seed_pytensor.py"), "--data", data, "--floatx", fx]
+    table = [
+        Program("ours-30", "logistic-sgd, 30 epochs", [*ours, "--n-epochs", "30"]),
+        Program("ours", "logistic-sgd, early stopping", ours),
+        Program("torch-30", "logistic-sgd torch cpu, 30 epochs", [*ours, "--n-epochs", "30", "--backend", "torch",
+                                                                   "--device", "cpu"]),
+        Program("naive", "obvious NumPy loop, early stopping", [py, str(ROOT / "benchmarks" / "naive_numpy.py"), data]),
+        Program("seed-30", "seed on PyTensor, 30 epochs", [*seed, "--n-epochs", "30"]),
+        Program("seed", "seed on PyTensor, early stopping", seed),
+        Program("sk-lbfgs", "sklearn LogisticRegression (lbfgs)", [py, str(ROOT / "benchmarks" / "sklearn_peer.py"),
+                                                                    data, "lbfgs"]),
+        Program("sk-sgd", "sklearn SGDClassifier (log_loss)", [py, str(ROOT / "benchmarks" / "sklearn_peer.py"),
+                                                               data, "sgd"]),
+        Program("floor", "floor: read / two matmuls of an epoch", [py, str(ROOT / "benchmarks" / "floor.py"), data]),
+    ]
+    wanted = args.only.split(",") if args.only else [p.key for p in table]
+    unknown = set(wanted) - {p.key for p in table}
+    if unknown:
+        raise SystemExit(f"bench.py: unknown program(s) {', '.join(sorted(unknown))}")
+    chosen = [p for p in table if p.key in wanted]
+    if not _has("torch"):
+        chosen = [p for p in chosen if p.key != "torch-30"]
+    if not _has("pytensor"):
+        chosen = [p for p in chosen if not p.key.startswith("seed")]
+    if not _has("sklearn"):
+        chosen = [p for p in chosen if not p.key.startswith("sk-")]
+    return chosen
+
+
+def run(program: Program, timeout: float) -> dict[str, float]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    with tempfile.TemporaryDirectory() as cwd, tempfile.TemporaryFile("w+") as out:
+        proc = subprocess.Popen(program.argv, stdout=out, stderr=subprocess.STDOUT, cwd=cwd, env=env, text=True)
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        except KeyboardInterrupt:
+            proc.kill()
+            raise
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        text = out.read()
+    if proc.returncode != 0:
+        raise SystemExit(f"bench.py: {program.label} failed ({proc.returncode}):\n{text[-2000:]}")
+    result: dict[str, float] = {"rss_mb": usage.ru_maxrss / 1024}
+    if m := EPOCHS.search(text):
+        result.update(epochs=int(m.group(1)), eps=float(m.group(2)), seconds=int(m.group(1)) / float(m.group(2)))
+        if s := SCORE.search(text):
+            result["test_error"] = float(s.group(1))
+    elif m := SKLEARN.search(text):
+        result.update(seconds=float(m.group(1)), test_error=float(m.group(2)))
+    elif found := FLOOR.findall(text):
+        result.update({f"{k}_ms": float(v) for k, v in found})
+    else:
+        raise SystemExit(f"bench.py: no result line from {program.label}:\n{text[-2000:]}")
+    return result
+
+
+def med(prog: Program, key: str) -> float | None:
+    values = [r[key] for r in prog.runs if key in r]
+    return statistics.median(values) if values else None
+
+
+def report(progs: list[Program]) -> None:
+    by_key = {p.key: p for p in progs}
+    ours = by_key.get("ours")
+    print(f"\n{'program':<40} {'epochs/s':>9} {'epochs':>6} {'train s':>8} {'vs ours':>8} {'test err':>9} "
+          f"{'peak RSS':>9}")
+    for p in progs:
+        if p.key == "floor":
+            continue
+        eps, secs, err = med(p, "eps"), med(p, "seconds"), med(p, "test_error")
+        epochs = med(p, "epochs")
+        ref = by_key.get("ours-30") if p.key.endswith("-30") else ours
+        if eps is not None and ref is not None and med(ref, "eps"):
+            ratio = f"{med(ref, 'eps') / eps:7.2f}x"  # how many times faster ours is, per epoch
+        elif secs is not None and ours is not None and med(ours, "seconds"):
+            ratio = f"{secs / med(ours, 'seconds'):7.2f}x"  # their fit time over our full run
+        else:
+            ratio = "-"
+        print(f"{p.label:<40} {_f(eps, 9, 2)} {_f(epochs, 6, 0)} {_f(secs, 8, 2)} {ratio:>8} "
+              f"{_f(err, 7, 3)} % {med(p, 'rss_mb'):6.0f} MB")
+    if "floor" in by_key:
+        floor = by_key["floor"]
+        read, mm = med(floor, "read_ms"), med(floor, "matmul_ms")
+        print(f"\nfloor: one sequential read of the training array {read:.1f} ms; the two matrix products of an "
+              f"epoch {mm:.1f} ms")
+        for p in progs:
+            if p.key.startswith("ours") and med(p, "eps"):
+                epoch_ms = 1000 / med(p, "eps")
+                print(f"  {p.label}: {epoch_ms:.1f} ms an epoch = {epoch_ms / read:.2f}x the read, "
+                      f"{epoch_ms / mm:.2f}x the two products")
+    print("\n'vs ours': for epoch-based programs, our epochs/s over theirs (30-epoch runs against ours-30);")
+    print("for scikit-learn, its fit time over our full early-stopping run. Peak RSS: the whole process.")
+
+
+def _f(v: float | None, width: int, digits: int) -> str:
+    return f"{v:{width}.{digits}f}" if v is not None else f"{'-':>{width}}"
+
+
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def machine() -> None:
+    cpu = "unknown CPU"
+    with contextlib.suppress(OSError, StopIteration):
+        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                   if line.startswith("model name"))
+    import numpy
+
+    blas = numpy.show_config(mode="dicts")["Build Dependencies"]["blas"]
+    versions = ", ".join(f"{n} {_version(n)}" for n in ("pytensor", "torch", "scikit-learn"))
+    print(f"date     {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}")
+    print(f"machine  {cpu}, {len(os.sched_getaffinity(0))} cores usable, {platform.platform()}")
+    print(f"python   {platform.python_version()}; numpy {numpy.__version__} with {blas.get('name')} "
+          f"{blas.get('version')}; {versions}")
+
+
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", default=FASHION)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--only", help="comma-separated program keys (see the module docstring)")
+    parser.add_argument("--floatx", default="float32", choices=("float32", "float64"))
+    parser.add_argument("--timeout", type=float, default=1800)
+    args = parser.parse_args()
+    machine()
+    with tempfile.TemporaryDirectory() as tmp:
+        progs = programs(args, Path(tmp))
+        print(f"data     {args.data}, {args.floatx}; {args.repeats} repeats, interleaved: "
+              f"{', '.join(p.key for p in progs)}")
+        for p in progs:  # warm-up, untimed: PyTensor's compile cache, the page cache
+            if p.key.startswith("seed"):
+                run(Program(p.key, p.label, [*p.argv, "--n-epochs", "1"]), args.timeout)
+        for i in range(args.repeats):
+            for p in progs:
+                p.runs.append(run(p, args.timeout))
+                r = p.runs[-1]
+                shown = ", ".join(f"{k} {v:.3f}" for k, v in r.items())
+                print(f"  run {i + 1}  {p.label:<40} {shown}", flush=True)
+        report(progs)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,39 @@
+"""The floor of an epoch on this machine: one sequential read of the training array, and the two
+matrix products of an epoch (83 minibatches of 600: x @ W and x.T @ d) through NumPy's BLAS.
+
+Usage: python benchmarks/floor.py DATA   (prints medians of 9 repetitions, in ms)
+"""
+
+import sys
+import time
+
+import numpy as np
+
+from logistic_sgd import load_data
+
+(train_x, _), _, _ = load_data(sys.argv[1])
+bs, n = 600, len(train_x) // 600
+rng = np.random.default_rng(0)
+W = rng.normal(size=(train_x.shape[1], 10)).astype(np.float32)
+d = rng.normal(size=(bs, 10)).astype(np.float32)
+z, g = np.empty((bs, 10), np.float32), np.empty_like(W)
+
+
+def read() -> None:
+    np.add.reduce(train_x, axis=0)  # streams every byte once, vectorised
+
+
+def products() -> None:
+    for i in range(n):
+        x = train_x[i * bs : (i + 1) * bs]
+        np.matmul(x, W, out=z)
+        np.matmul(x.T, d, out=g)
+
+
+for name, f in (("read", read), ("matmul", products)):
+    times = []
+    for _ in range(9):
+        start = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - start)
+    print(f"{name} {np.median(times) * 1000:f} ms")
