@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 
+def one_line(text: object, limit: int = 160) -> str:
+    """``text`` with all white space (newlines included) folded to single spaces, cut to ``limit``."""
+    folded = " ".join(str(text).split())
+    return folded if len(folded) <= limit else folded[: limit - 3] + "..."
+
+
 class LogisticSGDError(Exception):
     """Base class for every error caused by input: a file, a flag, the network.
 
@@ -25,3 +31,7 @@ class ModelFileError(LogisticSGDError):
 
 class UsageError(LogisticSGDError):
     """A flag or argument is out of range."""
+
+
+class DivergenceError(LogisticSGDError):
+    """Training produced NaN or Inf parameters (usually: the learning rate is far too large)."""

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any, TextIO
+
+import numpy as np
 
 from .backends import NUMPY, Backend
 from .data import open_dataset
@@ -44,7 +47,8 @@ def run_experiment(
     if model_out is not None:
         metadata: dict[str, Any] = {"data": loaded.description, "hyperparameters": config.as_dict()}
         listeners.append(BestModelWriter(model_out, metadata))
-    return fit(loaded.datasets, config, listeners, backend=backend)
+    with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected and reported by fit itself
+        return fit(loaded.datasets, config, listeners, backend=backend)
 
 
 def sgd_optimization_mnist(
@@ -72,5 +76,8 @@ def check_writable(flag: str, path: Path) -> None:
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise UsageError(f"{flag} {path}: folder {parent} does not exist")
-    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise UsageError(f"{flag} {path}: not writable")
+    try:  # try it for real: permission bits say nothing for root, nor about read-only mounts
+        with tempfile.TemporaryFile(dir=parent):
+            pass
+    except OSError as exc:
+        raise UsageError(f"{flag} {path}: cannot write in {parent} ({exc.strerror})") from None

@@ -10,7 +10,8 @@ from numpy.typing import NDArray
 
 from .data import as_features
 from .data.idx import read_idx
-from .errors import DataError
+from .data.npzfile import MALFORMED
+from .errors import DataError, one_line
 
 IMAGE_SUFFIXES = {".png", ".pgm", ".pnm", ".ppm", ".pbm", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
@@ -44,10 +45,11 @@ def read_examples(path: Path, n_in: int) -> NDArray[np.floating]:
 def _read_npy(path: Path, n_in: int) -> NDArray[np.floating]:
     try:
         arr = np.load(path, allow_pickle=False)
-    except ValueError as exc:
-        raise DataError(f"{path}: not a readable .npy array ({str(exc)[:120]})") from None
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read ({exc})") from None
+    except MALFORMED as exc:
+        raise DataError(f"{path}: not a readable .npy array ({one_line(exc)})") from None
+    if not isinstance(arr, np.ndarray):
+        arr.close()
+        raise DataError(f"{path}: is an .npz archive, expected a single .npy array")
     if arr.dtype.kind not in "uif":
         raise DataError(f"{path}: array of {arr.dtype} is not numeric")
     if arr.ndim == 1 or (arr.ndim == 2 and arr.shape[1] != n_in and arr.size == n_in):
@@ -69,6 +71,6 @@ def _read_image(path: Path, n_in: int) -> NDArray[np.floating]:
             if grey.size != (side, side):
                 grey = grey.resize((side, side), Image.Resampling.LANCZOS)
             pixels = np.asarray(grey, dtype=np.uint8)
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise DataError(f"{path}: not a readable image ({str(exc)[:120]})") from None
+    except (UnidentifiedImageError, Image.DecompressionBombError, SyntaxError, *MALFORMED) as exc:
+        raise DataError(f"{path}: not a readable image ({one_line(exc)})") from None
     return as_features(pixels.reshape(1, -1))

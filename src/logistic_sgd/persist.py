@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import json
 import os
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .atomic import atomic_write
+from .data.npzfile import read_npz
 from .errors import ModelFileError
 from .model import FLOATX, LogisticRegression
 
@@ -58,18 +58,7 @@ def load_model(path: str | os.PathLike[str]) -> LogisticRegression:
 def read_model(path: str | os.PathLike[str]) -> tuple[LogisticRegression, dict[str, Any]]:
     """Like :func:`load_model`, and also return the metadata dict."""
     path = Path(path)
-    if path.is_dir():
-        raise ModelFileError(f"{path}: is a folder, expected a model file")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in ("W", "b", "metadata") if name in archive.files}
-    except FileNotFoundError:
-        raise ModelFileError(f"{path}: no such model file") from None
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise ModelFileError(f"{path}: not a readable model file ({_reason(exc)})") from None
-    missing = {"W", "b", "metadata"} - arrays.keys()
-    if missing:
-        raise ModelFileError(f"{path}: not a logistic-sgd model file (missing {', '.join(sorted(missing))})")
+    arrays = read_npz(path, ("W", "b", "metadata"), ModelFileError, "model file")
     try:
         meta = json.loads(arrays["metadata"].tobytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
@@ -98,7 +87,3 @@ def read_model(path: str | os.PathLike[str]) -> tuple[LogisticRegression, dict[s
     model.metadata = meta
     return model, meta
 
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return text[:200]

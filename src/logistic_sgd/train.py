@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .backends import NUMPY, Backend
-from .errors import UsageError
+from .errors import DivergenceError, UsageError
 from .model import FLOATX, LogisticRegression, Workspace
 from .optim import sgd
 from .stopping import PatienceStopping
@@ -215,6 +215,7 @@ def fit(
             opt_state = optimizer.update(model.gradient_into(x, y, work), opt_state, model.params)
             iteration = (epoch - 1) * n_train_batches + minibatch
             if (iteration + 1) % validation_frequency == 0:
+                _check_finite(model, epoch, config.learning_rate)
                 this_validation = minibatch_error(model, valid_x, valid_y, bs)
                 improved = stopping.observe(iteration, this_validation)
                 if improved:
@@ -233,6 +234,7 @@ def fit(
                 done = True
                 break
     elapsed = time.perf_counter() - start
+    _check_finite(model, epoch, config.learning_rate)
 
     result = TrainResult(
         epochs=epoch, iterations=iteration + 1, best_validation_error=stopping.best,
@@ -276,3 +278,12 @@ def _copy(model: LogisticRegression) -> LogisticRegression:
     clone.b[...] = model.b
     return clone
 
+
+
+def _check_finite(model: LogisticRegression, epoch: int, learning_rate: float) -> None:
+    xp = model.backend.xp
+    if not (bool(xp.all(xp.isfinite(model.W))) and bool(xp.all(xp.isfinite(model.b)))):
+        raise DivergenceError(
+            f"training diverged in epoch {epoch}: the parameters became NaN or Inf; "
+            f"try a smaller --learning-rate (it was {learning_rate:g}); the best model saved so far is intact"
+        )

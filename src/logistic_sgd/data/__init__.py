@@ -14,7 +14,6 @@ bit-for-bit what the seed's pickle holds. Labels become int32.
 from __future__ import annotations
 
 import os
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from numpy.typing import NDArray
 
 from ..errors import DataError
 from .idx import read_idx
+from .npzfile import read_npz as read_npz_arrays
 from .pickle_safe import load_pickle
 
 Split = tuple[NDArray[np.floating], NDArray[np.int32]]
@@ -138,22 +138,8 @@ def read_idx_folder(folder: Path) -> Datasets:
 
 def read_npz(path: Path) -> Datasets:
     """An ``.npz`` with the six arrays ``{train,valid,test}_{x,y}``, loaded without pickles."""
-    keys = [f"{s}_{k}" for s in SPLITS for k in "xy"]
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            missing = [k for k in keys if k not in archive.files]
-            if missing:
-                raise DataError(f"{path}: missing arrays {', '.join(missing)} (needs {', '.join(keys)})")
-            arrays = {k: archive[k] for k in keys}
-    except DataError:
-        raise
-    except ValueError as exc:
-        if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
-            raise DataError(f"{path}: holds object arrays (pickles), which are not loaded") from None
-        raise DataError(f"{path}: not a readable .npz ({str(exc)[:120]})") from None
-    except (OSError, zipfile.BadZipFile, EOFError) as exc:
-        raise DataError(f"{path}: not a readable .npz ({str(exc)[:120]})") from None
-    return _checked(path, arrays)
+    keys = tuple(f"{s}_{k}" for s in SPLITS for k in "xy")
+    return _checked(path, read_npz_arrays(path, keys, DataError, "dataset .npz"))
 
 
 def as_features(x: NDArray[Any]) -> NDArray[np.floating]:

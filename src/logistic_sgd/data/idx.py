@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from ..errors import DataError
+from ..errors import DataError, one_line
 
 _TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
@@ -67,7 +67,7 @@ def read_bytes(path: Path) -> bytes:
         try:
             raw = gzip.decompress(raw)
         except (OSError, EOFError, zlib.error) as exc:
-            raise DataError(f"{path}: corrupt or truncated gzip data ({exc})") from None
+            raise DataError(f"{path}: corrupt or truncated gzip data ({one_line(exc)})") from None
     elif path.suffix == ".gz":
         raise DataError(f"{path}: named .gz but is not gzip data")
     return raw

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DataError
+from ..errors import DataError, one_line
 from .idx import read_bytes
 
 _RECONSTRUCT = np.ndarray.__reduce__(np.zeros(1))[0]
@@ -63,4 +63,4 @@ def load_pickle(path: str | os.PathLike[str]) -> Any:
     except DataError:
         raise
     except Exception as exc:  # a malformed pickle can raise almost anything; all mean "corrupt"
-        raise DataError(f"{path}: not a valid pickle ({type(exc).__name__}: {str(exc)[:120]})") from None
+        raise DataError(f"{path}: not a valid pickle ({type(exc).__name__}: {one_line(exc)})") from None

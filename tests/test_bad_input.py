@@ -1,0 +1,167 @@
+"""The catalogue of bad inputs: each ends with exit status 2 and one line on stderr naming the file or
+flag, no traceback, nothing half-written, and an existing --model-out left untouched."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import pickle
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from logistic_sgd.cli import main
+
+from conftest import make_images, write_idx
+
+
+def _npz(path: Path, **changes: np.ndarray) -> Path:
+    x, y = make_images(60, seed=7)
+    arrays = {"train_x": x, "train_y": y, "valid_x": x, "valid_y": y, "test_x": x, "test_y": y, **changes}
+    np.savez(path, **arrays)
+    return path
+
+
+class _Evil:
+    def __init__(self, target: Path) -> None:
+        self.target = target
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.target}",))
+
+
+def _model(tmp: Path, idx_folder: Path) -> Path:
+    path = tmp / "good_model.npz"
+    assert main(["train", "--data", str(idx_folder), "--batch-size", "100", "--n-epochs", "1", "-q",
+                 "--model-out", str(path)]) == 0
+    return path
+
+
+def _rewrite_model(src: Path, dst: Path, edit: Callable[[dict], None]) -> Path:
+    with np.load(src) as f:
+        arrays = dict(f)
+    meta = json.loads(arrays["metadata"].tobytes())
+    arrays["meta"] = meta
+    edit(arrays)
+    arrays["metadata"] = np.frombuffer(json.dumps(arrays.pop("meta")).encode(), dtype=np.uint8)
+    np.savez(dst, **arrays)
+    return dst
+
+
+# Each case: (name, build(tmp, idx_folder) -> argv, text the message must contain)
+TRAIN = ["train", "-q", "--batch-size", "100", "--n-epochs", "1"]
+CASES: list[tuple[str, Callable[[Path, Path], list[str]], str]] = [
+    ("missing path", lambda t, i: [*TRAIN, "--data", str(t / "nope")], "nope: no such file or folder"),
+    ("folder as model file", lambda t, i: ["predict", "--model", str(i), str(t / "x.npy")], "is a folder"),
+    ("file as data folder", lambda t, i: [*TRAIN, "--data", str(_touch(t / "data.txt", b"x"))],
+     "unknown dataset format"),
+    ("empty pickle", lambda t, i: [*TRAIN, "--data", str(_touch(t / "mnist.pkl.gz", b""))], "file is empty"),
+    ("truncated gzip", lambda t, i: [*TRAIN, "--data", str(_truncate(i / "train-images-idx3-ubyte.gz", i))],
+     "corrupt or truncated gzip"),
+    ("not gzip at all", lambda t, i: [*TRAIN, "--data", str(_touch(i / "t10k-labels-idx1-ubyte.gz", b"hello", i))],
+     "is not gzip data"),
+    ("pickle that runs code", lambda t, i: [*TRAIN, "--data", str(_touch(
+        t / "evil.pkl.gz", gzip.compress(pickle.dumps(_Evil(t / "pwned"), protocol=2))))], "only NumPy arrays"),
+    ("wrong IDX magic", lambda t, i: [*TRAIN, "--data", str(_touch(
+        i / "train-labels-idx1-ubyte.gz", gzip.compress(b"\x08\x08\x08\x08" + bytes(20)), i))], "not an IDX file"),
+    ("IDX sizes disagree with payload", lambda t, i: [*TRAIN, "--data", str(_touch(
+        i / "t10k-images-idx3-ubyte.gz", gzip.compress(gzip.decompress(
+            (i / "t10k-images-idx3-ubyte.gz").read_bytes())[:-5]), i))], "but the payload has"),
+    ("image and label counts differ", lambda t, i: [*TRAIN, "--data", str(_relabel(i, 1199))], "1200 images but"),
+    ("negative labels", lambda t, i: [*TRAIN, "--data", str(_npz(t / "neg.npz", train_y=np.full(60, -1)))],
+     "labels must be >= 0"),
+    ("fractional labels", lambda t, i: [*TRAIN, "--data", str(_npz(t / "frac.npz", valid_y=np.full(60, 0.5)))],
+     "whole numbers"),
+    ("string labels", lambda t, i: [*TRAIN, "--data", str(_npz(t / "str.npz", test_y=np.array(["a"] * 60)))],
+     "labels must be integers"),
+    ("NaN pixels", lambda t, i: [*TRAIN, "--data", str(_npz(t / "nan.npz", test_x=np.full((60, 784), np.nan)))],
+     "NaN or Inf"),
+    ("Inf pixels", lambda t, i: [*TRAIN, "--data", str(_npz(t / "inf.npz", train_x=np.full((60, 784), np.inf)))],
+     "NaN or Inf"),
+    ("object arrays in npz", lambda t, i: [*TRAIN, "--data", str(_npz(
+        t / "obj.npz", train_x=np.array([None] * 60, dtype=object)))], "object arrays"),
+    ("wrong width at predict", lambda t, i: ["predict", "--model", str(_model(t, i)), str(_save(
+        t / "wide.npy", np.zeros((3, 100))))], "the model expects 784"),
+    ("wrong width at evaluate", lambda t, i: ["evaluate", "--model", str(_model(t, i)), "--data", str(_npz(
+        t / "w.npz", **{k: np.zeros((60, 100)) for k in ("train_x", "valid_x", "test_x")}))], "model takes 784"),
+    ("labels beyond the model's classes", lambda t, i: ["evaluate", "--model", str(_model(t, i)), "--data", str(_npz(
+        t / "c.npz", test_y=np.full(60, 12)))], "knows 10 classes"),
+    ("truncated model", lambda t, i: ["predict", "--model", str(_truncate(_model(t, i))), str(t / "x.npy")],
+     "not a readable model file"),
+    ("tampered model shape", lambda t, i: ["predict", "--model", str(_rewrite_model(
+        _model(t, i), t / "tampered.npz", lambda a: a.update(W=a["W"][:-1]))), str(t / "x.npy")], "inconsistent"),
+    ("tampered model metadata", lambda t, i: ["predict", "--model", str(_corrupt_member(_model(t, i), "metadata")),
+                                              str(t / "x.npy")], "model"),
+    ("model from another version", lambda t, i: ["predict", "--model", str(_rewrite_model(
+        _model(t, i), t / "v99.npz", lambda a: a["meta"].update(format_version=99))), str(t / "x.npy")],
+     "format version 99 is not supported"),
+    ("non-image to predict", lambda t, i: ["predict", "--model", str(_model(t, i)), str(_touch(
+        t / "fake.png", b"this is text"))], "not a readable image"),
+    ("batch size 0", lambda t, i: ["train", "--data", str(i), "--batch-size", "0"], "--batch-size must be"),
+    ("batch size above the training set", lambda t, i: ["train", "--data", str(i), "--batch-size", "5000"],
+     "larger than the training set"),
+    ("learning rate <= 0", lambda t, i: ["train", "--data", str(i), "--learning-rate", "-1"], "--learning-rate"),
+    ("patience < 1", lambda t, i: ["train", "--data", str(i), "--patience", "0"], "--patience must be"),
+    ("unknown dtype", lambda t, i: ["train", "--data", str(i), "--floatx", "float16"], "--floatx"),
+    ("unwritable output path", lambda t, i: ["train", "--data", str(i), "--model-out", "/proc/m.npz"],
+     "--model-out /proc/m.npz: cannot write"),
+    ("output folder missing", lambda t, i: ["train", "--data", str(i), "--model-out", str(t / "no" / "m.npz")],
+     "does not exist"),
+    ("diverging run", lambda t, i: [*TRAIN, "--data", str(i), "--learning-rate", "1e38"], "diverged in epoch 1"),
+]
+
+
+def _touch(path: Path, data: bytes, folder: Path | None = None) -> Path:
+    path.write_bytes(data)
+    return folder or path
+
+
+def _truncate(path: Path, result: Path | None = None) -> Path:
+    path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+    return result or path
+
+
+def _relabel(folder: Path, n: int) -> Path:
+    _, y = make_images(n, seed=1)
+    write_idx(folder / "train-labels-idx1-ubyte.gz", y)
+    return folder
+
+
+def _save(path: Path, a: np.ndarray) -> Path:
+    np.save(path, a)
+    return path
+
+
+def _corrupt_member(path: Path, member: str) -> Path:
+    out = path.with_name("corrupt.npz")
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(out, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == f"{member}.npy":
+                data = data[:-10] + b"\xff" * 10
+            dst.writestr(item, data)
+    return out
+
+
+@pytest.mark.parametrize(("build", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_input(build, expected: str, tmp_path: Path, idx_folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    model_out = tmp_path / "existing_model.npz"
+    model_out.write_bytes(b"a model the user cares about")
+    argv = build(tmp_path, idx_folder)
+    if argv[0] == "train" and "--model-out" not in argv:
+        argv += ["--model-out", str(model_out)]
+    capsys.readouterr()
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.endswith("\n") and err.count("\n") == 1, err
+    assert err.startswith("logistic-sgd: error: ") and expected in err, err
+    assert "Traceback" not in err
+    assert model_out.read_bytes() == b"a model the user cares about"
+    assert not list(tmp_path.glob(".*.tmp")), "no temporary file is left behind"
+    assert not (tmp_path / "pwned").exists()
+
+# The download whose checksum does not match is in test_download.py (against a local HTTP server).
