@@ -6,6 +6,7 @@ Errors caused by input end as one line on stderr and exit status 2 (``--debug`` 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -85,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--model-out", type=Path, default=Path("best_model.npz"),
                      help="where the best model is written (default best_model.npz)")
     out.add_argument("--log-json", type=Path, help="write one JSON object per validation to this file")
+    out.add_argument("--checkpoint", type=Path, metavar="PATH",
+                     help="write the full training state here at every validation and on SIGINT/SIGTERM")
+    out.add_argument("--resume", action="store_true", help="continue from --checkpoint (same data and flags)")
     train.set_defaults(func=cmd_train)
 
     evaluate = sub.add_parser("evaluate", parents=[common], help="error of a saved model on each split")
@@ -125,7 +129,7 @@ def _data_source(args: argparse.Namespace) -> str | Path:
 def cmd_train(args: argparse.Namespace) -> int:
     from .backends import get_backend
     from .experiment import run_experiment
-    from .train import TrainConfig
+    from .train import StopRequest, TrainConfig, TrainingInterrupted
 
     config = TrainConfig(
         learning_rate=args.learning_rate, n_epochs=args.n_epochs, batch_size=args.batch_size,
@@ -133,8 +137,20 @@ def cmd_train(args: argparse.Namespace) -> int:
         improvement_threshold=args.improvement_threshold, floatx=args.floatx,
         shuffle=args.shuffle, seed=args.seed,
     )
-    run_experiment(_data_source(args), config, quiet=args.quiet, model_out=args.model_out, log_json=args.log_json,
-                   backend=get_backend(args.backend, args.device))
+    stop = StopRequest()
+    if args.checkpoint is not None:  # finish the current step, write the checkpoint, then exit
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, stop.request)
+    try:
+        run_experiment(_data_source(args), config, quiet=args.quiet, model_out=args.model_out,
+                       log_json=args.log_json, backend=get_backend(args.backend, args.device),
+                       checkpoint=args.checkpoint, resume=args.resume, stop=stop)
+    except TrainingInterrupted as exc:
+        st = exc.state
+        print(f"{PROG}: interrupted by {signal.Signals(exc.signal).name} in epoch {st.epoch} after minibatch "
+              f"{st.minibatch}; checkpoint written to {args.checkpoint}; to continue, run the same command "
+              "with --resume", file=sys.stderr)
+        return 128 + exc.signal
     return 0
 
 

@@ -11,10 +11,11 @@ from typing import Any, TextIO
 import numpy as np
 
 from .backends import NUMPY, Backend
-from .data import open_dataset
+from .data import fingerprint, open_dataset
 from .errors import UsageError
-from .report import BestModelWriter, JsonLog, SeedLog
-from .train import Listener, TrainConfig, TrainResult, fit
+from .persist import load_checkpoint
+from .report import BestModelWriter, CheckpointWriter, JsonLog, SeedLog
+from .train import Listener, StopRequest, TrainConfig, TrainResult, fit
 
 
 def run_experiment(
@@ -26,13 +27,22 @@ def run_experiment(
     log_json: str | os.PathLike[str] | None = None,
     stream: TextIO | None = None,
     backend: Backend = NUMPY,
+    checkpoint: str | os.PathLike[str] | None = None,
+    resume: bool = False,
+    stop: StopRequest | None = None,
 ) -> TrainResult:
     """Load ``dataset``, train with ``config`` printing the seed's lines, and save the best model.
 
-    ``model_out`` and ``log_json`` are checked for writability before any data is loaded.
+    ``model_out``, ``log_json`` and ``checkpoint`` are checked for writability before any data is
+    loaded. With ``checkpoint``, the full state is written there at every validation and when
+    ``stop`` is requested; ``resume`` continues from it (same data and hyperparameters only).
     """
     config.validate()
-    for flag, path in (("--model-out", model_out), ("--log-json", log_json)):
+    if resume and checkpoint is None:
+        raise UsageError("--resume needs --checkpoint PATH (the checkpoint to continue from)")
+    if resume and not Path(checkpoint).is_file():  # type: ignore[arg-type]
+        raise UsageError(f"--resume: no checkpoint at {checkpoint} to resume from")
+    for flag, path in (("--model-out", model_out), ("--log-json", log_json), ("--checkpoint", checkpoint)):
         if path is not None:
             check_writable(flag, Path(path))
     out = stream or sys.stdout
@@ -42,13 +52,21 @@ def run_experiment(
     where = "" if backend is NUMPY else f" ({backend.name} on {backend.device})"
     print(f"... building the model{where}", file=out, flush=True)
     listeners: list[Listener] = [SeedLog(out, quiet=quiet)]
+    state = None
+    if checkpoint is not None:
+        digest = fingerprint(loaded.datasets)
+        if resume:
+            state = load_checkpoint(checkpoint, config, digest, backend)
+            print(f"... resuming from {checkpoint}: epoch {state.epoch}, minibatch {state.minibatch}",
+                  file=out, flush=True)
+        listeners.append(CheckpointWriter(checkpoint, config, digest))
     if log_json is not None:
-        listeners.append(JsonLog(log_json))
+        listeners.append(JsonLog(log_json, append=resume))
     if model_out is not None:
         metadata: dict[str, Any] = {"data": loaded.description, "hyperparameters": config.as_dict()}
         listeners.append(BestModelWriter(model_out, metadata))
     with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected and reported by fit itself
-        return fit(loaded.datasets, config, listeners, backend=backend)
+        return fit(loaded.datasets, config, listeners, backend=backend, resume=state, stop=stop)
 
 
 def sgd_optimization_mnist(
@@ -64,7 +82,8 @@ def sgd_optimization_mnist(
     or :func:`run_experiment` options (``quiet``, ``model_out``, ``log_json``). Returns the
     :class:`TrainResult` instead of only printing it.
     """
-    run_options = {k: options.pop(k) for k in ("quiet", "model_out", "log_json", "stream", "backend") if k in options}
+    run_keys = ("quiet", "model_out", "log_json", "stream", "backend", "checkpoint", "resume", "stop")
+    run_options = {k: options.pop(k) for k in run_keys if k in options}
     config = TrainConfig(learning_rate=learning_rate, n_epochs=n_epochs, batch_size=batch_size, **options)
     return run_experiment(dataset, config, **run_options)
 

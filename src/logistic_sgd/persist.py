@@ -16,14 +16,19 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .atomic import atomic_write
+from .backends import NUMPY, Backend
 from .data.npzfile import read_npz
-from .errors import ModelFileError
+from .errors import ModelFileError, one_line
 from .model import FLOATX, LogisticRegression
+from .stopping import PatienceStopping
+
+if TYPE_CHECKING:
+    from .train import TrainConfig, TrainState
 
 FORMAT = "logistic-sgd-model"
 FORMAT_VERSION = 1
@@ -87,3 +92,77 @@ def read_model(path: str | os.PathLike[str]) -> tuple[LogisticRegression, dict[s
     model.metadata = meta
     return model, meta
 
+
+
+CHECKPOINT_FORMAT = "logistic-sgd-checkpoint"
+
+
+def save_checkpoint(path: str | os.PathLike[str], state: TrainState, config: TrainConfig, fingerprint: str) -> None:
+    """Write the whole training state atomically: parameters, best model, optimiser and stopping
+    state, position, RNG state, the data's fingerprint and the hyperparameters."""
+    from . import __version__
+
+    be = state.model.backend
+    arrays = {"W": be.to_numpy(state.model.W), "b": be.to_numpy(state.model.b)}
+    if state.best_model is not None:
+        arrays |= {"best_W": be.to_numpy(state.best_model.W), "best_b": be.to_numpy(state.best_model.b)}
+    meta = {
+        "format": CHECKPOINT_FORMAT, "format_version": FORMAT_VERSION, "library_version": __version__,
+        "config": config.as_dict(), "data_fingerprint": fingerprint,
+        "n_in": state.model.n_in, "n_out": state.model.n_out, "dtype": state.model.dtype.name,
+        "epoch": state.epoch, "minibatch": state.minibatch, "iteration": state.iteration,
+        "test_score": state.test_score, "best_iteration": state.best_iteration, "elapsed": state.elapsed,
+        "rng_state": state.rng_state, "stopping": state.stopping.state_dict(), "opt_state": state.opt_state,
+        "history": state.history,
+    }
+    arrays["metadata"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+    with atomic_write(path) as f:
+        np.savez(f, **arrays)
+
+
+def load_checkpoint(
+    path: str | os.PathLike[str], config: TrainConfig, fingerprint: str, backend: Backend = NUMPY
+) -> TrainState:
+    """Read a checkpoint written by :func:`save_checkpoint`, refusing one made for other data or
+    other hyperparameters (:class:`ModelFileError`, naming what differs)."""
+    path = Path(path)
+    arrays = read_npz(path, ("W", "b", "metadata"), ModelFileError, "checkpoint", optional=("best_W", "best_b"))
+    try:
+        meta = json.loads(arrays["metadata"].tobytes().decode("utf-8"))
+        if meta.get("format") != CHECKPOINT_FORMAT or meta.get("format_version") != FORMAT_VERSION:
+            raise ModelFileError(f"{path}: not a logistic-sgd checkpoint of format version {FORMAT_VERSION}")
+        if meta["data_fingerprint"] != fingerprint:
+            raise ModelFileError(f"{path}: checkpoint was made for other data; resume with the same --data/--dataset")
+        saved = meta["config"]
+        differ = [k for k, v in config.as_dict().items() if saved.get(k) != v]
+        if differ:
+            flags = ", ".join(f"--{k.replace('_', '-')} {saved.get(k)!r} (now {getattr(config, k)!r})" for k in differ)
+            raise ModelFileError(f"{path}: checkpoint was made with other hyperparameters: {flags}")
+        best = (arrays["best_W"], arrays["best_b"]) if "best_W" in arrays else None
+        from .train import TrainState
+
+        state = TrainState(
+            model=_model_from(arrays["W"], arrays["b"], backend),
+            stopping=PatienceStopping(**meta["stopping"]),
+            opt_state=meta["opt_state"], epoch=int(meta["epoch"]), minibatch=int(meta["minibatch"]),
+            iteration=int(meta["iteration"]), test_score=float(meta["test_score"]),
+            best_model=None if best is None else _model_from(*best, backend),
+            best_iteration=meta["best_iteration"], elapsed=float(meta["elapsed"]),
+            rng_state=meta["rng_state"], history=list(meta["history"]),
+        )
+    except ModelFileError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ModelFileError(f"{path}: checkpoint is corrupt ({one_line(exc)})") from None
+    if state.model.dtype.name != config.floatx:
+        raise ModelFileError(f"{path}: checkpoint holds {state.model.dtype.name} parameters, not {config.floatx}")
+    return state
+
+
+def _model_from(W: np.ndarray, b: np.ndarray, backend: Backend) -> LogisticRegression:
+    if W.ndim != 2 or b.shape != (W.shape[1],) or W.dtype.name not in FLOATX or b.dtype != W.dtype:
+        raise ValueError(f"inconsistent arrays W {W.dtype} {W.shape}, b {b.dtype} {b.shape}")
+    model = LogisticRegression(W.shape[0], W.shape[1], dtype=W.dtype, backend=backend)
+    model.W[...] = backend.asarray(W)
+    model.b[...] = backend.asarray(b)
+    return model

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from .persist import save_model
-from .train import BaseListener, TrainResult, ValidationEvent
+from .persist import save_checkpoint, save_model
+from .train import BaseListener, TrainConfig, TrainResult, TrainState, ValidationEvent
 
 
 class SeedLog(BaseListener):
@@ -59,12 +59,13 @@ class SeedLog(BaseListener):
 class JsonLog(BaseListener):
     """Writes one JSON object per validation (and one at the end) to ``path``, line-buffered."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, append: bool = False) -> None:
         self.path = Path(path)
+        self.append = append
         self._file: TextIO | None = None
 
     def on_train_begin(self, info: dict[str, Any]) -> None:
-        self._file = self.path.open("w", encoding="utf-8", buffering=1)
+        self._file = self.path.open("a" if self.append else "w", encoding="utf-8", buffering=1)
         self._write({"event": "begin", **info})
 
     def on_validation(self, event: ValidationEvent) -> None:
@@ -100,3 +101,19 @@ class BestModelWriter(BaseListener):
                 "epoch": event.epoch, "iteration": event.iteration,
                 "validation_error": event.validation_error, "test_error": event.test_error,
             })
+
+
+class CheckpointWriter(BaseListener):
+    """Writes the full training state atomically at every validation and when interrupted."""
+
+    def __init__(self, path: str | Path, config: TrainConfig, fingerprint: str) -> None:
+        self.path = Path(path)
+        self.config = config
+        self.fingerprint = fingerprint
+
+    def on_validation(self, event: ValidationEvent) -> None:
+        assert event.state is not None
+        save_checkpoint(self.path, event.state, self.config, self.fingerprint)
+
+    def on_interrupt(self, state: TrainState) -> None:
+        save_checkpoint(self.path, state, self.config, self.fingerprint)

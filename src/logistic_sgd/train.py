@@ -81,6 +81,7 @@ class ValidationEvent:
     patience: float
     elapsed: float
     model: LogisticRegression
+    state: TrainState | None = None
 
     def as_record(self) -> dict[str, Any]:
         """The event as JSON-ready numbers (without the model)."""
@@ -90,6 +91,50 @@ class ValidationEvent:
             "improved": self.improved, "best_validation_error": self.best_validation_error,
             "test_error": self.test_error, "patience": self.patience, "elapsed": round(self.elapsed, 6),
         }
+
+
+@dataclass
+class TrainState:
+    """Everything the loop needs to continue exactly where it stopped (what a checkpoint holds).
+
+    ``epoch`` counts epochs started; ``minibatch`` is the next minibatch of that epoch (0 when the
+    epoch is finished or not begun); ``rng_state`` is the shuffling generator's state at the start
+    of the current epoch, so a resumed epoch draws the same permutation.
+    """
+
+    model: LogisticRegression
+    stopping: PatienceStopping
+    opt_state: dict[str, Any]
+    epoch: int = 0
+    minibatch: int = 0
+    iteration: int = -1
+    test_score: float = 0.0
+    best_model: LogisticRegression | None = None
+    best_iteration: int | None = None
+    elapsed: float = 0.0
+    rng_state: dict[str, Any] | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+class StopRequest:
+    """Set by a signal handler (``request(signum)``); the loop stops cleanly after the current step."""
+
+    def __init__(self) -> None:
+        self.signal: int | None = None
+
+    def request(self, signum: int, frame: object = None) -> None:
+        if self.signal is not None:  # a second signal: stop now (the last checkpoint stays valid)
+            raise KeyboardInterrupt
+        self.signal = signum
+
+
+class TrainingInterrupted(Exception):
+    """Raised by :func:`fit` after a :class:`StopRequest`, once listeners have seen ``on_interrupt``."""
+
+    def __init__(self, signal: int, state: TrainState) -> None:
+        super().__init__(f"interrupted by signal {signal}")
+        self.signal = signal
+        self.state = state
 
 
 @dataclass
@@ -118,6 +163,7 @@ class Listener(Protocol):
 
     def on_train_begin(self, info: dict[str, Any]) -> None: ...
     def on_validation(self, event: ValidationEvent) -> None: ...
+    def on_interrupt(self, state: TrainState) -> None: ...
     def on_train_end(self, result: TrainResult) -> None: ...
 
 
@@ -130,6 +176,9 @@ class BaseListener:
     def on_validation(self, event: ValidationEvent) -> None:
         pass
 
+    def on_interrupt(self, state: TrainState) -> None:
+        pass
+
     def on_train_end(self, result: TrainResult) -> None:
         pass
 
@@ -140,6 +189,8 @@ def fit(
     listeners: Sequence[Listener] = (),
     model: LogisticRegression | None = None,
     backend: Backend = NUMPY,
+    resume: TrainState | None = None,
+    stop: StopRequest | None = None,
 ) -> TrainResult:
     """Train a :class:`LogisticRegression` on ``datasets`` by minibatch SGD with early stopping.
 
@@ -156,6 +207,12 @@ def fit(
         Model to train in place; a zero-initialised one sized from the data by default.
     backend : Backend, optional
         Where to train (NumPy by default); the datasets are copied to its device once.
+    resume : TrainState, optional
+        Continue from this state (see :func:`logistic_sgd.persist.load_checkpoint`) instead of
+        starting afresh; the run then ends exactly as an uninterrupted one.
+    stop : StopRequest, optional
+        Polled after every step; when set, listeners get ``on_interrupt(state)`` and
+        :class:`TrainingInterrupted` is raised.
 
     Returns
     -------
@@ -170,7 +227,9 @@ def fit(
             raise UsageError(
                 f"--batch-size {config.batch_size} is larger than the {name} set ({len(x)} examples)"
             )
-    if model is None:
+    if resume is not None:
+        model = resume.model
+    elif model is None:
         n_out = max(int(np.max(y)) for _, y in datasets) + 1
         model = LogisticRegression(datasets[0][0].shape[1], max(n_out, 2), dtype=config.floatx, backend=backend)
     backend = model.backend
@@ -180,10 +239,13 @@ def fit(
 
     bs = config.batch_size
     n_train_batches = len(train_x) // bs
-    stopping = PatienceStopping(config.patience, config.patience_increase, config.improvement_threshold)
-    validation_frequency = stopping.validation_frequency(n_train_batches)
     optimizer = sgd(config.learning_rate)
-    opt_state = optimizer.init(model.params)
+    state = resume or TrainState(
+        model=model,
+        stopping=PatienceStopping(config.patience, config.patience_increase, config.improvement_threshold),
+        opt_state=optimizer.init(model.params),
+    )
+    validation_frequency = state.stopping.validation_frequency(n_train_batches)
     rng = np.random.default_rng(config.seed)
     work = Workspace.for_batch(model, bs)
 
@@ -191,55 +253,65 @@ def fit(
         "n_train": len(train_x), "n_valid": len(valid_x), "n_test": len(test_x),
         "n_in": model.n_in, "n_out": model.n_out, "n_train_batches": n_train_batches,
         "validation_frequency": validation_frequency, "config": config.as_dict(),
+        "resumed_at": None if resume is None else {"epoch": state.epoch, "minibatch": state.minibatch},
     }
     for listener in listeners:
         listener.on_train_begin(info)
 
-    best_model: LogisticRegression | None = None
-    best_iteration: int | None = None
-    test_score = 0.0
-    history: list[dict[str, Any]] = []
-    start = time.perf_counter()
-    epoch = 0
-    iteration = -1
+    stopping = state.stopping
+    start = time.perf_counter() - state.elapsed
     done = False
-    while epoch < config.n_epochs and not done:
-        epoch += 1
+    while not done and (state.minibatch > 0 or state.epoch < config.n_epochs):
+        if state.minibatch == 0:  # a new epoch
+            state.epoch += 1
+            state.rng_state = rng.bit_generator.state
+        elif state.rng_state is not None:  # resuming inside an epoch: draw the same permutation again
+            rng.bit_generator.state = state.rng_state
         order = backend.asarray(rng.permutation(len(train_x))) if config.shuffle else None
-        for minibatch in range(n_train_batches):
+        for minibatch in range(state.minibatch, n_train_batches):
             rows = slice(minibatch * bs, (minibatch + 1) * bs)
             if order is None:
                 x, y = train_x[rows], train_y[rows]
             else:
                 x, y = train_x[order[rows]], train_y[order[rows]]
-            opt_state = optimizer.update(model.gradient_into(x, y, work), opt_state, model.params)
-            iteration = (epoch - 1) * n_train_batches + minibatch
+            state.opt_state = optimizer.update(model.gradient_into(x, y, work), state.opt_state, model.params)
+            iteration = state.iteration = (state.epoch - 1) * n_train_batches + minibatch
+            state.minibatch = minibatch + 1
             if (iteration + 1) % validation_frequency == 0:
-                _check_finite(model, epoch, config.learning_rate)
+                _check_finite(model, state.epoch, config.learning_rate)
                 this_validation = minibatch_error(model, valid_x, valid_y, bs)
                 improved = stopping.observe(iteration, this_validation)
                 if improved:
-                    test_score = minibatch_error(model, test_x, test_y, bs)
-                    best_model = _copy(model)
-                    best_iteration = iteration
+                    state.test_score = minibatch_error(model, test_x, test_y, bs)
+                    state.best_model = _copy(model)
+                    state.best_iteration = iteration
+                state.elapsed = time.perf_counter() - start
                 event = ValidationEvent(
-                    epoch, minibatch + 1, n_train_batches, iteration, this_validation, improved,
-                    stopping.best, test_score if improved else None, stopping.patience,
-                    time.perf_counter() - start, model,
+                    state.epoch, minibatch + 1, n_train_batches, iteration, this_validation, improved,
+                    stopping.best, state.test_score if improved else None, stopping.patience,
+                    state.elapsed, model, state,
                 )
-                history.append(event.as_record())
+                state.history.append(event.as_record())
                 for listener in listeners:
                     listener.on_validation(event)
             if stopping.should_stop(iteration):
                 done = True
                 break
+            if stop is not None and stop.signal is not None:
+                state.elapsed = time.perf_counter() - start
+                for listener in listeners:
+                    listener.on_interrupt(state)
+                raise TrainingInterrupted(stop.signal, state)
+        if not done:
+            state.minibatch = 0
     elapsed = time.perf_counter() - start
-    _check_finite(model, epoch, config.learning_rate)
+    _check_finite(model, state.epoch, config.learning_rate)
 
+    best_model = state.best_model
     result = TrainResult(
-        epochs=epoch, iterations=iteration + 1, best_validation_error=stopping.best,
-        test_error=test_score, best_iteration=best_iteration, elapsed=elapsed, config=config,
-        best_model=best_model, history=history,
+        epochs=state.epoch, iterations=state.iteration + 1, best_validation_error=stopping.best,
+        test_error=state.test_score, best_iteration=state.best_iteration, elapsed=elapsed, config=config,
+        best_model=best_model, history=state.history,
     )
     if best_model is not None:
         result.full_validation = (count_errors(best_model, valid_x, valid_y), len(valid_x))

@@ -13,6 +13,7 @@ bit-for-bit what the seed's pickle holds. Labels become int32.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,6 +141,17 @@ def read_npz(path: Path) -> Datasets:
     """An ``.npz`` with the six arrays ``{train,valid,test}_{x,y}``, loaded without pickles."""
     keys = tuple(f"{s}_{k}" for s in SPLITS for k in "xy")
     return _checked(path, read_npz_arrays(path, keys, DataError, "dataset .npz"))
+
+
+def fingerprint(datasets: Datasets) -> str:
+    """SHA-256 over every split's shapes, dtypes and bytes: what a checkpoint must be resumed on."""
+    digest = hashlib.sha256()
+    for x, y in datasets:
+        for a in (x, y):
+            a = np.ascontiguousarray(a)
+            digest.update(f"{a.dtype.str}{a.shape}".encode())
+            digest.update(memoryview(a).cast("B"))
+    return digest.hexdigest()
 
 
 def as_features(x: NDArray[Any]) -> NDArray[np.floating]:

@@ -19,8 +19,11 @@ MALFORMED = (
 )
 
 
-def read_npz(path: Path, names: tuple[str, ...], error: type[LogisticSGDError], what: str) -> dict[str, NDArray]:
-    """The arrays ``names`` of the archive at ``path``, loaded with ``allow_pickle=False``.
+def read_npz(
+    path: Path, names: tuple[str, ...], error: type[LogisticSGDError], what: str, optional: tuple[str, ...] = ()
+) -> dict[str, NDArray]:
+    """The arrays ``names`` (and those of ``optional`` present) of the archive at ``path``, loaded
+    with ``allow_pickle=False``.
 
     Raises ``error`` (one line naming ``path``) when the file is missing, is not a readable
     archive of ``what``, lacks one of ``names``, or holds object arrays.
@@ -41,7 +44,7 @@ def read_npz(path: Path, names: tuple[str, ...], error: type[LogisticSGDError], 
             missing = [n for n in names if n not in archive.files]
             if missing:
                 raise error(f"{path}: not {what} (missing {', '.join(missing)})")
-            return {n: archive[n] for n in names}
+            return {n: archive[n] for n in (*names, *optional) if n in archive.files}
     except FileNotFoundError:
         raise error(f"{path}: no such file") from None
     except LogisticSGDError:

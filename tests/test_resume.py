@@ -1,0 +1,96 @@
+"""Interrupted and resumed any number of times, a run ends with exactly the lines and the model of an
+uninterrupted run. Real signals (SIGINT, SIGTERM) at random moments, several seeds, float32 and float64."""
+
+from __future__ import annotations
+
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from logistic_sgd import load_model
+from logistic_sgd.cli import main
+
+from conftest import make_images, write_idx
+
+pytestmark = pytest.mark.slow
+SEED_LINE = ("epoch ", "     epoch ", "Optimization complete", "Best model on the complete sets")
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("resume-data")
+    x, y = make_images(6000, seed=11)
+    sx, sy = make_images(600, seed=12)
+    for name, a in (("train-images-idx3-ubyte.gz", x), ("train-labels-idx1-ubyte.gz", y),
+                    ("t10k-images-idx3-ubyte.gz", sx), ("t10k-labels-idx1-ubyte.gz", sy)):
+        write_idx(folder / name, a)
+    return folder
+
+
+def _argv(data: Path, tmp: Path, floatx: str) -> list[str]:
+    return ["train", "--data", str(data), "--batch-size", "20", "--n-epochs", "120", "--patience", "100000",
+            "--learning-rate", "0.05", "--shuffle", "--seed", "3", "--floatx", floatx,
+            "--model-out", str(tmp / "best.npz"), "--checkpoint", str(tmp / "ck.npz")]
+
+
+def _lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith(SEED_LINE)]
+
+
+@pytest.mark.parametrize("floatx", ["float32", "float64"])
+def test_resume_after_random_kills_matches_an_uninterrupted_run(data: Path, tmp_path: Path, floatx: str) -> None:
+    ref_dir = tmp_path / "ref"
+    ref_dir.mkdir()
+    ref = subprocess.run([sys.executable, "-m", "logistic_sgd", *_argv(data, ref_dir, floatx)],
+                         capture_output=True, text=True, timeout=300)
+    assert ref.returncode == 0, ref.stderr
+    expected = _lines(ref.stdout)
+    assert len(expected) > 100
+    reference_model = load_model(ref_dir / "best.npz")
+
+    for seed in (1, 2, 3):
+        rng = random.Random(seed)
+        run_dir = tmp_path / f"seed{seed}"
+        run_dir.mkdir()
+        argv = _argv(data, run_dir, floatx)
+        got: list[str] = []
+        kills = 0
+        while True:
+            resume = ["--resume"] if (run_dir / "ck.npz").exists() else []
+            proc = subprocess.Popen([sys.executable, "-m", "logistic_sgd", *argv, *resume],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            if kills < 4:
+                time.sleep(rng.uniform(0.2, 1.6))
+                proc.send_signal(rng.choice([signal.SIGINT, signal.SIGTERM]))
+                kills += 1
+            out, err = proc.communicate(timeout=300)
+            got += _lines(out)
+            if proc.returncode == 0:
+                break
+            assert proc.returncode in (130, 143, -signal.SIGINT, -signal.SIGTERM, 1), err
+        assert got == expected, f"seed {seed}: lines differ after {kills} interruptions"
+        model = load_model(run_dir / "best.npz")
+        np.testing.assert_array_equal(model.W, reference_model.W)
+        np.testing.assert_array_equal(model.b, reference_model.b)
+        assert model.metadata["iteration"] == reference_model.metadata["iteration"]
+
+
+def test_resume_refuses_other_hyperparameters_and_other_data(data: Path, tmp_path: Path, idx_folder: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["train", "--data", str(data), "--batch-size", "20", "--n-epochs", "1", "-q",
+            "--model-out", str(tmp_path / "m.npz"), "--checkpoint", str(tmp_path / "ck.npz")]
+    assert main(argv) == 0
+    capsys.readouterr()
+    assert main([*argv[:4], "30", *argv[5:], "--resume"]) == 2
+    assert "other hyperparameters: --batch-size 20 (now 30)" in capsys.readouterr().err
+    other = [*argv[:2], str(idx_folder), *argv[3:], "--resume"]
+    assert main(other) == 2
+    assert "made for other data" in capsys.readouterr().err
+    assert main([*argv[:-2], "--resume"]) == 2
+    assert "--resume needs --checkpoint" in capsys.readouterr().err
