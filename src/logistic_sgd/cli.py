@@ -77,6 +77,18 @@ def build_parser() -> argparse.ArgumentParser:
     hp.add_argument("--floatx", default="float32", choices=("float32", "float64"),
                     help="floating-point type of the model and data (default float32)")
     hp.add_argument("--shuffle", action="store_true", help="visit minibatches in a new random order each epoch")
+    opt = train.add_argument_group("optimiser (defaults: the seed's plain SGD)")
+    opt.add_argument("--optimizer", default="sgd", choices=("sgd", "lbfgs", "cg"),
+                     help="minibatch sgd, or full-batch lbfgs / cg through SciPy (an epoch = one iteration)")
+    opt.add_argument("--momentum", type=float, default=0.0, help="heavy-ball momentum in [0, 1) (default 0)")
+    opt.add_argument("--nesterov", action="store_true", help="Nesterov momentum (with --momentum)")
+    opt.add_argument("--l2", type=float, default=0.0, help="L2 weight decay: loss + l2/2 ||W||^2 (default 0)")
+    opt.add_argument("--l1", type=float, default=0.0, help="L1 penalty: loss + l1 ||W||_1 (sgd only; default 0)")
+    opt.add_argument("--lr-schedule", default="constant", choices=("constant", "step", "cosine", "inverse-time"),
+                     help="learning rate over epochs (default constant)")
+    opt.add_argument("--lr-decay", type=float, default=0.5,
+                     help="step: factor every --lr-step-epochs; inverse-time: lr / (1 + decay * epoch)")
+    opt.add_argument("--lr-step-epochs", type=float, default=10.0, help="step schedule period (default 10)")
     hp.add_argument("--backend", default="numpy", choices=("numpy", "torch"),
                     help="numpy (default; fastest on CPU) or torch (GPU; needs the [torch] extra)")
     hp.add_argument("--device", help="with --backend torch: cpu, cuda[:N] or mps (default: cuda if available)")
@@ -135,7 +147,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         learning_rate=args.learning_rate, n_epochs=args.n_epochs, batch_size=args.batch_size,
         patience=args.patience, patience_increase=args.patience_increase,
         improvement_threshold=args.improvement_threshold, floatx=args.floatx,
-        shuffle=args.shuffle, seed=args.seed,
+        shuffle=args.shuffle, seed=args.seed, optimizer=args.optimizer, momentum=args.momentum,
+        nesterov=args.nesterov, l2=args.l2, l1=args.l1, lr_schedule=args.lr_schedule, lr_decay=args.lr_decay,
+        lr_step_epochs=args.lr_step_epochs,
     )
     stop = StopRequest()
     if args.checkpoint is not None:  # finish the current step, write the checkpoint, then exit

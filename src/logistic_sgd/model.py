@@ -130,6 +130,20 @@ class LogisticRegression:
         y = self.backend.asarray(y)
         return self.gradient_into(X, y, Workspace.for_batch(self, X.shape[0]))
 
+    def loss_and_gradient(self, X: Any, y: Any) -> tuple[float, Any, Any]:
+        """Mean NLL and its gradient from one forward pass (for full-batch optimisers)."""
+        xp = self.backend.xp
+        X = self._as_input(X)
+        y = self.backend.asarray(y)
+        z = self.decision_function(X)
+        rows = xp.arange(z.shape[0], device=_device(z))
+        logp = log_softmax(z, xp)
+        loss = -float(xp.mean(logp[rows, y]))
+        d = xp.exp(logp)
+        d[rows, y] -= 1
+        d /= self.backend.scalar(z.shape[0], self.dtype.name)
+        return loss, X.T @ d, xp.sum(d, axis=0)
+
     def gradient_into(self, X: Any, y: Any, work: Workspace) -> tuple[Any, Any]:
         """:meth:`gradient` computed in the buffers of ``work``, allocating nothing (the training step).
 

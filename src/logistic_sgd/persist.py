@@ -112,7 +112,8 @@ def save_checkpoint(path: str | os.PathLike[str], state: TrainState, config: Tra
         "n_in": state.model.n_in, "n_out": state.model.n_out, "dtype": state.model.dtype.name,
         "epoch": state.epoch, "minibatch": state.minibatch, "iteration": state.iteration,
         "test_score": state.test_score, "best_iteration": state.best_iteration, "elapsed": state.elapsed,
-        "rng_state": state.rng_state, "stopping": state.stopping.state_dict(), "opt_state": state.opt_state,
+        "rng_state": state.rng_state, "stopping": state.stopping.state_dict(),
+        "opt_state": _arrays_out(state.opt_state, arrays, be),
         "history": state.history,
     }
     arrays["metadata"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
@@ -126,7 +127,7 @@ def load_checkpoint(
     """Read a checkpoint written by :func:`save_checkpoint`, refusing one made for other data or
     other hyperparameters (:class:`ModelFileError`, naming what differs)."""
     path = Path(path)
-    arrays = read_npz(path, ("W", "b", "metadata"), ModelFileError, "checkpoint", optional=("best_W", "best_b"))
+    arrays = read_npz(path, ("W", "b", "metadata"), ModelFileError, "checkpoint", optional=("best_", "opt_"))
     try:
         meta = json.loads(arrays["metadata"].tobytes().decode("utf-8"))
         if meta.get("format") != CHECKPOINT_FORMAT or meta.get("format_version") != FORMAT_VERSION:
@@ -144,7 +145,8 @@ def load_checkpoint(
         state = TrainState(
             model=_model_from(arrays["W"], arrays["b"], backend),
             stopping=PatienceStopping(**meta["stopping"]),
-            opt_state=meta["opt_state"], epoch=int(meta["epoch"]), minibatch=int(meta["minibatch"]),
+            opt_state=_arrays_in(meta["opt_state"], arrays, backend),
+            epoch=int(meta["epoch"]), minibatch=int(meta["minibatch"]),
             iteration=int(meta["iteration"]), test_score=float(meta["test_score"]),
             best_model=None if best is None else _model_from(*best, backend),
             best_iteration=meta["best_iteration"], elapsed=float(meta["elapsed"]),
@@ -166,3 +168,26 @@ def _model_from(W: np.ndarray, b: np.ndarray, backend: Backend) -> LogisticRegre
     model.W[...] = backend.asarray(W)
     model.b[...] = backend.asarray(b)
     return model
+
+
+def _arrays_out(tree: Any, arrays: dict[str, np.ndarray], backend: Backend) -> Any:
+    """``tree`` (dicts, lists, numbers) with each array moved into ``arrays`` and replaced by its key."""
+    if isinstance(tree, dict):
+        return {k: _arrays_out(v, arrays, backend) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [_arrays_out(v, arrays, backend) for v in tree]
+    if hasattr(tree, "shape"):
+        key = f"opt_{len([k for k in arrays if k.startswith('opt_')])}"
+        arrays[key] = backend.to_numpy(tree)
+        return {"__array__": key}
+    return tree
+
+
+def _arrays_in(tree: Any, arrays: dict[str, np.ndarray], backend: Backend) -> Any:
+    if isinstance(tree, dict):
+        if set(tree) == {"__array__"}:
+            return backend.asarray(arrays[tree["__array__"]].copy())
+        return {k: _arrays_in(v, arrays, backend) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [_arrays_in(v, arrays, backend) for v in tree]
+    return tree

@@ -24,9 +24,10 @@ from numpy.typing import NDArray
 from .backends import NUMPY, Backend
 from .errors import DivergenceError, UsageError
 from .model import FLOATX, LogisticRegression, Workspace
-from .optim import sgd
+from .optim import SCHEDULES, Optimizer, make_schedule, sgd
 from .stopping import PatienceStopping
 
+OPTIMIZERS = ("sgd", "lbfgs", "cg")
 Split = tuple[NDArray[Any], NDArray[Any]]
 Datasets = tuple[Split, Split, Split]
 
@@ -44,6 +45,14 @@ class TrainConfig:
     floatx: str = "float32"
     shuffle: bool = False
     seed: int = 0
+    optimizer: str = "sgd"
+    momentum: float = 0.0
+    nesterov: bool = False
+    l2: float = 0.0
+    l1: float = 0.0
+    lr_schedule: str = "constant"
+    lr_decay: float = 0.5
+    lr_step_epochs: float = 10.0
 
     def validate(self) -> None:
         """Raise :class:`UsageError` naming the flag of the first out-of-range value."""
@@ -57,6 +66,17 @@ class TrainConfig:
             (0 < self.improvement_threshold <= 1, "--improvement-threshold", "a number in (0, 1]",
              self.improvement_threshold),
             (self.floatx in FLOATX, "--floatx", f"one of {', '.join(FLOATX)}", self.floatx),
+            (self.optimizer in OPTIMIZERS, "--optimizer", f"one of {', '.join(OPTIMIZERS)}", self.optimizer),
+            (0 <= self.momentum < 1, "--momentum", "a number in [0, 1)", self.momentum),
+            (not self.nesterov or self.momentum > 0, "--nesterov", "used with --momentum > 0", self.nesterov),
+            (self.l2 >= 0 and math.isfinite(self.l2), "--l2", "a finite number >= 0", self.l2),
+            (self.l1 >= 0 and math.isfinite(self.l1), "--l1", "a finite number >= 0", self.l1),
+            (self.lr_schedule in SCHEDULES, "--lr-schedule", f"one of {', '.join(SCHEDULES)}", self.lr_schedule),
+            (self.lr_decay > 0 and math.isfinite(self.lr_decay), "--lr-decay", "a finite number > 0", self.lr_decay),
+            (self.lr_step_epochs > 0, "--lr-step-epochs", "a number > 0", self.lr_step_epochs),
+            (self.optimizer == "sgd" or not (self.l1 or self.momentum or self.lr_schedule != "constant"),
+             f"--optimizer {self.optimizer}", "used without --l1, --momentum and --lr-schedule (it takes --l2 only)",
+             self.optimizer),
         ]
         for ok, flag, expected, got in checks:
             if not ok:
@@ -64,6 +84,12 @@ class TrainConfig:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def make_optimizer(self, steps_per_epoch: int) -> Optimizer:
+        """The minibatch optimiser these hyperparameters describe (``sgd(lr)`` for the seed's)."""
+        schedule = make_schedule(self.lr_schedule, self.learning_rate, steps_per_epoch, self.n_epochs,
+                                 self.lr_decay, self.lr_step_epochs)
+        return sgd(schedule, momentum_=self.momentum, nesterov=self.nesterov, l2=self.l2, l1=self.l1)
 
 
 @dataclass
@@ -227,6 +253,10 @@ def fit(
             raise UsageError(
                 f"--batch-size {config.batch_size} is larger than the {name} set ({len(x)} examples)"
             )
+    if config.optimizer != "sgd":
+        from .fullbatch import fit_full_batch
+
+        return fit_full_batch(datasets, config, listeners, model, backend)
     if resume is not None:
         model = resume.model
     elif model is None:
@@ -239,7 +269,7 @@ def fit(
 
     bs = config.batch_size
     n_train_batches = len(train_x) // bs
-    optimizer = sgd(config.learning_rate)
+    optimizer = config.make_optimizer(n_train_batches)
     state = resume or TrainState(
         model=model,
         stopping=PatienceStopping(config.patience, config.patience_increase, config.improvement_threshold),

@@ -22,8 +22,8 @@ MALFORMED = (
 def read_npz(
     path: Path, names: tuple[str, ...], error: type[LogisticSGDError], what: str, optional: tuple[str, ...] = ()
 ) -> dict[str, NDArray]:
-    """The arrays ``names`` (and those of ``optional`` present) of the archive at ``path``, loaded
-    with ``allow_pickle=False``.
+    """The arrays ``names`` (and any whose name starts with one of ``optional``) of the archive at
+    ``path``, loaded with ``allow_pickle=False``.
 
     Raises ``error`` (one line naming ``path``) when the file is missing, is not a readable
     archive of ``what``, lacks one of ``names``, or holds object arrays.
@@ -44,7 +44,8 @@ def read_npz(
             missing = [n for n in names if n not in archive.files]
             if missing:
                 raise error(f"{path}: not {what} (missing {', '.join(missing)})")
-            return {n: archive[n] for n in (*names, *optional) if n in archive.files}
+            extra = [n for n in archive.files if optional and n.startswith(optional) and n not in names]
+            return {n: archive[n] for n in (*names, *extra)}
     except FileNotFoundError:
         raise error(f"{path}: no such file") from None
     except LogisticSGDError:
