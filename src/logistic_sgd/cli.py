@@ -115,6 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
                          help="PNG/PGM/... image (needs Pillow), .npy array, or IDX image file")
     predict.set_defaults(func=cmd_predict)
 
+    export = sub.add_parser("export", parents=[common], help="export a model to ONNX")
+    export.add_argument("--model", type=Path, required=True, help="model file written by train")
+    export.add_argument("--onnx", type=Path, required=True, metavar="OUT.onnx", help="where to write the graph")
+    export.add_argument("--opset", type=int, help="ONNX opset (default: the installed onnx's current one)")
+    export.set_defaults(func=cmd_export)
+
     download = sub.add_parser("download", parents=[common], help="fetch a named dataset into the cache")
     download.add_argument("--dataset", default="mnist", choices=_dataset_names())
     download.set_defaults(func=cmd_download)
@@ -201,6 +207,18 @@ def cmd_predict(args: argparse.Namespace) -> int:
         for i, (p, order) in enumerate(zip(proba, best, strict=True)):
             name = str(path) if len(rows) == 1 else f"{path}[{i}]"
             print("\t".join([name, *(f"{k}\t{p[k]:.6f}" for k in order)]))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .experiment import check_writable
+    from .onnx_export import export_onnx
+    from .persist import load_model
+
+    model = load_model(args.model)
+    check_writable("--onnx", args.onnx)
+    export_onnx(model, args.onnx, args.opset)
+    print(f"wrote {args.onnx}: input float32 [N, {model.n_in}] -> label int64 [N], probabilities [N, {model.n_out}]")
     return 0
 
 

@@ -1,0 +1,62 @@
+"""Export a model to ONNX: float32 images [N, n_in] in; ``label`` [N] (int64) and ``probabilities``
+[N, n_out] out, computed as ``ArgMax(Softmax(Gemm(input, W, b)))``. Needs the ``onnx`` extra."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from .atomic import atomic_write
+from .errors import UsageError
+from .model import LogisticRegression
+
+MIN_OPSET = 13  # Softmax over one axis (axis=1) as used here exists from opset 13 on
+
+
+def to_onnx(model: LogisticRegression, opset: int | None = None) -> Any:
+    """The model as an ``onnx.ModelProto`` (checked with ``onnx.checker``).
+
+    ``opset`` defaults to the installed onnx package's current opset; pass a lower one (>= 13) for
+    an older runtime.
+    """
+    try:
+        import onnx
+        from onnx import TensorProto, helper, numpy_helper
+    except ImportError:
+        raise UsageError("exporting to ONNX needs the onnx package: pip install 'logistic-sgd[onnx]'") from None
+    from . import __version__
+
+    opset = onnx.defs.onnx_opset_version() if opset is None else opset
+    if not MIN_OPSET <= opset <= onnx.defs.onnx_opset_version():
+        raise UsageError(f"--opset must be between {MIN_OPSET} and {onnx.defs.onnx_opset_version()}, got {opset}")
+    be = model.backend
+    W = np.asarray(be.to_numpy(model.W), dtype=np.float32)
+    b = np.asarray(be.to_numpy(model.b), dtype=np.float32)
+    graph = helper.make_graph(
+        nodes=[
+            helper.make_node("Gemm", ["input", "W", "b"], ["logits"], name="xW_plus_b"),
+            helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1, name="softmax"),
+            helper.make_node("ArgMax", ["probabilities"], ["label"], axis=1, keepdims=0, name="argmax"),
+        ],
+        name="logistic_regression",
+        inputs=[helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", model.n_in])],
+        outputs=[
+            helper.make_tensor_value_info("label", TensorProto.INT64, ["N"]),
+            helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["N", model.n_out]),
+        ],
+        initializer=[numpy_helper.from_array(W, "W"), numpy_helper.from_array(b, "b")],
+    )
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
+                              producer_name="logistic-sgd", producer_version=__version__)
+    proto.doc_string = "softmax(x W + b): multinomial logistic regression trained by logistic-sgd"
+    onnx.checker.check_model(proto)
+    return proto
+
+
+def export_onnx(model: LogisticRegression, path: str | os.PathLike[str], opset: int | None = None) -> None:
+    """Write :func:`to_onnx` of ``model`` to ``path`` atomically."""
+    data = to_onnx(model, opset).SerializeToString()
+    with atomic_write(path) as f:
+        f.write(data)
