@@ -18,6 +18,7 @@ from .train import TrainConfig, TrainResult, fit
 
 __all__ = [
     "LogisticRegression",
+    "LogisticSGDClassifier",
     "TrainConfig",
     "TrainResult",
     "__version__",
@@ -27,3 +28,12 @@ __all__ = [
     "save_model",
     "sgd_optimization_mnist",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``LogisticSGDClassifier`` is imported on first use, so scikit-learn stays optional."""
+    if name == "LogisticSGDClassifier":
+        from .sklearn_estimator import LogisticSGDClassifier
+
+        return LogisticSGDClassifier
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,203 @@
+"""A scikit-learn classifier around the same model, optimisers and early stopping (needs scikit-learn)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
+
+from .model import LogisticRegression, log_softmax, softmax
+from .train import TrainConfig, fit
+
+
+class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
+    """Multinomial logistic regression, ``softmax(X W + b)``, trained by minibatch SGD with the seed's
+    patience-based early stopping (or momentum, schedules, L-BFGS, CG: see ``optimizer``).
+
+    Parameters
+    ----------
+    learning_rate, batch_size, max_epochs, patience, patience_increase, improvement_threshold
+        As the CLI's flags (the seed's values by default; ``max_epochs`` is ``--n-epochs``). The batch
+        is capped at the size of the training and validation parts.
+    optimizer : {"sgd", "lbfgs", "cg"}
+        Minibatch SGD, or full-batch L-BFGS / nonlinear CG through SciPy.
+    momentum, nesterov, l2, l1, lr_schedule
+        Optimiser pieces (see :mod:`logistic_sgd.optim`).
+    shuffle : bool
+        Visit the minibatches in a new random order each epoch.
+    validation_fraction : float
+        Share of the training data held out for early stopping when ``fit`` gets no ``eval_set``.
+    floatx : {"float32", "float64"}
+        Precision of the parameters and of the arithmetic.
+    random_state : int, RandomState or None
+        Seeds the held-out split and the shuffling.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    coef_ : ndarray of shape (n_classes, n_features)
+        ``W.T``.
+    intercept_ : ndarray of shape (n_classes,)
+    n_features_in_ : int
+    n_iter_ : int
+        Epochs run by the last ``fit`` (optimiser iterations for lbfgs and cg).
+    best_validation_score_ : float
+        Validation accuracy of the kept model (``fit`` only).
+    """
+
+    def __init__(
+        self,
+        learning_rate: float = 0.13,
+        batch_size: int = 600,
+        max_epochs: int = 1000,
+        patience: int = 5000,
+        patience_increase: float = 2,
+        improvement_threshold: float = 0.995,
+        optimizer: str = "sgd",
+        momentum: float = 0.0,
+        nesterov: bool = False,
+        l2: float = 0.0,
+        l1: float = 0.0,
+        lr_schedule: str = "constant",
+        shuffle: bool = False,
+        validation_fraction: float = 0.1,
+        floatx: str = "float64",
+        random_state: Any = None,
+    ) -> None:
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.patience_increase = patience_increase
+        self.improvement_threshold = improvement_threshold
+        self.optimizer = optimizer
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.l2 = l2
+        self.l1 = l1
+        self.lr_schedule = lr_schedule
+        self.shuffle = shuffle
+        self.validation_fraction = validation_fraction
+        self.floatx = floatx
+        self.random_state = random_state
+
+    def fit(
+        self, X: ArrayLike, y: ArrayLike, eval_set: tuple[ArrayLike, ArrayLike] | None = None
+    ) -> LogisticSGDClassifier:
+        """Train from zero weights, early-stopping on ``eval_set`` or a held-out ``validation_fraction``."""
+        X, y = validate_data(self, X, y, dtype=self.floatx, reset=True)
+        check_classification_targets(y)
+        self.classes_, codes = np.unique(y, return_inverse=True)
+        _need_two_classes(self.classes_)
+        rng = check_random_state(self.random_state)
+        if eval_set is not None:
+            X_val = validate_data(self, eval_set[0], dtype=self.floatx, reset=False)
+            y_val = self._encode(np.asarray(eval_set[1]))
+            X_tr, y_tr = X, codes
+        else:
+            if not 0 < self.validation_fraction < 1:
+                raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}")
+            n_val = max(1, round(self.validation_fraction * len(X)))
+            if len(X) - n_val < 1:
+                raise ValueError(f"n_samples={len(X)} is too few to hold out a validation set; pass eval_set")
+            order = rng.permutation(len(X))
+            X_tr, y_tr = X[order[n_val:]], codes[order[n_val:]]
+            X_val, y_val = X[order[:n_val]], codes[order[:n_val]]
+        batch = max(1, min(self.batch_size, len(X_tr), len(X_val)))
+        config = self._config(batch, seed=int(rng.randint(2**31 - 1)))
+        model = LogisticRegression(X.shape[1], len(self.classes_), dtype=self.floatx)
+        result = fit(((X_tr, y_tr), (X_val, y_val), (X_val, y_val)), config, model=model)
+        best = result.best_model or model
+        self._set_params_from(best.W, best.b)
+        self.n_iter_ = result.epochs
+        self.best_validation_score_ = 1.0 - result.best_validation_error if result.best_model else float("nan")
+        self._opt_state = None
+        return self
+
+    def partial_fit(self, X: ArrayLike, y: ArrayLike, classes: ArrayLike | None = None) -> LogisticSGDClassifier:
+        """One epoch of minibatch SGD over ``X`` (no early stopping); ``classes`` is required on the first call."""
+        first = not hasattr(self, "classes_")
+        X, y = validate_data(self, X, y, dtype=self.floatx, reset=first)
+        check_classification_targets(y)
+        if first:
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit")
+            self.classes_ = np.unique(np.asarray(classes))
+            _need_two_classes(self.classes_)
+            self._set_params_from(np.zeros((X.shape[1], len(self.classes_)), self.floatx),
+                                  np.zeros(len(self.classes_), self.floatx))
+            self._opt_state = None
+            self.n_iter_ = 0
+        codes = self._encode(y)
+        batch = max(1, min(self.batch_size, len(X)))
+        optimizer = self._config(batch).make_optimizer(max(1, len(X) // batch))
+        model = self._model()
+        state = getattr(self, "_opt_state", None) or optimizer.init(model.params)
+        for i in range(0, len(X) - batch + 1, batch):
+            state = optimizer.update(model.gradient(X[i : i + batch], codes[i : i + batch]), state, model.params)
+        self._opt_state = state
+        self._set_params_from(model.W, model.b)
+        self.n_iter_ += 1
+        return self
+
+    def decision_function(self, X: ArrayLike) -> NDArray[np.floating]:
+        """Logits ``X W + b``, shape (n, n_classes); for two classes the margin ``z_1 - z_0``, shape (n,)."""
+        X = self._check(X)
+        z = self._model().decision_function(X)
+        return z[:, 1] - z[:, 0] if len(self.classes_) == 2 else z
+
+    def predict_proba(self, X: ArrayLike) -> NDArray[np.floating]:
+        """``softmax(X W + b)``, shape (n, n_classes), columns in the order of ``classes_``."""
+        X = self._check(X)
+        return softmax(self._model().decision_function(X))
+
+    def predict_log_proba(self, X: ArrayLike) -> NDArray[np.floating]:
+        """``log softmax(X W + b)``, computed stably."""
+        X = self._check(X)
+        return log_softmax(self._model().decision_function(X))
+
+    def predict(self, X: ArrayLike) -> NDArray[Any]:
+        """The most probable class of each row (a value of ``classes_``)."""
+        X = self._check(X)
+        return self.classes_[self._model().predict(X)]
+
+    # -- helpers -----------------------------------------------------------------------------------
+    def _config(self, batch: int, seed: int = 0) -> TrainConfig:
+        return TrainConfig(
+            learning_rate=self.learning_rate, n_epochs=self.max_epochs, batch_size=batch, patience=self.patience,
+            patience_increase=self.patience_increase, improvement_threshold=self.improvement_threshold,
+            floatx=self.floatx, shuffle=self.shuffle, seed=seed, optimizer=self.optimizer, momentum=self.momentum,
+            nesterov=self.nesterov, l2=self.l2, l1=self.l1, lr_schedule=self.lr_schedule,
+        )
+
+    def _check(self, X: ArrayLike) -> NDArray[np.floating]:
+        check_is_fitted(self)
+        return validate_data(self, X, dtype=self.floatx, reset=False)
+
+    def _model(self) -> LogisticRegression:
+        model = LogisticRegression(self.coef_.shape[1], self.coef_.shape[0], dtype=self.coef_.dtype)
+        model.W = np.ascontiguousarray(self.coef_.T)
+        model.b = self.intercept_.copy()
+        return model
+
+    def _set_params_from(self, W: NDArray[np.floating], b: NDArray[np.floating]) -> None:
+        self.coef_ = np.ascontiguousarray(np.asarray(W).T)
+        self.intercept_ = np.array(b, copy=True)
+
+    def _encode(self, y: NDArray[Any]) -> NDArray[np.intp]:
+        codes = np.searchsorted(self.classes_, y)
+        codes = np.clip(codes, 0, len(self.classes_) - 1)
+        if not np.array_equal(self.classes_[codes], y):
+            unknown = sorted(set(np.asarray(y).tolist()) - set(self.classes_.tolist()))[:5]
+            raise ValueError(f"y contains classes not seen in fit or partial_fit's classes: {unknown}")
+        return codes
+
+
+def _need_two_classes(classes: NDArray[Any]) -> None:
+    if len(classes) < 2:
+        raise ValueError(f"This solver needs samples of at least 2 classes in the data, but the data contains only "
+                         f"one class: {classes[0]!r}")

@@ -1,0 +1,66 @@
+"""The scikit-learn estimator: check_estimator, Pipeline, GridSearchCV, label handling, partial_fit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+sklearn = pytest.importorskip("sklearn")
+from sklearn.model_selection import GridSearchCV  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+from sklearn.utils.estimator_checks import check_estimator  # noqa: E402
+
+from logistic_sgd import LogisticSGDClassifier  # noqa: E402
+
+
+def test_check_estimator() -> None:
+    check_estimator(LogisticSGDClassifier(max_epochs=200))
+
+
+def _digits() -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    return X / 16.0, y
+
+
+def test_pipeline_and_grid_search_on_digits() -> None:
+    X, y = _digits()
+    X_tr, y_tr, X_te, y_te = X[:1400], y[:1400], X[1400:], y[1400:]
+    pipe = make_pipeline(StandardScaler(), LogisticSGDClassifier(batch_size=100, random_state=0))
+    grid = GridSearchCV(pipe, {"logisticsgdclassifier__learning_rate": [0.01, 0.1]}, cv=3).fit(X_tr, y_tr)
+    assert grid.best_score_ > 0.9
+    assert grid.score(X_te, y_te) > 0.9
+
+
+def test_any_labels_and_eval_set() -> None:
+    X, y = _digits()
+    names = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"])
+    clf = LogisticSGDClassifier(batch_size=100, optimizer="sgd", momentum=0.9, random_state=0)
+    clf.fit(X[:1400], names[y[:1400]], eval_set=(X[1400:1600], names[y[1400:1600]]))
+    assert set(clf.classes_) == set(names) and clf.coef_.shape == (10, 64)
+    proba = clf.predict_proba(X[1600:])
+    np.testing.assert_allclose(proba.sum(axis=1), 1)
+    np.testing.assert_array_equal(clf.predict(X[1600:]), clf.classes_[proba.argmax(axis=1)])
+    np.testing.assert_allclose(clf.predict_log_proba(X[1600:]), np.log(proba), atol=1e-10)
+    assert clf.score(X[1600:], names[y[1600:]]) > 0.9
+
+
+def test_partial_fit_improves_and_needs_classes() -> None:
+    X, y = _digits()
+    clf = LogisticSGDClassifier(batch_size=50, learning_rate=0.1)
+    with pytest.raises(ValueError, match="classes must be passed"):
+        clf.partial_fit(X[:100], y[:100])
+    clf.partial_fit(X[:1000], y[:1000], classes=np.arange(10))
+    first = clf.score(X[1000:], y[1000:])
+    for _ in range(5):
+        clf.partial_fit(X[:1000], y[:1000])
+    assert clf.score(X[1000:], y[1000:]) >= first and clf.n_iter_ == 6
+
+
+def test_lbfgs_in_the_estimator() -> None:
+    pytest.importorskip("scipy")
+    X, y = _digits()
+    clf = LogisticSGDClassifier(optimizer="lbfgs", l2=1e-3, max_epochs=100, random_state=0).fit(X[:1400], y[:1400])
+    assert clf.score(X[1400:], y[1400:]) > 0.9
