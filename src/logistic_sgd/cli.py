@@ -10,7 +10,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -101,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--checkpoint", type=Path, metavar="PATH",
                      help="write the full training state here at every validation and on SIGINT/SIGTERM")
     out.add_argument("--resume", action="store_true", help="continue from --checkpoint (same data and flags)")
+    out.add_argument("--plots", type=Path, metavar="DIR",
+                     help="at the end, write PNGs of the learning curve, weights, confusion matrix, worst errors")
     train.set_defaults(func=cmd_train)
 
     evaluate = sub.add_parser("evaluate", parents=[common], help="error of a saved model on each split")
@@ -120,6 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--onnx", type=Path, required=True, metavar="OUT.onnx", help="where to write the graph")
     export.add_argument("--opset", type=int, help="ONNX opset (default: the installed onnx's current one)")
     export.set_defaults(func=cmd_export)
+
+    report = sub.add_parser("report", parents=[common], help="one self-contained HTML page about a model")
+    report.add_argument("--model", type=Path, required=True, help="model file written by train")
+    _add_data_args(report)
+    report.add_argument("--out", type=Path, default=Path("report.html"), help="where to write the page")
+    report.set_defaults(func=cmd_report)
 
     download = sub.add_parser("download", parents=[common], help="fetch a named dataset into the cache")
     download.add_argument("--dataset", default="mnist", choices=_dataset_names())
@@ -164,7 +172,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     try:
         run_experiment(_data_source(args), config, quiet=args.quiet, model_out=args.model_out,
                        log_json=args.log_json, backend=get_backend(args.backend, args.device),
-                       checkpoint=args.checkpoint, resume=args.resume, stop=stop)
+                       checkpoint=args.checkpoint, resume=args.resume, stop=stop, plots=args.plots)
     except TrainingInterrupted as exc:
         st = exc.state
         print(f"{PROG}: interrupted by {signal.Signals(exc.signal).name} in epoch {st.epoch} after minibatch "
@@ -183,11 +191,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     loaded = open_dataset(_data_source(args))
     print(f"model: {args.model} (trained on {meta.get('data', 'unknown data')})")
     print(f"data: {loaded.description}")
+    _check_compatible(args.model, model, loaded.datasets)
     for name, (x, y) in zip(("train", "validation", "test"), loaded.datasets, strict=True):
-        if x.shape[1] != model.n_in:
-            raise UsageError(f"{args.model}: model takes {model.n_in} features, the data have {x.shape[1]}")
-        if y.max() >= model.n_out:
-            raise UsageError(f"{args.model}: model knows {model.n_out} classes, the {name} labels reach {y.max()}")
         wrong = count_errors(model, x.astype(model.dtype, copy=False), y)
         print(f"{name:<10} error {100.0 * wrong / len(y):9.6f} %  ({wrong}/{len(y)})")
     return 0
@@ -220,6 +225,29 @@ def cmd_export(args: argparse.Namespace) -> int:
     export_onnx(model, args.onnx, args.opset)
     print(f"wrote {args.onnx}: input float32 [N, {model.n_in}] -> label int64 [N], probabilities [N, {model.n_out}]")
     return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .data import open_dataset
+    from .experiment import check_writable
+    from .html_report import build_report, write_report
+    from .persist import read_model
+
+    model, meta = read_model(args.model)
+    check_writable("--out", args.out)
+    loaded = open_dataset(_data_source(args))
+    _check_compatible(args.model, model, loaded.datasets)
+    write_report(args.out, build_report(model, meta, loaded, args.model.name))
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _check_compatible(path: Path, model: Any, datasets: Any) -> None:
+    for name, (x, y) in zip(("train", "validation", "test"), datasets, strict=True):
+        if x.shape[1] != model.n_in:
+            raise UsageError(f"{path}: model takes {model.n_in} features, the data have {x.shape[1]}")
+        if y.max() >= model.n_out:
+            raise UsageError(f"{path}: model knows {model.n_out} classes, the {name} labels reach {y.max()}")
 
 
 def cmd_download(args: argparse.Namespace) -> int:

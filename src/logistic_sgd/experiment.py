@@ -14,7 +14,7 @@ from .backends import NUMPY, Backend
 from .data import fingerprint, open_dataset
 from .errors import UsageError
 from .persist import load_checkpoint
-from .report import BestModelWriter, CheckpointWriter, JsonLog, SeedLog
+from .report import BestModelWriter, CheckpointWriter, JsonLog, PlotWriter, SeedLog
 from .train import Listener, StopRequest, TrainConfig, TrainResult, fit
 
 
@@ -30,6 +30,7 @@ def run_experiment(
     checkpoint: str | os.PathLike[str] | None = None,
     resume: bool = False,
     stop: StopRequest | None = None,
+    plots: str | os.PathLike[str] | None = None,
 ) -> TrainResult:
     """Load ``dataset``, train with ``config`` printing the seed's lines, and save the best model.
 
@@ -62,6 +63,8 @@ def run_experiment(
         listeners.append(CheckpointWriter(checkpoint, config, digest))
     if log_json is not None:
         listeners.append(JsonLog(log_json, append=resume))
+    if plots is not None:
+        listeners.append(PlotWriter(plots, loaded.datasets[0], loaded.datasets[2]))
     if model_out is not None:
         metadata: dict[str, Any] = {"data": loaded.description, "hyperparameters": config.as_dict()}
         listeners.append(BestModelWriter(model_out, metadata))
@@ -82,7 +85,7 @@ def sgd_optimization_mnist(
     or :func:`run_experiment` options (``quiet``, ``model_out``, ``log_json``). Returns the
     :class:`TrainResult` instead of only printing it.
     """
-    run_keys = ("quiet", "model_out", "log_json", "stream", "backend", "checkpoint", "resume", "stop")
+    run_keys = ("quiet", "model_out", "log_json", "stream", "backend", "checkpoint", "resume", "stop", "plots")
     run_options = {k: options.pop(k) for k in run_keys if k in options}
     config = TrainConfig(learning_rate=learning_rate, n_epochs=n_epochs, batch_size=batch_size, **options)
     return run_experiment(dataset, config, **run_options)

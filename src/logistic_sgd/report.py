@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+import numpy as np
+
 from .persist import save_checkpoint, save_model
 from .train import BaseListener, TrainConfig, TrainResult, TrainState, ValidationEvent
 
@@ -100,6 +102,7 @@ class BestModelWriter(BaseListener):
                 **self.metadata,
                 "epoch": event.epoch, "iteration": event.iteration,
                 "validation_error": event.validation_error, "test_error": event.test_error,
+                "history": event.state.history if event.state is not None else [],
             })
 
 
@@ -117,3 +120,30 @@ class CheckpointWriter(BaseListener):
 
     def on_interrupt(self, state: TrainState) -> None:
         save_checkpoint(self.path, state, self.config, self.fingerprint)
+
+
+class PlotWriter(BaseListener):
+    """Records the training cost at each validation (mean NLL on a fixed sample of the training set)
+    and, at the end, writes the pictures of :mod:`logistic_sgd.plots` for the best model as PNGs."""
+
+    def __init__(self, folder: str | Path, train: tuple[Any, Any], test: tuple[Any, Any], sample: int = 5000) -> None:
+        from . import plots
+
+        plots._pyplot()  # fail now, not after training, when matplotlib is missing
+        self.folder = Path(folder)
+        self.train = (train[0][:sample], train[1][:sample])
+        self.test = test
+        self.costs: list[float] = []
+        self.written: list[Path] = []
+
+    def on_validation(self, event: ValidationEvent) -> None:
+        self.costs.append(event.model.negative_log_likelihood(*self.train))
+
+    def on_train_end(self, result: TrainResult) -> None:
+        from . import plots
+
+        if result.best_model is None:
+            return
+        test_x = np.asarray(self.test[0], dtype=result.best_model.dtype)
+        pictures = plots.figures(result.best_model, (test_x, np.asarray(self.test[1])), result.history, self.costs)
+        self.written = plots.write_pngs(self.folder, pictures)
