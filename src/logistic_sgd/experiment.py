@@ -14,7 +14,7 @@ from .backends import NUMPY, Backend
 from .data import fingerprint, open_dataset
 from .errors import UsageError
 from .persist import load_checkpoint
-from .report import BestModelWriter, CheckpointWriter, JsonLog, PlotWriter, SeedLog
+from .report import BestModelWriter, CheckpointWriter, JsonLog, PlotWriter, Progress, SeedLog
 from .train import Listener, StopRequest, TrainConfig, TrainResult, fit
 
 
@@ -52,7 +52,8 @@ def run_experiment(
     print(f"... data: {loaded.description}", file=out, flush=True)
     where = "" if backend is NUMPY else f" ({backend.name} on {backend.device})"
     print(f"... building the model{where}", file=out, flush=True)
-    listeners: list[Listener] = [SeedLog(out, quiet=quiet)]
+    progress = Progress() if stream is None and not quiet and Progress.wanted() else None
+    listeners: list[Listener] = [SeedLog(out, quiet=quiet, progress=progress)]
     state = None
     if checkpoint is not None:
         digest = fingerprint(loaded.datasets)
@@ -65,6 +66,8 @@ def run_experiment(
         listeners.append(JsonLog(log_json, append=resume))
     if plots is not None:
         listeners.append(PlotWriter(plots, loaded.datasets[0], loaded.datasets[2]))
+    if progress is not None:
+        listeners.append(progress)  # last: it redraws after the seed lines of the same event
     if model_out is not None:
         metadata: dict[str, Any] = {"data": loaded.description, "hyperparameters": config.as_dict()}
         listeners.append(BestModelWriter(model_out, metadata))

@@ -19,11 +19,14 @@ class SeedLog(BaseListener):
     ``quiet`` drops the per-validation lines and keeps the summary.
     """
 
-    def __init__(self, stream: TextIO | None = None, quiet: bool = False) -> None:
+    def __init__(self, stream: TextIO | None = None, quiet: bool = False, progress: Progress | None = None) -> None:
         self.stream = stream
         self.quiet = quiet
+        self.progress = progress
 
     def _print(self, line: str) -> None:
+        if self.progress is not None:
+            self.progress.clear()  # a seed line never shares a terminal line with the bar
         print(line, file=self.stream or sys.stdout, flush=True)
 
     def on_train_begin(self, info: dict[str, Any]) -> None:
@@ -147,3 +150,43 @@ class PlotWriter(BaseListener):
         test_x = np.asarray(self.test[0], dtype=result.best_model.dtype)
         pictures = plots.figures(result.best_model, (test_x, np.asarray(self.test[1])), result.history, self.costs)
         self.written = plots.write_pngs(self.folder, pictures)
+
+
+class Progress(BaseListener):
+    """A one-line progress bar on stderr (epoch, best validation error, epochs/s), redrawn in place.
+
+    Only for a terminal: :func:`Progress.wanted` is false when stdout or stderr is piped.
+    """
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.n_epochs = 0
+        self.shown = False
+
+    @staticmethod
+    def wanted() -> bool:
+        return sys.stdout.isatty() and sys.stderr.isatty()
+
+    def on_train_begin(self, info: dict[str, Any]) -> None:
+        self.n_epochs = int(info["config"]["n_epochs"])
+
+    def on_validation(self, event: ValidationEvent) -> None:
+        width = 24
+        done = min(width, round(width * event.epoch / max(1, self.n_epochs)))
+        rate = event.epoch / event.elapsed if event.elapsed > 0 else 0.0
+        self.stream.write(f"\r[{'#' * done}{'.' * (width - done)}] epoch {event.epoch}/{self.n_epochs}  "
+                          f"best validation {100 * event.best_validation_error:.3f} %  {rate:.1f} epochs/s\x1b[K")
+        self.stream.flush()
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self.shown = False
+
+    def on_interrupt(self, state: TrainState) -> None:
+        self.clear()
+
+    def on_train_end(self, result: TrainResult) -> None:
+        self.clear()
