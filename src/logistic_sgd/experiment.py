@@ -43,7 +43,15 @@ def run_experiment(
         raise UsageError("--resume needs --checkpoint PATH (the checkpoint to continue from)")
     if resume and not Path(checkpoint).is_file():  # type: ignore[arg-type]
         raise UsageError(f"--resume: no checkpoint at {checkpoint} to resume from")
-    for flag, path in (("--model-out", model_out), ("--log-json", log_json), ("--checkpoint", checkpoint)):
+    if checkpoint is not None and config.optimizer != "sgd":
+        raise UsageError(f"--checkpoint works with --optimizer sgd only, not {config.optimizer}")
+    if plots is not None:
+        try:
+            Path(plots).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"--plots {plots}: cannot create the folder ({exc.strerror})") from None
+    for flag, path in (("--model-out", model_out), ("--log-json", log_json), ("--checkpoint", checkpoint),
+                       ("--plots", None if plots is None else Path(plots) / "learning_curve.png")):
         if path is not None:
             check_writable(flag, Path(path))
     out = stream or sys.stdout
@@ -66,11 +74,11 @@ def run_experiment(
         listeners.append(JsonLog(log_json, append=resume))
     if plots is not None:
         listeners.append(PlotWriter(plots, loaded.datasets[0], loaded.datasets[2]))
-    if progress is not None:
-        listeners.append(progress)  # last: it redraws after the seed lines of the same event
     if model_out is not None:
         metadata: dict[str, Any] = {"data": loaded.description, "hyperparameters": config.as_dict()}
         listeners.append(BestModelWriter(model_out, metadata))
+    if progress is not None:
+        listeners.append(progress)  # last: it redraws after the seed lines of the same event
     with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected and reported by fit itself
         return fit(loaded.datasets, config, listeners, backend=backend, resume=state, stop=stop)
 

@@ -19,17 +19,7 @@ from .backends import NUMPY, Backend
 from .errors import UsageError
 from .model import LogisticRegression
 from .stopping import PatienceStopping
-from .train import (
-    Datasets,
-    Listener,
-    TrainConfig,
-    TrainResult,
-    TrainState,
-    ValidationEvent,
-    _copy,
-    count_errors,
-    minibatch_error,
-)
+from .train import Datasets, Listener, TrainConfig, TrainResult, TrainState, finish, validate
 
 METHODS = {"lbfgs": "L-BFGS-B", "cg": "CG"}
 
@@ -82,34 +72,11 @@ def fit_full_batch(
         unpack(intermediate_result.x)
         state.iteration += 1
         state.epoch = state.iteration + 1
-        error = minibatch_error(model, valid_x, valid_y, bs)
-        improved = state.stopping.observe(state.iteration, error)
-        if improved:
-            state.test_score = minibatch_error(model, test_x, test_y, bs)
-            state.best_model = _copy(model)
-            state.best_iteration = state.iteration
-        state.elapsed = time.perf_counter() - start
-        event = ValidationEvent(state.epoch, 1, 1, state.iteration, error, improved, state.stopping.best,
-                                state.test_score if improved else None, state.stopping.patience, state.elapsed,
-                                model, state)
-        state.history.append(event.as_record())
-        for listener in listeners:
-            listener.on_validation(event)
+        validate(state, (valid_x, valid_y), (test_x, test_y), bs, 1, 1, time.perf_counter() - start, listeners)
         if state.stopping.should_stop(state.iteration):
             raise StopIteration
 
     theta0 = np.concatenate([model.W.ravel(), model.b]).astype(np.float64)
     minimize(objective, theta0, jac=True, method=METHODS[config.optimizer], callback=callback,
              options={"maxiter": config.n_epochs})
-    elapsed = time.perf_counter() - start
-    result = TrainResult(
-        epochs=state.epoch, iterations=state.iteration + 1, best_validation_error=state.stopping.best,
-        test_error=state.test_score, best_iteration=state.best_iteration, elapsed=elapsed, config=config,
-        best_model=state.best_model, history=state.history,
-    )
-    if state.best_model is not None:
-        result.full_validation = (count_errors(state.best_model, valid_x, valid_y), len(valid_x))
-        result.full_test = (count_errors(state.best_model, test_x, test_y), len(test_x))
-    for listener in listeners:
-        listener.on_train_end(result)
-    return result
+    return finish(state, config, time.perf_counter() - start, (valid_x, valid_y), (test_x, test_y), listeners)

@@ -309,21 +309,8 @@ def fit(
             state.minibatch = minibatch + 1
             if (iteration + 1) % validation_frequency == 0:
                 _check_finite(model, state.epoch, config.learning_rate)
-                this_validation = minibatch_error(model, valid_x, valid_y, bs)
-                improved = stopping.observe(iteration, this_validation)
-                if improved:
-                    state.test_score = minibatch_error(model, test_x, test_y, bs)
-                    state.best_model = _copy(model)
-                    state.best_iteration = iteration
-                state.elapsed = time.perf_counter() - start
-                event = ValidationEvent(
-                    state.epoch, minibatch + 1, n_train_batches, iteration, this_validation, improved,
-                    stopping.best, state.test_score if improved else None, stopping.patience,
-                    state.elapsed, model, state,
-                )
-                state.history.append(event.as_record())
-                for listener in listeners:
-                    listener.on_validation(event)
+                validate(state, (valid_x, valid_y), (test_x, test_y), bs, minibatch + 1, n_train_batches,
+                         time.perf_counter() - start, listeners)
             if stopping.should_stop(iteration):
                 done = True
                 break
@@ -337,15 +324,46 @@ def fit(
     elapsed = time.perf_counter() - start
     _check_finite(model, state.epoch, config.learning_rate)
 
-    best_model = state.best_model
-    result = TrainResult(
-        epochs=state.epoch, iterations=state.iteration + 1, best_validation_error=stopping.best,
-        test_error=state.test_score, best_iteration=state.best_iteration, elapsed=elapsed, config=config,
-        best_model=best_model, history=state.history,
+    return finish(state, config, elapsed, (valid_x, valid_y), (test_x, test_y), listeners)
+
+
+def validate(
+    state: TrainState, valid: Split, test: Split, batch_size: int, minibatch: int, n_train_batches: int,
+    elapsed: float, listeners: Sequence[Listener],
+) -> None:
+    """The seed's validation step on ``state.model`` after ``state.iteration``: score the validation
+    set, update the patience rule, on a new best score the test set and keep a copy of the model,
+    then tell the listeners."""
+    model, stopping, iteration = state.model, state.stopping, state.iteration
+    this_validation = minibatch_error(model, *valid, batch_size)
+    improved = stopping.observe(iteration, this_validation)
+    if improved:
+        state.test_score = minibatch_error(model, *test, batch_size)
+        state.best_model = _copy(model)
+        state.best_iteration = iteration
+    state.elapsed = elapsed
+    event = ValidationEvent(
+        state.epoch, minibatch, n_train_batches, iteration, this_validation, improved, stopping.best,
+        state.test_score if improved else None, stopping.patience, elapsed, model, state,
     )
-    if best_model is not None:
-        result.full_validation = (count_errors(best_model, valid_x, valid_y), len(valid_x))
-        result.full_test = (count_errors(best_model, test_x, test_y), len(test_x))
+    state.history.append(event.as_record())
+    for listener in listeners:
+        listener.on_validation(event)
+
+
+def finish(
+    state: TrainState, config: TrainConfig, elapsed: float, valid: Split, test: Split, listeners: Sequence[Listener]
+) -> TrainResult:
+    """The run's result, with the best model scored on the complete validation and test sets."""
+    best = state.best_model
+    result = TrainResult(
+        epochs=state.epoch, iterations=state.iteration + 1, best_validation_error=state.stopping.best,
+        test_error=state.test_score, best_iteration=state.best_iteration, elapsed=elapsed, config=config,
+        best_model=best, history=state.history,
+    )
+    if best is not None:
+        result.full_validation = (count_errors(best, *valid), len(valid[0]))
+        result.full_test = (count_errors(best, *test), len(test[0]))
     for listener in listeners:
         listener.on_train_end(result)
     return result
