@@ -92,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     hp.add_argument("--backend", default="numpy", choices=("numpy", "torch"),
                     help="numpy (default; fastest on CPU) or torch (GPU; needs the [torch] extra)")
     hp.add_argument("--device", help="with --backend torch: cpu, cuda[:N] or mps (default: cuda if available)")
+    hp.add_argument("--distributed", action="store_true",
+                    help="data-parallel over torch.distributed (launch with torchrun; gloo on cpu, nccl on cuda)")
     hp.add_argument("--seed", type=int, default=0, help="random seed for --shuffle (default 0)")
     out = train.add_argument_group("output")
     out.add_argument("-q", "--quiet", action="store_true", help="drop the per-validation lines")
@@ -169,16 +171,28 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.checkpoint is not None:  # finish the current step, write the checkpoint, then exit
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, stop.request)
+    backend = get_backend(args.backend, args.device)
+    comm = None
+    if args.distributed:
+        from .distributed import Communicator
+
+        comm = Communicator(backend)
     try:
         run_experiment(_data_source(args), config, quiet=args.quiet, model_out=args.model_out,
-                       log_json=args.log_json, backend=get_backend(args.backend, args.device),
-                       checkpoint=args.checkpoint, resume=args.resume, stop=stop, plots=args.plots)
+                       log_json=args.log_json, backend=backend, checkpoint=args.checkpoint, resume=args.resume,
+                       stop=stop, plots=args.plots, comm=comm)
     except TrainingInterrupted as exc:
         st = exc.state
         print(f"{PROG}: interrupted by {signal.Signals(exc.signal).name} in epoch {st.epoch} after minibatch "
               f"{st.minibatch}; checkpoint written to {args.checkpoint}; to continue, run the same command "
               "with --resume", file=sys.stderr)
         return 128 + exc.signal
+    finally:
+        if comm is not None:
+            if comm.rank == 0 and comm.reduce_calls:
+                print(f"... all-reduce: {comm.reduce_calls} calls, {1e6 * comm.reduce_seconds / comm.reduce_calls:.1f} "
+                      f"us each on average, over {comm.world} ranks", file=sys.stderr)
+            comm.close()
     return 0
 
 

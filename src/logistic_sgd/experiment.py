@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
@@ -16,6 +17,9 @@ from .errors import UsageError
 from .persist import load_checkpoint
 from .report import BestModelWriter, CheckpointWriter, JsonLog, PlotWriter, Progress, SeedLog
 from .train import Listener, StopRequest, TrainConfig, TrainResult, fit
+
+if TYPE_CHECKING:
+    from .distributed import Communicator
 
 
 def run_experiment(
@@ -31,6 +35,7 @@ def run_experiment(
     resume: bool = False,
     stop: StopRequest | None = None,
     plots: str | os.PathLike[str] | None = None,
+    comm: Communicator | None = None,
 ) -> TrainResult:
     """Load ``dataset``, train with ``config`` printing the seed's lines, and save the best model.
 
@@ -39,6 +44,12 @@ def run_experiment(
     ``stop`` is requested; ``resume`` continues from it (same data and hyperparameters only).
     """
     config.validate()
+    if comm is not None and comm.rank != 0:  # rank 0 alone prints and writes files
+        stream, model_out, log_json, plots, quiet = io.StringIO(), None, None, None, True
+        if checkpoint is not None and not resume:
+            checkpoint = None
+    if comm is not None and config.optimizer != "sgd":
+        raise UsageError(f"--distributed works with --optimizer sgd only, not {config.optimizer}")
     if resume and checkpoint is None:
         raise UsageError("--resume needs --checkpoint PATH (the checkpoint to continue from)")
     if resume and not Path(checkpoint).is_file():  # type: ignore[arg-type]
@@ -69,7 +80,8 @@ def run_experiment(
             state = load_checkpoint(checkpoint, config, digest, backend)
             print(f"... resuming from {checkpoint}: epoch {state.epoch}, minibatch {state.minibatch}",
                   file=out, flush=True)
-        listeners.append(CheckpointWriter(checkpoint, config, digest))
+        if comm is None or comm.rank == 0:
+            listeners.append(CheckpointWriter(checkpoint, config, digest))
     if log_json is not None:
         listeners.append(JsonLog(log_json, append=resume))
     if plots is not None:
@@ -80,7 +92,7 @@ def run_experiment(
     if progress is not None:
         listeners.append(progress)  # last: it redraws after the seed lines of the same event
     with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected and reported by fit itself
-        return fit(loaded.datasets, config, listeners, backend=backend, resume=state, stop=stop)
+        return fit(loaded.datasets, config, listeners, backend=backend, resume=state, stop=stop, comm=comm)
 
 
 def sgd_optimization_mnist(
@@ -96,7 +108,7 @@ def sgd_optimization_mnist(
     or :func:`run_experiment` options (``quiet``, ``model_out``, ``log_json``). Returns the
     :class:`TrainResult` instead of only printing it.
     """
-    run_keys = ("quiet", "model_out", "log_json", "stream", "backend", "checkpoint", "resume", "stop", "plots")
+    run_keys = ("quiet", "model_out", "log_json", "stream", "backend", "checkpoint", "resume", "stop", "plots", "comm")
     run_options = {k: options.pop(k) for k in run_keys if k in options}
     config = TrainConfig(learning_rate=learning_rate, n_epochs=n_epochs, batch_size=batch_size, **options)
     return run_experiment(dataset, config, **run_options)

@@ -176,22 +176,28 @@ class LogisticRegression:
 
 @dataclass
 class Workspace:
-    """Buffers for one minibatch size: logits/gradient ``z`` (n, n_out), ``gW``, ``gb``, row indices."""
+    """Buffers for one minibatch size: logits/gradient ``z`` (n, n_out), row indices, and the gradient
+    ``gW``, ``gb`` as two views of one flat buffer ``grads`` (one all-reduce per step when distributed)."""
 
     z: Any
     zt: Any
+    grads: Any
     gW: Any
     gb: Any
     rows: Any
     n: Any
 
     @classmethod
-    def for_batch(cls, model: LogisticRegression, n: int) -> Workspace:
+    def for_batch(cls, model: LogisticRegression, n: int, mean_over: int | None = None) -> Workspace:
+        """Buffers for ``n`` rows; the gradient is divided by ``mean_over`` (default ``n``): a rank holding
+        a slice of a global minibatch divides by the global size, so that summing over ranks gives the mean."""
         be, dt = model.backend, model.dtype.name
+        k = model.n_in * model.n_out
+        grads = be.empty((k + model.n_out,), dt)
         return cls(
-            z=be.empty((n, model.n_out), dt), zt=be.empty((model.n_out, n), dt),
-            gW=be.empty((model.n_in, model.n_out), dt), gb=be.empty((model.n_out,), dt),
-            rows=be.xp.arange(n, device=_device(model.W)), n=be.scalar(n, dt),
+            z=be.empty((n, model.n_out), dt), zt=be.empty((model.n_out, n), dt), grads=grads,
+            gW=be.xp.reshape(grads[:k], (model.n_in, model.n_out)), gb=grads[k:],
+            rows=be.xp.arange(n, device=_device(model.W)), n=be.scalar(mean_over or n, dt),
         )
 
 

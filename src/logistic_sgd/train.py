@@ -16,12 +16,15 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
 from .backends import NUMPY, Backend
+
+if TYPE_CHECKING:
+    from .distributed import Communicator
 from .errors import DivergenceError, UsageError
 from .model import FLOATX, LogisticRegression, Workspace
 from .optim import SCHEDULES, Optimizer, make_schedule, sgd
@@ -217,6 +220,7 @@ def fit(
     backend: Backend = NUMPY,
     resume: TrainState | None = None,
     stop: StopRequest | None = None,
+    comm: Communicator | None = None,
 ) -> TrainResult:
     """Train a :class:`LogisticRegression` on ``datasets`` by minibatch SGD with early stopping.
 
@@ -239,6 +243,9 @@ def fit(
     stop : StopRequest, optional
         Polled after every step; when set, listeners get ``on_interrupt(state)`` and
         :class:`TrainingInterrupted` is raised.
+    comm : Communicator, optional
+        Data-parallel training (see :mod:`logistic_sgd.distributed`): this rank computes the gradient
+        of its slice of every minibatch; gradients and validation counts are summed over ranks.
 
     Returns
     -------
@@ -277,7 +284,8 @@ def fit(
     )
     validation_frequency = state.stopping.validation_frequency(n_train_batches)
     rng = np.random.default_rng(config.seed)
-    work = Workspace.for_batch(model, bs)
+    lo, hi = comm.slice(bs) if comm is not None else (0, bs)
+    work = Workspace.for_batch(model, hi - lo, mean_over=bs)
 
     info = {
         "n_train": len(train_x), "n_valid": len(valid_x), "n_test": len(test_x),
@@ -299,18 +307,21 @@ def fit(
             rng.bit_generator.state = state.rng_state
         order = backend.asarray(rng.permutation(len(train_x))) if config.shuffle else None
         for minibatch in range(state.minibatch, n_train_batches):
-            rows = slice(minibatch * bs, (minibatch + 1) * bs)
+            rows = slice(minibatch * bs + lo, minibatch * bs + hi)
             if order is None:
                 x, y = train_x[rows], train_y[rows]
             else:
                 x, y = train_x[order[rows]], train_y[order[rows]]
-            state.opt_state = optimizer.update(model.gradient_into(x, y, work), state.opt_state, model.params)
+            grads = model.gradient_into(x, y, work)
+            if comm is not None:
+                comm.allreduce_(work.grads)
+            state.opt_state = optimizer.update(grads, state.opt_state, model.params)
             iteration = state.iteration = (state.epoch - 1) * n_train_batches + minibatch
             state.minibatch = minibatch + 1
             if (iteration + 1) % validation_frequency == 0:
                 _check_finite(model, state.epoch, config.learning_rate)
                 validate(state, (valid_x, valid_y), (test_x, test_y), bs, minibatch + 1, n_train_batches,
-                         time.perf_counter() - start, listeners)
+                         time.perf_counter() - start, listeners, comm)
             if stopping.should_stop(iteration):
                 done = True
                 break
@@ -329,16 +340,16 @@ def fit(
 
 def validate(
     state: TrainState, valid: Split, test: Split, batch_size: int, minibatch: int, n_train_batches: int,
-    elapsed: float, listeners: Sequence[Listener],
+    elapsed: float, listeners: Sequence[Listener], comm: Communicator | None = None,
 ) -> None:
     """The seed's validation step on ``state.model`` after ``state.iteration``: score the validation
     set, update the patience rule, on a new best score the test set and keep a copy of the model,
     then tell the listeners."""
     model, stopping, iteration = state.model, state.stopping, state.iteration
-    this_validation = minibatch_error(model, *valid, batch_size)
+    this_validation = minibatch_error(model, *valid, batch_size, comm)
     improved = stopping.observe(iteration, this_validation)
     if improved:
-        state.test_score = minibatch_error(model, *test, batch_size)
+        state.test_score = minibatch_error(model, *test, batch_size, comm)
         state.best_model = _copy(model)
         state.best_iteration = iteration
     state.elapsed = elapsed
@@ -369,7 +380,9 @@ def finish(
     return result
 
 
-def minibatch_error(model: LogisticRegression, x: NDArray[Any], y: NDArray[Any], batch_size: int) -> float:
+def minibatch_error(
+    model: LogisticRegression, x: NDArray[Any], y: NDArray[Any], batch_size: int, comm: Communicator | None = None
+) -> float:
     """The seed's score: the mean over whole minibatches of each minibatch's error rate.
 
     A trailing partial minibatch is left out, as in the seed (9,600 of 10,000 images at batch 600).
@@ -378,6 +391,13 @@ def minibatch_error(model: LogisticRegression, x: NDArray[Any], y: NDArray[Any],
     """
     xp = model.backend.xp
     n_batches = len(x) // batch_size
+    if comm is not None:  # minibatches shared out round-robin, counts summed over ranks
+        per_batch = np.zeros(n_batches, dtype=np.int64)
+        for i in range(comm.rank, n_batches, comm.world):
+            rows = slice(i * batch_size, (i + 1) * batch_size)
+            per_batch[i] = int(xp.sum(model.predict(x[rows]) != y[rows]))
+        comm.allreduce_(per_batch)
+        return float(np.mean(per_batch / batch_size))
     n = n_batches * batch_size
     wrong = model.predict(x[:n], chunk=batch_size) != y[:n]
     per_batch = model.backend.to_numpy(xp.sum(xp.reshape(wrong, (n_batches, batch_size)), axis=1))

@@ -1,0 +1,65 @@
+"""Synchronous data-parallel SGD on torch.distributed (gloo on CPU, NCCL on GPU), launched by torchrun.
+
+Every rank holds the same parameters. Each global minibatch of ``batch_size`` rows is cut into one
+contiguous slice per rank; a rank's gradient is its slice's sum divided by the *global* batch size,
+so one all-reduce (sum) of the flat gradient gives every rank the global mean gradient, and every
+rank takes the same step. Validation minibatches are shared out round-robin and their error counts
+all-reduced, so every rank sees the same validation error and the same patience rule decides the
+same way everywhere. Rank 0 alone prints and writes files.
+
+With the NumPy backend the all-reduce runs on tensors that share the arrays' memory
+(``torch.from_numpy``): nothing is copied.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import numpy as np
+
+from .backends import Backend
+from .errors import UsageError
+
+
+class Communicator:
+    """This process's place in the group, and the one collective training needs (an in-place sum)."""
+
+    def __init__(self, backend: Backend) -> None:
+        try:
+            import torch
+            import torch.distributed as dist
+        except ImportError:
+            raise UsageError("--distributed needs PyTorch: pip install 'logistic-sgd[torch]'") from None
+        if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
+            raise UsageError("--distributed runs under torchrun: torchrun --nproc-per-node N -m logistic_sgd train "
+                             "--distributed ...")
+        self._torch, self._dist = torch, dist
+        on_gpu = backend.name == "torch" and backend.device.startswith("cuda")
+        if not dist.is_initialized():
+            if on_gpu:
+                torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+            dist.init_process_group(backend="nccl" if on_gpu else "gloo")
+        self.rank = dist.get_rank()
+        self.world = dist.get_world_size()
+        self.reduce_seconds = 0.0
+        self.reduce_calls = 0
+
+    def slice(self, n: int) -> tuple[int, int]:
+        """This rank's contiguous part ``[lo, hi)`` of ``n`` rows (sizes differ by at most one)."""
+        base, extra = divmod(n, self.world)
+        lo = self.rank * base + min(self.rank, extra)
+        return lo, lo + base + (self.rank < extra)
+
+    def allreduce_(self, a: Any) -> None:
+        """Sum ``a`` over all ranks, in place (NumPy arrays through a tensor sharing their memory)."""
+        start = time.perf_counter()
+        tensor = self._torch.from_numpy(a) if isinstance(a, np.ndarray) else a
+        self._dist.all_reduce(tensor)
+        self.reduce_seconds += time.perf_counter() - start
+        self.reduce_calls += 1
+
+    def close(self) -> None:
+        if self._dist.is_initialized():
+            self._dist.destroy_process_group()
