@@ -131,6 +131,11 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, default=Path("report.html"), help="where to write the page")
     report.set_defaults(func=cmd_report)
 
+    conv = sub.add_parser("convert", parents=[common], help="write a dataset in the memory-mappable layout")
+    _add_data_args(conv)
+    conv.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder to write the layout into")
+    conv.set_defaults(func=cmd_convert)
+
     download = sub.add_parser("download", parents=[common], help="fetch a named dataset into the cache")
     download.add_argument("--dataset", default="mnist", choices=_dataset_names())
     download.set_defaults(func=cmd_download)
@@ -262,6 +267,16 @@ def _check_compatible(path: Path, model: Any, datasets: Any) -> None:
             raise UsageError(f"{path}: model takes {model.n_in} features, the data have {x.shape[1]}")
         if y.max() >= model.n_out:
             raise UsageError(f"{path}: model knows {model.n_out} classes, the {name} labels reach {y.max()}")
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from .data import open_dataset
+    from .data.memmap import convert
+
+    loaded = open_dataset(_data_source(args))
+    convert(loaded.datasets, args.out)
+    print(f"wrote {args.out}: {loaded.description}, memory-mappable (train with --data {args.out})")
+    return 0
 
 
 def cmd_download(args: argparse.Namespace) -> int:

@@ -271,7 +271,7 @@ def fit(
         model = LogisticRegression(datasets[0][0].shape[1], max(n_out, 2), dtype=config.floatx, backend=backend)
     backend = model.backend
     (train_x, train_y), (valid_x, valid_y), (test_x, test_y) = (
-        (backend.asarray(x, dtype=config.floatx), backend.asarray(y)) for x, y in datasets
+        (_on_backend(x, backend, config.floatx), backend.asarray(y)) for x, y in datasets
     )
 
     bs = config.batch_size
@@ -410,6 +410,15 @@ def count_errors(model: LogisticRegression, x: NDArray[Any], y: NDArray[Any], ch
     return sum(
         int(xp.sum(model.predict(x[i : i + chunk]) != y[i : i + chunk])) for i in range(0, len(x), chunk)
     )
+
+
+def _on_backend(x: Any, backend: Backend, dtype: str) -> Any:
+    """``x`` on the backend in ``dtype``; a memory-mapped ScaledArray stays lazy on NumPy (scaled per minibatch)."""
+    from .data.memmap import ScaledArray
+
+    if isinstance(x, ScaledArray) and backend is NUMPY:
+        return x.astype(dtype)
+    return backend.asarray(x, dtype=dtype)
 
 
 def _copy(model: LogisticRegression) -> LogisticRegression:

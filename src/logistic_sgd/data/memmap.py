@@ -1,0 +1,150 @@
+"""A memory-mappable dataset layout, for data larger than memory.
+
+A folder holds ``{train,valid,test}_{x,y}.npy`` and ``manifest.json``. Pixels that were bytes stay
+``uint8`` (4x smaller than float32) and are scaled by 1/255 one minibatch at a time, as float32
+division, so training reads the same numbers as from the in-memory float32 arrays, bit for bit.
+Labels are int16 (or int32 beyond 32,767 classes). The manifest, written last, records shapes,
+dtypes, the scale and each file's SHA-256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import mmap
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..atomic import atomic_write
+from ..errors import DataError, UsageError
+
+MANIFEST = "manifest.json"
+FORMAT = "logistic-sgd-memmap"
+SPLITS = ("train", "valid", "test")
+
+
+class ScaledArray:
+    """A read-only 2-D array of stored values (e.g. a ``uint8`` memmap) seen as float32 ``stored * scale``.
+
+    Indexing (a slice, or an index array) returns the scaled float32 block; nothing else is read.
+    """
+
+    def __init__(self, stored: NDArray[Any], divisor: float, checksum: str = "", dtype: Any = np.float32) -> None:
+        self.stored = stored
+        self.divisor = divisor
+        self.checksum = checksum
+        self.shape = stored.shape
+        self.ndim = 2
+        self.dtype = np.dtype(dtype)
+
+    def astype(self, dtype: Any) -> ScaledArray:
+        """The same view, handing out ``dtype`` blocks (scaled in float32 first, as in-memory data are)."""
+        return ScaledArray(self.stored, self.divisor, self.checksum, dtype)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, index: Any) -> NDArray[np.float32]:
+        block = self._read(index)
+        scaled = block.astype(np.float32) if self.divisor == 1 else np.divide(
+            block, np.float32(self.divisor), dtype=np.float32)
+        return scaled if self.dtype == np.float32 else scaled.astype(self.dtype)
+
+    def _read(self, index: Any) -> NDArray[Any]:
+        """The stored rows at ``index``. A run of rows is read with ``pread`` into a fresh buffer, so the
+        pages stay in the page cache and out of this process's resident memory; other indices gather
+        through the memory map, whose pages are then released every so often (``MADV_DONTNEED``)."""
+        stored = self.stored
+        if isinstance(index, slice) and isinstance(stored, np.memmap) and index.step in (None, 1):
+            lo, hi, _ = index.indices(len(stored))
+            hi = max(lo, hi)
+            row = stored.strides[0]
+            out = np.empty((hi - lo, *stored.shape[1:]), dtype=stored.dtype)
+            with open(stored.filename, "rb", buffering=0) as f:
+                f.seek(stored.offset + lo * row)
+                f.readinto(memoryview(out).cast("B"))
+            return out
+        block = np.array(stored[index])
+        mapping = getattr(stored, "_mmap", None)
+        self._gathers = getattr(self, "_gathers", 0) + 1
+        if mapping is not None and self._gathers % 64 == 0 and hasattr(mmap, "MADV_DONTNEED"):
+            mapping.madvise(mmap.MADV_DONTNEED)
+        return block
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> NDArray[Any]:
+        full = self[:]
+        return full if dtype is None else full.astype(dtype)
+
+
+def convert(datasets: tuple, out: Path) -> Path:
+    """Write ``datasets`` (the seed's three (x, y) splits) in the memory-mappable layout at ``out``."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot create the folder ({exc.strerror})") from None
+    (train_x, _), _, _ = datasets
+    as_bytes = all(_is_bytes(x) for x, _ in datasets)
+    n_classes = max(int(np.max(y)) for _, y in datasets) + 1
+    label_dtype = np.int16 if n_classes <= np.iinfo(np.int16).max else np.int32
+    manifest: dict[str, Any] = {
+        "format": FORMAT, "format_version": 1, "divisor": 255 if as_bytes else 1,
+        "n_features": int(train_x.shape[1]), "n_classes": n_classes, "splits": {},
+    }
+    for split, (x, y) in zip(SPLITS, datasets, strict=True):
+        xs = np.rint(np.asarray(x) * np.float32(255)).astype(np.uint8) if as_bytes else np.asarray(x, np.float32)
+        entry = {}
+        for key, array in (("x", xs), ("y", np.asarray(y).astype(label_dtype))):
+            path = out / f"{split}_{key}.npy"
+            with atomic_write(path) as f:
+                np.save(f, np.ascontiguousarray(array))
+            entry[key] = {"file": path.name, "dtype": array.dtype.str, "shape": list(array.shape),
+                          "sha256": _sha256(path)}
+        manifest["splits"][split] = entry
+    with atomic_write(out / MANIFEST) as f:
+        f.write(json.dumps(manifest, indent=2).encode())
+    return out
+
+
+def read_layout(folder: Path) -> tuple:
+    """The three splits of a converted folder: x as :class:`ScaledArray` over a read-only memmap, y in memory."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text())
+        if manifest.get("format") != FORMAT:
+            raise DataError(f"{folder / MANIFEST}: not a logistic-sgd dataset manifest")
+        splits = []
+        for split in SPLITS:
+            entry = manifest["splits"][split]
+            x = np.load(folder / entry["x"]["file"], mmap_mode="r", allow_pickle=False)
+            y = np.load(folder / entry["y"]["file"], allow_pickle=False)
+            for key, array in (("x", x), ("y", y)):
+                if array.dtype.str != entry[key]["dtype"] or list(array.shape) != entry[key]["shape"]:
+                    raise DataError(f"{folder / entry[key]['file']}: shape or dtype differs from {MANIFEST}")
+            if len(x) != len(y) or (len(y) and (y.min() < 0 or y.max() >= manifest["n_classes"])):
+                raise DataError(f"{folder}: {split} labels disagree with {MANIFEST}")
+            splits.append((ScaledArray(x, manifest["divisor"], entry["x"]["sha256"]), y.astype(np.int32)))
+    except DataError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DataError(f"{folder}: unreadable converted dataset ({' '.join(str(exc).split())[:160]})") from None
+    return tuple(splits)
+
+
+def _is_bytes(x: Any) -> bool:
+    x = np.asarray(x)
+    if x.dtype == np.uint8:
+        return True
+    if x.dtype != np.float32:
+        return False
+    u = np.rint(x * np.float32(255))
+    return bool(np.all((u >= 0) & (u <= 255)) and np.array_equal(np.divide(u, np.float32(255), dtype=np.float32), x))
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
