@@ -94,3 +94,13 @@ def test_resume_refuses_other_hyperparameters_and_other_data(data: Path, tmp_pat
     assert "made for other data" in capsys.readouterr().err
     assert main([*argv[:-2], "--resume"]) == 2
     assert "--resume needs --checkpoint" in capsys.readouterr().err
+
+
+def test_auto_resume_starts_afresh_then_resumes(data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["train", "--data", str(data), "--batch-size", "20", "--n-epochs", "2", "-q", "--auto-resume",
+            "--model-out", str(tmp_path / "m.npz"), "--checkpoint", str(tmp_path / "ck.npz")]
+    assert main(argv) == 0
+    assert "resuming" not in capsys.readouterr().out
+    assert main(argv) == 0  # the checkpoint of a finished run: resumes and ends at once, with the same result
+    out = capsys.readouterr().out
+    assert "... resuming from" in out and "The code run for 2 epochs" in out

@@ -103,6 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--checkpoint", type=Path, metavar="PATH",
                      help="write the full training state here at every validation and on SIGINT/SIGTERM")
     out.add_argument("--resume", action="store_true", help="continue from --checkpoint (same data and flags)")
+    out.add_argument("--auto-resume", action="store_true",
+                     help="resume when the --checkpoint file exists, else start afresh (for torchrun --max-restarts)")
     out.add_argument("--plots", type=Path, metavar="DIR",
                      help="at the end, write PNGs of the learning curve, weights, confusion matrix, worst errors")
     train.set_defaults(func=cmd_train)
@@ -172,6 +174,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         nesterov=args.nesterov, l2=args.l2, l1=args.l1, lr_schedule=args.lr_schedule, lr_decay=args.lr_decay,
         lr_step_epochs=args.lr_step_epochs,
     )
+    if args.auto_resume and args.checkpoint is None:
+        raise UsageError("--auto-resume needs --checkpoint PATH")
     stop = StopRequest()
     if args.checkpoint is not None:  # finish the current step, write the checkpoint, then exit
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -184,7 +188,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         comm = Communicator(backend)
     try:
         run_experiment(_data_source(args), config, quiet=args.quiet, model_out=args.model_out,
-                       log_json=args.log_json, backend=backend, checkpoint=args.checkpoint, resume=args.resume,
+                       log_json=args.log_json, backend=backend, checkpoint=args.checkpoint,
+                       resume=args.resume or bool(args.auto_resume and args.checkpoint and args.checkpoint.is_file()),
                        stop=stop, plots=args.plots, comm=comm)
     except TrainingInterrupted as exc:
         st = exc.state

@@ -298,7 +298,7 @@ def fit(
 
     stopping = state.stopping
     start = time.perf_counter() - state.elapsed
-    done = False
+    done = resume is not None and stopping.should_stop(state.iteration)  # a finished run's checkpoint
     while not done and (state.minibatch > 0 or state.epoch < config.n_epochs):
         if state.minibatch == 0:  # a new epoch
             state.epoch += 1
