@@ -387,7 +387,7 @@ def minibatch_error(
 
     A trailing partial minibatch is left out, as in the seed (9,600 of 10,000 images at batch 600).
     The logits are computed minibatch by minibatch (faster here than one tall product, and the
-    same products the seed computed); the softmax and argmax then run once over all of them.
+    same products the seed computed); the softmax and argmax run over groups of minibatches.
     """
     xp = model.backend.xp
     n_batches = len(x) // batch_size
@@ -398,13 +398,17 @@ def minibatch_error(
             per_batch[i] = int(xp.sum(model.predict(x[rows]) != y[rows]))
         comm.allreduce_(per_batch)
         return float(np.mean(per_batch / batch_size))
-    n = n_batches * batch_size
-    wrong = model.predict(x[:n], chunk=batch_size) != y[:n]
-    per_batch = model.backend.to_numpy(xp.sum(xp.reshape(wrong, (n_batches, batch_size)), axis=1))
+    per_batch = np.empty(n_batches, dtype=np.int64)
+    group = max(1, 8192 // batch_size)  # minibatches scored together: bounded memory for any set size
+    for first in range(0, n_batches, group):
+        last = min(n_batches, first + group)
+        rows = slice(first * batch_size, last * batch_size)
+        wrong = model.predict(x[rows], chunk=batch_size) != y[rows]
+        per_batch[first:last] = model.backend.to_numpy(xp.sum(xp.reshape(wrong, (last - first, batch_size)), axis=1))
     return float(np.mean(per_batch / batch_size))
 
 
-def count_errors(model: LogisticRegression, x: NDArray[Any], y: NDArray[Any], chunk: int = 65536) -> int:
+def count_errors(model: LogisticRegression, x: NDArray[Any], y: NDArray[Any], chunk: int = 8192) -> int:
     """Number of misclassified rows of ``x``, scored in chunks to bound memory."""
     xp = model.backend.xp
     return sum(
