@@ -9,11 +9,12 @@ Usage: python benchmarks/make_synthetic.py OUT_DIR N_TRAIN [--features 784] [--c
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
+
+from logistic_sgd.data.memmap import sha256_file
 
 CHUNK = 65536
 
@@ -41,19 +42,11 @@ def write_synthetic(out: Path, n_train: int, n_features: int = 784, n_classes: i
         np.save(out / f"{split}_y.npy", y)
         manifest["splits"][split] = {
             key: {"file": f"{split}_{key}.npy", "dtype": dt, "shape": shape,
-                  "sha256": _sha256(out / f"{split}_{key}.npy")}
+                  "sha256": sha256_file(out / f"{split}_{key}.npy")}
             for key, dt, shape in (("x", "|u1", [n, n_features]), ("y", "<i2", [n]))
         }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return out
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 22):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 if __name__ == "__main__":

@@ -101,7 +101,7 @@ def convert(datasets: tuple, out: Path) -> Path:
             with atomic_write(path) as f:
                 np.save(f, np.ascontiguousarray(array))
             entry[key] = {"file": path.name, "dtype": array.dtype.str, "shape": list(array.shape),
-                          "sha256": _sha256(path)}
+                          "sha256": sha256_file(path)}
         manifest["splits"][split] = entry
     with atomic_write(out / MANIFEST) as f:
         f.write(json.dumps(manifest, indent=2).encode())
@@ -142,7 +142,8 @@ def _is_bytes(x: Any) -> bool:
     return bool(np.all((u >= 0) & (u <= 255)) and np.array_equal(np.divide(u, np.float32(255), dtype=np.float32), x))
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """SHA-256 of a file, read in 1 MiB chunks."""
     digest = hashlib.sha256()
     with path.open("rb") as f:
         while chunk := f.read(1 << 20):
