@@ -4,15 +4,20 @@ Each program runs in its own process, in turn (round-robin), ``--repeats`` times
 shows medians, ratios to this project, and each process's peak RSS (from ``wait4``).
 Programs (``--only`` picks some, comma-separated):
 
-  ours-30      logistic-sgd train, 30 epochs (the original tutorial's speed test)
+  ours-30      logistic-sgd train, 30 epochs (the original tutorial's speed test; default backend:
+               numba when installed)
   ours         logistic-sgd train, the full early-stopping run
+  numpy-30     logistic-sgd train --backend numpy (no compiled kernels), 30 epochs
+  numpy        logistic-sgd train --backend numpy, the full run
   torch-30     logistic-sgd train --backend torch --device cpu, 30 epochs (if PyTorch is installed)
   naive        the obvious NumPy loop (benchmarks/naive_numpy.py), full run
   seed-30      the seed's program on PyTensor (tests/seed_pytensor.py), 30 epochs
   seed         the seed's program on PyTensor, full run
   sk-lbfgs     scikit-learn LogisticRegression() (lbfgs): fit time and full test error
   sk-sgd       scikit-learn SGDClassifier(loss="log_loss"): fit time and full test error
-  floor        one sequential read of the training array; the two matrix products of an epoch
+  floor        one sequential read of the training array; the two matrix products of an epoch;
+               the epoch's multiply-adds at this machine's peak (a large sgemm's GFLOP/s)
+  python       the interpreter with NumPy imported: the base of the peak-RSS ratio
 
 Usage: python benchmarks/bench.py [--data DIR] [--repeats 3] [--only ours,seed] [--floatx float32]
 """
@@ -38,7 +43,7 @@ FASHION = "/usr/share/datasets/fashion-mnist"
 EPOCHS = re.compile(r"The code run for (\d+) epochs, with ([\d.]+) epochs/sec")
 SCORE = re.compile(r"with test performance ([\d.]+) %")
 SKLEARN = re.compile(r"fit ([\d.]+) s, test error ([\d.]+) %")
-FLOOR = re.compile(r"^(read|matmul) ([\d.]+) ms$", re.M)
+FLOOR = re.compile(r"^(read|matmul|compute|data) ([\d.]+) (?:ms|MB)$", re.M)
 
 
 @dataclass
@@ -56,6 +61,9 @@ def programs(args: argparse.Namespace, tmp: Path) -> list[Program]:
     table = [
         Program("ours-30", "logistic-sgd, 30 epochs", [*ours, "--n-epochs", "30"]),
         Program("ours", "logistic-sgd, early stopping", ours),
+        Program("numpy-30", "logistic-sgd numpy backend, 30 epochs", [*ours, "--n-epochs", "30", "--backend",
+                                                                      "numpy"]),
+        Program("numpy", "logistic-sgd numpy backend, early stop", [*ours, "--backend", "numpy"]),
         Program("torch-30", "logistic-sgd torch cpu, 30 epochs", [*ours, "--n-epochs", "30", "--backend", "torch",
                                                                    "--device", "cpu"]),
         Program("naive", "obvious NumPy loop, early stopping", [py, str(ROOT / "benchmarks" / "naive_numpy.py"), data]),
@@ -66,6 +74,7 @@ def programs(args: argparse.Namespace, tmp: Path) -> list[Program]:
         Program("sk-sgd", "sklearn SGDClassifier (log_loss)", [py, str(ROOT / "benchmarks" / "sklearn_peer.py"),
                                                                data, "sgd"]),
         Program("floor", "floor: read / two matmuls of an epoch", [py, str(ROOT / "benchmarks" / "floor.py"), data]),
+        Program("python", "python -c 'import numpy'", [py, "-c", "import numpy; print('python ok')"]),
     ]
     wanted = args.only.split(",") if args.only else [p.key for p in table]
     unknown = set(wanted) - {p.key for p in table}
@@ -104,6 +113,8 @@ def run(program: Program, timeout: float) -> dict[str, float]:
         result.update(seconds=float(m.group(1)), test_error=float(m.group(2)))
     elif found := FLOOR.findall(text):
         result.update({f"{k}_ms": float(v) for k, v in found})
+    elif "python ok" in text:
+        pass
     else:
         raise SystemExit(f"bench.py: no result line from {program.label}:\n{text[-2000:]}")
     return result
@@ -120,7 +131,7 @@ def report(progs: list[Program]) -> None:
     print(f"\n{'program':<40} {'epochs/s':>9} {'epochs':>6} {'train s':>8} {'vs ours':>8} {'test err':>9} "
           f"{'peak RSS':>9}")
     for p in progs:
-        if p.key == "floor":
+        if p.key in ("floor", "python"):
             continue
         eps, secs, err = med(p, "eps"), med(p, "seconds"), med(p, "test_error")
         epochs = med(p, "epochs")
@@ -135,14 +146,22 @@ def report(progs: list[Program]) -> None:
               f"{_f(err, 7, 3)} % {med(p, 'rss_mb'):6.0f} MB")
     if "floor" in by_key:
         floor = by_key["floor"]
-        read, mm = med(floor, "read_ms"), med(floor, "matmul_ms")
+        read, mm, compute = med(floor, "read_ms"), med(floor, "matmul_ms"), med(floor, "compute_ms")
         print(f"\nfloor: one sequential read of the training array {read:.1f} ms; the two matrix products of an "
-              f"epoch {mm:.1f} ms")
+              f"epoch through BLAS {mm:.1f} ms;\n       an epoch's multiply-adds (training and validation) at "
+              f"this machine's peak sgemm rate {compute:.1f} ms (at most {1000 / compute:.0f} epochs/s)")
         for p in progs:
-            if p.key.startswith("ours") and med(p, "eps"):
+            if p.key.startswith(("ours", "numpy")) and med(p, "eps"):
                 epoch_ms = 1000 / med(p, "eps")
                 print(f"  {p.label}: {epoch_ms:.1f} ms an epoch = {epoch_ms / read:.2f}x the read, "
-                      f"{epoch_ms / mm:.2f}x the two products")
+                      f"{epoch_ms / mm:.2f}x the two products, {epoch_ms / compute:.2f}x the compute floor")
+        if "python" in by_key and med(floor, "data_ms"):
+            base = med(floor, "data_ms") + med(by_key["python"], "rss_mb")
+            print(f"\npeak RSS over (data in float32 {med(floor, 'data_ms'):.0f} MB + interpreter "
+                  f"{med(by_key['python'], 'rss_mb'):.0f} MB = {base:.0f} MB):")
+            for p in progs:
+                if p.key.startswith(("ours", "numpy")):
+                    print(f"  {p.label}: {med(p, 'rss_mb') / base:.2f}x")
     print("\n'vs ours': for epoch-based programs, our epochs/s over theirs (30-epoch runs against ours-30);")
     print("for scikit-learn, its fit time over our full early-stopping run. Peak RSS: the whole process.")
 

@@ -7,6 +7,7 @@ and every validation, test and summary line must be identical, as must the numbe
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import subprocess
@@ -34,17 +35,25 @@ def _seed_lines(stdout: str) -> list[str]:
     return [line for line in stdout.splitlines() if SEED_LINE.match(line)]
 
 
-@pytest.mark.parametrize("floatx", ["float32", "float64"])
-def test_cli_prints_the_seeds_lines(floatx: str, tmp_path: Path) -> None:
-    pytest.importorskip("pytensor")
-    seed = subprocess.run(
+@functools.cache
+def _seed_run(floatx: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [sys.executable, str(SEED), "--data", str(FASHION), "--floatx", floatx],
         capture_output=True, text=True, timeout=900,
     )
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("floatx", ["float32", "float64"])
+def test_cli_prints_the_seeds_lines(floatx: str, backend: str, tmp_path: Path) -> None:
+    pytest.importorskip("pytensor")
+    if backend == "numba":
+        pytest.importorskip("numba")
+    seed = _seed_run(floatx)
     assert seed.returncode == 0, seed.stderr[-2000:]
     ours = subprocess.run(
         [sys.executable, "-m", "logistic_sgd", "train", "--dataset", "fashion-mnist", "--floatx", floatx,
-         "--model-out", str(tmp_path / "best.npz")],
+         "--backend", backend, "--model-out", str(tmp_path / "best.npz")],
         capture_output=True, text=True, timeout=900,
     )
     assert ours.returncode == 0, ours.stderr[-2000:]

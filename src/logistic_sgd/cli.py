@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+from .backends import BACKENDS
 from .errors import LogisticSGDError, UsageError
 
 PROG = "logistic-sgd"
@@ -89,8 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--lr-decay", type=float, default=0.5,
                      help="step: factor every --lr-step-epochs; inverse-time: lr / (1 + decay * epoch)")
     opt.add_argument("--lr-step-epochs", type=float, default=10.0, help="step schedule period (default 10)")
-    hp.add_argument("--backend", default="numpy", choices=("numpy", "torch"),
-                    help="numpy (default; fastest on CPU) or torch (GPU; needs the [torch] extra)")
+    hp.add_argument("--backend", default="auto", choices=BACKENDS,
+                    help="numba (compiled CPU kernels; the [numba] extra), numpy, torch (GPU; the [torch] extra), "
+                         "or auto (default: numba if installed, else numpy)")
     hp.add_argument("--device", help="with --backend torch: cpu, cuda[:N] or mps (default: cuda if available)")
     hp.add_argument("--distributed", action="store_true",
                     help="data-parallel over torch.distributed (launch with torchrun; gloo on cpu, nccl on cuda)")

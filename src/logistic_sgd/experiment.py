@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
-from .backends import NUMPY, Backend
+from .backends import Backend, get_backend
 from .data import fingerprint, open_dataset
 from .errors import UsageError
 from .persist import load_checkpoint
@@ -30,7 +30,7 @@ def run_experiment(
     model_out: str | os.PathLike[str] | None = None,
     log_json: str | os.PathLike[str] | None = None,
     stream: TextIO | None = None,
-    backend: Backend = NUMPY,
+    backend: Backend | str = "auto",
     checkpoint: str | os.PathLike[str] | None = None,
     resume: bool = False,
     stop: StopRequest | None = None,
@@ -42,8 +42,11 @@ def run_experiment(
     ``model_out``, ``log_json`` and ``checkpoint`` are checked for writability before any data is
     loaded. With ``checkpoint``, the full state is written there at every validation and when
     ``stop`` is requested; ``resume`` continues from it (same data and hyperparameters only).
+    ``backend`` is a :class:`Backend` or a name for :func:`get_backend` (default ``auto``).
     """
     config.validate()
+    if isinstance(backend, str):
+        backend = get_backend(backend)
     if comm is not None and comm.rank != 0:  # rank 0 alone prints and writes files
         stream, model_out, log_json, plots, quiet = io.StringIO(), None, None, None, True
         if checkpoint is not None and not resume:
@@ -69,7 +72,7 @@ def run_experiment(
     print("... loading data", file=out, flush=True)
     loaded = open_dataset(dataset)
     print(f"... data: {loaded.description}", file=out, flush=True)
-    where = "" if backend is NUMPY else f" ({backend.name} on {backend.device})"
+    where = "" if backend.is_numpy else f" ({backend.name} on {backend.device})"
     print(f"... building the model{where}", file=out, flush=True)
     progress = Progress() if stream is None and not quiet and Progress.wanted() else None
     listeners: list[Listener] = [SeedLog(out, quiet=quiet, progress=progress)]

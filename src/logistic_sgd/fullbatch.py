@@ -36,7 +36,7 @@ def fit_full_batch(
         from scipy.optimize import minimize
     except ImportError:
         raise UsageError(f"--optimizer {config.optimizer} needs SciPy: pip install 'logistic-sgd[scipy]'") from None
-    if backend is not NUMPY:
+    if not backend.is_numpy:
         raise UsageError(f"--optimizer {config.optimizer} runs on the numpy backend only")
     (train_x, train_y), (valid_x, valid_y), (test_x, test_y) = (
         (np.asarray(x, dtype=config.floatx), np.asarray(y)) for x, y in datasets

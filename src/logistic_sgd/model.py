@@ -74,6 +74,10 @@ class LogisticRegression:
         minibatches, as the seed did: OpenBLAS is faster on 600-row blocks than on one tall matrix).
         """
         X = self._as_input(X)
+        if self.backend.kernel_module is not None:
+            z = np.empty((X.shape[0], self.n_out), self.dtype)
+            self.backend.kernels.logits_into(X, self.W, self.b, z)
+            return z
         if chunk is None:
             z = X @ self.W
         else:
@@ -99,6 +103,8 @@ class LogisticRegression:
         The argmax is taken over the probabilities, not the logits, as the seed does: two logits
         that differ in the last bits can round to equal probabilities, and then the first wins.
         """
+        if self.backend.kernel_module is not None:
+            return self.backend.kernels.predict(self._as_input(X), self.W, self.b)
         xp = self.backend.xp
         pt = xp.asarray(self.decision_function(X, chunk).T, copy=True)  # classes x rows: see gradient_into
         pt -= xp.max(pt, axis=0, keepdims=True)
@@ -150,6 +156,9 @@ class LogisticRegression:
         ``X`` and ``y`` must already be this backend's arrays, ``X`` of this model's dtype;
         the returned arrays are ``work``'s and are overwritten by the next call.
         """
+        if work.scratch is not None:  # the compiled kernel: the same math, fused (see kernels.py)
+            self.backend.kernels.gradient_into(X, y, self.W, self.b, work.n, work.gW, work.gb, work.scratch)
+            return work.gW, work.gb
         xp = self.backend.xp
         z = self.backend.matmul(X, self.W, out=work.z)
         # The row-wise work runs on the transpose (n_out x n): reductions over 10 classes of 600
@@ -177,7 +186,8 @@ class LogisticRegression:
 @dataclass
 class Workspace:
     """Buffers for one minibatch size: logits/gradient ``z`` (n, n_out), row indices, and the gradient
-    ``gW``, ``gb`` as two views of one flat buffer ``grads`` (one all-reduce per step when distributed)."""
+    ``gW``, ``gb`` as two views of one flat buffer ``grads`` (one all-reduce per step when distributed),
+    and the compiled kernels' buffers when the backend has them."""
 
     z: Any
     zt: Any
@@ -186,6 +196,7 @@ class Workspace:
     gb: Any
     rows: Any
     n: Any
+    scratch: Any = None
 
     @classmethod
     def for_batch(cls, model: LogisticRegression, n: int, mean_over: int | None = None) -> Workspace:
@@ -198,6 +209,7 @@ class Workspace:
             z=be.empty((n, model.n_out), dt), zt=be.empty((model.n_out, n), dt), grads=grads,
             gW=be.xp.reshape(grads[:k], (model.n_in, model.n_out)), gb=grads[k:],
             rows=be.xp.arange(n, device=_device(model.W)), n=be.scalar(mean_over or n, dt),
+            scratch=None if be.kernel_module is None else be.kernels.Scratch.for_model(model.n_in, model.n_out, dt),
         )
 
 

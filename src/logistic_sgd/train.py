@@ -296,6 +296,9 @@ def fit(
     for listener in listeners:
         listener.on_train_begin(info)
 
+    if work.scratch is not None:  # compile (or load from numba's cache) before the clock starts
+        model.gradient_into(train_x[lo : lo + 1], train_y[lo : lo + 1], work)
+        model.predict(valid_x[:1])
     stopping = state.stopping
     start = time.perf_counter() - state.elapsed
     done = resume is not None and stopping.should_stop(state.iteration)  # a finished run's checkpoint
@@ -420,7 +423,7 @@ def _on_backend(x: Any, backend: Backend, dtype: str) -> Any:
     """``x`` on the backend in ``dtype``; a memory-mapped ScaledArray stays lazy on NumPy (scaled per minibatch)."""
     from .data.memmap import ScaledArray
 
-    if isinstance(x, ScaledArray) and backend is NUMPY:
+    if isinstance(x, ScaledArray) and backend.is_numpy:
         return x.astype(dtype)
     return backend.asarray(x, dtype=dtype)
 

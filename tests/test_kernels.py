@@ -1,0 +1,137 @@
+"""The numba backend's compiled kernels compute the model's math: held to the array-API reference."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from logistic_sgd import LogisticRegression, TrainConfig
+from logistic_sgd.backends import NUMPY, get_backend
+from logistic_sgd.errors import UsageError
+from logistic_sgd.experiment import run_experiment
+from logistic_sgd.model import Workspace
+
+pytest.importorskip("numba")
+NUMBA = get_backend("numba")
+TOL = {"float32": 2e-6, "float64": 1e-13}
+
+
+def _pair(n_in: int, n_out: int, dtype: str, seed: int = 0) -> tuple[LogisticRegression, LogisticRegression]:
+    rng = np.random.default_rng(seed)
+    ref = LogisticRegression(n_in, n_out, dtype=dtype)
+    ref.W[...] = rng.normal(size=(n_in, n_out)) * 0.1
+    ref.b[...] = rng.normal(size=n_out)
+    fast = LogisticRegression(n_in, n_out, dtype=dtype, backend=NUMBA)
+    fast.W[...], fast.b[...] = ref.W, ref.b
+    return ref, fast
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("n_out", [2, 3, 10, 11])
+@pytest.mark.parametrize("rows", [1, 3, 8, 13, 37, 600])
+def test_gradient_matches_the_reference(dtype: str, n_out: int, rows: int) -> None:
+    """Every remainder path: rows not a multiple of 4 or 8, an odd number of classes, one row."""
+    rng = np.random.default_rng(rows)
+    x = rng.random((rows, 50)).astype(dtype)
+    y = rng.integers(0, n_out, size=rows).astype(np.int32)
+    ref, fast = _pair(50, n_out, dtype)
+    want = [a.copy() for a in ref.gradient_into(x, y, Workspace.for_batch(ref, rows))]
+    got = fast.gradient_into(x, y, Workspace.for_batch(fast, rows))
+    for a, b in zip(want, got, strict=True):
+        assert np.abs(a - b).max() <= TOL[dtype] * max(1.0, np.abs(a).max())
+    np.testing.assert_allclose(fast.decision_function(x), ref.decision_function(x), rtol=TOL[dtype] * 10,
+                               atol=TOL[dtype] * 10)
+
+
+def test_a_slice_of_a_minibatch_divides_by_the_global_size() -> None:
+    """What a rank computes under --distributed: its rows' gradient over the whole minibatch's size."""
+    rng = np.random.default_rng(1)
+    x, y = rng.random((40, 20)), rng.integers(0, 10, size=40)
+    ref, fast = _pair(20, 10, "float64")
+    want = [a.copy() for a in ref.gradient_into(x[:15], y[:15], Workspace.for_batch(ref, 15, mean_over=40))]
+    got = fast.gradient_into(x[:15], y[:15], Workspace.for_batch(fast, 15, mean_over=40))
+    for a, b in zip(want, got, strict=True):
+        np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_predict_matches_the_reference(dtype: str) -> None:
+    rng = np.random.default_rng(2)
+    x = rng.random((5001, 784)).astype(dtype)
+    ref, fast = _pair(784, 10, dtype, seed=3)
+    np.testing.assert_array_equal(fast.predict(x), ref.predict(x))
+    y = ref.predict(x)
+    y[::7] = (y[::7] + 1) % 10
+    assert fast.errors(x, y) == ref.errors(x, y)
+
+
+def test_large_logits_stay_finite_and_nan_shows() -> None:
+    x = np.ones((8, 4), np.float32)
+    y = np.arange(8, dtype=np.int64) % 3
+    fast = LogisticRegression(4, 3, backend=NUMBA)
+    fast.W[...] = np.array([[1e4, -1e4, 0]] * 4, np.float32)
+    gW, gb = fast.gradient_into(x, y, Workspace.for_batch(fast, 8))
+    assert np.isfinite(gW).all() and np.isfinite(gb).all()
+    fast.W[0, 0] = np.nan
+    gW, _ = fast.gradient_into(x, y, Workspace.for_batch(fast, 8))
+    assert np.isnan(gW).any()  # divergence detection relies on NaN getting through
+
+
+def test_calls_from_two_threads_are_safe() -> None:
+    rng = np.random.default_rng(4)
+    x, y = rng.random((600, 784)).astype(np.float32), rng.integers(0, 10, size=600)
+    _, fast = _pair(784, 10, "float32")
+    want = fast.gradient_into(x, y, Workspace.for_batch(fast, 600))[0].copy()
+    results: list[np.ndarray] = []
+
+    def work() -> None:
+        for _ in range(20):
+            results.append(fast.gradient_into(x, y, Workspace.for_batch(fast, 600))[0].copy())
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 40
+    for r in results:
+        np.testing.assert_array_equal(r, want)
+
+
+def _train(idx_folder: Path, floatx: str, backend: str) -> tuple[list[str], object]:
+    out = io.StringIO()
+    config = TrainConfig(batch_size=50, n_epochs=8, patience=60, floatx=floatx)
+    result = run_experiment(idx_folder, config, stream=out, backend=backend)
+    return [line for line in out.getvalue().splitlines() if "epoch" in line and "epochs/sec" not in line], result
+
+
+def test_float64_trajectory_is_numpys(idx_folder: Path) -> None:
+    ours, r_np = _train(idx_folder, "float64", "numpy")
+    theirs, r_nb = _train(idx_folder, "float64", "numba")
+    assert theirs == ours and r_nb.best_iteration == r_np.best_iteration
+    np.testing.assert_allclose(r_nb.best_model.W, r_np.best_model.W, rtol=1e-9, atol=1e-12)
+
+
+def test_float32_trajectory_within_rounding(idx_folder: Path) -> None:
+    _, r_np = _train(idx_folder, "float32", "numpy")
+    _, r_nb = _train(idx_folder, "float32", "numba")
+    assert r_nb.epochs == r_np.epochs and len(r_nb.history) == len(r_np.history)
+    for a, b in zip(r_np.history, r_nb.history, strict=True):
+        assert abs(a["validation_error"] - b["validation_error"]) <= 2 / 200  # at most 2 borderline images
+    assert np.abs(r_nb.best_model.W - r_np.best_model.W).max() <= 1e-4 * np.abs(r_np.best_model.W).max()
+
+
+def test_auto_is_numba_when_installed_else_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert get_backend("auto").name == "numba"
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "numba" else real(name, *a))
+    assert get_backend("auto") is NUMPY
+    with pytest.raises(UsageError, match=r"pip install 'logistic-sgd\[numba\]'"):
+        get_backend("numba")
+    with pytest.raises(UsageError, match="cpu only"):
+        get_backend("numba", "cuda")
