@@ -5,6 +5,7 @@ then runs one epoch of `logistic-sgd train` in 1 process and in 2 gloo processes
 prints the epoch time, rows/s, peak RSS, and the mean all-reduce time per call.
 
 Usage: python benchmarks/bench_scale.py [--dir /tmp/lsgd-scale] [--sizes 0.5,1,2,5] [--two-process-sizes 0.5,1]
+                                       [--backend auto|numpy|numba]
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ def main() -> None:
     p.add_argument("--dir", type=Path, default=Path("/tmp/lsgd-scale"))
     p.add_argument("--sizes", default="0.5,1,2,5")
     p.add_argument("--two-process-sizes", default="0.5,1")
+    p.add_argument("--backend", default="auto", help="passed to train (default auto: numba when installed)")
     a = p.parse_args()
-    train = ["-m", "logistic_sgd", "train", "--n-epochs", "1", "-q", "--patience", "100000000"]
+    train = ["-m", "logistic_sgd", "train", "--n-epochs", "1", "-q", "--patience", "100000000", "--backend", a.backend]
     print(f"{'rows':>10} {'procs':>5} {'epoch s':>8} {'rows/s':>10} {'peak RSS':>9} {'all-reduce':>12}")
     for size in [float(s) for s in a.sizes.split(",")]:
         n = int(size * 1_000_000)

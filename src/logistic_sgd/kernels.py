@@ -18,6 +18,7 @@ libraries, so the results agree to rounding, not to the bit.
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -235,3 +236,9 @@ def predict(X: NDArray[Any], W: NDArray[Any], b: NDArray[Any]) -> NDArray[np.int
     with _lock:
         _predict(np.ascontiguousarray(X), W, b, out, numba.get_num_threads())
     return out
+
+
+def share_cores(processes: int) -> None:
+    """Use this process's share of the cores when ``processes`` processes run on this machine."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    numba.set_num_threads(max(1, min(numba.config.NUMBA_NUM_THREADS, cores // max(1, processes))))
