@@ -76,24 +76,30 @@ def _forward(X: Any, WT: Any, b: Any, r0: int, r1: int, z: Any) -> None:  # prag
 
 
 @njit(inline="always", **_opts)
-def _softmax_minus_onehot(y: Any, r0: int, r1: int, z: Any, n: Any, gb: Any) -> None:  # pragma: no cover
-    """``z <- (softmax(z) - onehot(y)) / n`` row by row (max subtracted first); ``gb += sum of rows``."""
+def _softmax_row(z: Any, q: int) -> None:  # pragma: no cover - compiled
+    """``z[q] <- softmax(z[q])``: ``exp(z - max z) / sum exp(z - max z)``, as the model computes it."""
     J = z.shape[1]
+    m = z[q, 0]
+    for j in range(1, J):
+        m = max(m, z[q, j])
+    t = np.exp(z[q, 0] - m)
+    z[q, 0] = t
+    for j in range(1, J):
+        e = np.exp(z[q, j] - m)
+        z[q, j] = e
+        t += e
+    for j in range(J):
+        z[q, j] /= t
+
+
+@njit(inline="always", **_opts)
+def _softmax_minus_onehot(y: Any, r0: int, r1: int, z: Any, n: Any, gb: Any) -> None:  # pragma: no cover
+    """``z <- (softmax(z) - onehot(y)) / n`` row by row; ``gb += sum of rows``."""
     for r in range(r0, r1):
         q = r - r0
-        m = z[q, 0]
-        for j in range(1, J):
-            m = max(m, z[q, j])
-        t = np.exp(z[q, 0] - m)
-        z[q, 0] = t
-        for j in range(1, J):
-            e = np.exp(z[q, j] - m)
-            z[q, j] = e
-            t += e
-        for j in range(J):
-            z[q, j] /= t
+        _softmax_row(z, q)
         z[q, y[r]] -= 1
-        for j in range(J):
+        for j in range(z.shape[1]):
             z[q, j] /= n
             gb[j] += z[q, j]
 
@@ -177,21 +183,13 @@ def _predict(X: Any, W: Any, b: Any, out: Any, parts: int) -> None:  # pragma: n
         for r0 in range(t * per, min(n, (t + 1) * per), BLOCK):
             r1 = min(n, r0 + BLOCK, (t + 1) * per)
             _forward(X, WT, b, r0, r1, z)
-            for r in range(r0, r1):  # argmax of the probabilities, as the model's predict
+            for r in range(r0, r1):  # argmax of the probabilities (the first on ties), as the model's predict
                 q = r - r0
-                m = z[q, 0]
+                _softmax_row(z, q)
+                arg = 0
                 for j in range(1, J):
-                    m = max(m, z[q, j])
-                total = np.exp(z[q, 0] - m)
-                z[q, 0] = total
-                for j in range(1, J):
-                    z[q, j] = np.exp(z[q, j] - m)
-                    total += z[q, j]
-                best, arg = z[q, 0] / total, 0
-                for j in range(1, J):
-                    p = z[q, j] / total
-                    if p > best:
-                        best, arg = p, j
+                    if z[q, j] > z[q, arg]:
+                        arg = j
                 out[r] = arg
 
 
