@@ -5,8 +5,8 @@ axis=, keepdims=)``, ``@``, in-place operators); a backend supplies the namespac
 
 - ``numpy``: NumPy itself, which is array-API compatible. No other dependency.
 - ``numba`` (the ``[numba]`` extra): NumPy arrays, with the training step and the logits computed
-  by the compiled kernels of :mod:`logistic_sgd.kernels` (about 1.5x the ``numpy`` epoch rate on
-  CPU; the same numbers to float rounding).
+  by the compiled kernels of :mod:`logistic_sgd.kernels` (1.4x the ``numpy`` backend's epochs/s
+  on the benchmark machine; the same numbers to float rounding).
 - ``auto`` (default): ``numba`` when Numba is installed, else ``numpy``.
 - ``torch`` (the ``[torch]`` extra): PyTorch through ``array-api-compat``, on ``cpu``, ``cuda``
   or ``mps``. The datasets are copied to the device once, as the seed kept them in shared
