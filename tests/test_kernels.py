@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -135,3 +138,55 @@ def test_auto_is_numba_when_installed_else_numpy(monkeypatch: pytest.MonkeyPatch
         get_backend("numba")
     with pytest.raises(UsageError, match="cpu only"):
         get_backend("numba", "cuda")
+
+
+def test_labels_outside_the_classes_are_refused() -> None:
+    x = np.ones((4, 3))
+    _, fast = _pair(3, 3, "float64")
+    with pytest.raises(IndexError, match="labels"):
+        fast.gradient_into(x, np.array([0, 1, 2, 3]), Workspace.for_batch(fast, 4))
+
+
+def test_compiles_without_a_cache_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a read-only install with no writable home, Numba refuses cache=True: compile per process."""
+    from logistic_sgd import kernels
+
+    real, seen = kernels.njit, []
+
+    def njit(**options: object) -> object:
+        if options.get("cache"):
+            raise RuntimeError("cannot cache function 'f': no locator available for file 'kernels.py'")
+        seen.append(options)
+        return real(**options)
+
+    monkeypatch.setattr(kernels, "njit", njit)
+    add_one = kernels._compiled()(lambda v: v + 1)
+    assert add_one(1) == 2 and seen
+
+
+BROKEN_NUMBA = "raise ImportError('numba 0.0 needs NumPy < 2 (simulated)')\n"
+
+
+@pytest.mark.parametrize("backend", ["auto", "numba"])
+def test_a_numba_that_cannot_be_imported(backend: str, tmp_path: Path) -> None:
+    """auto trains on NumPy and says so; --backend numba is a one-line error, exit 2."""
+    (tmp_path / "numba").mkdir()
+    (tmp_path / "numba" / "__init__.py").write_text(BROKEN_NUMBA)
+    rng = np.random.default_rng(0)
+    arrays = {f"{s}_{k}": (rng.random((60, 5)) if k == "x" else rng.integers(0, 3, 60))
+              for s in ("train", "valid", "test") for k in ("x", "y")}
+    np.savez(tmp_path / "d.npz", **arrays)
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    run = subprocess.run(
+        [sys.executable, "-m", "logistic_sgd", "train", "--data", str(tmp_path / "d.npz"), "--batch-size", "20",
+         "--n-epochs", "2", "--backend", backend, "--model-out", str(tmp_path / "m.npz")],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
+    if backend == "auto":
+        assert run.returncode == 0, run.stderr
+        assert "numba backend unavailable" in run.stderr and "using numpy" in run.stderr
+        assert (tmp_path / "m.npz").is_file()
+    else:
+        assert run.returncode == 2
+        assert run.stderr.count("\n") == 1 and "Traceback" not in run.stderr
+        assert "--backend numba: Numba cannot be used here" in run.stderr

@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import sys
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from .errors import UsageError
+from .errors import UsageError, one_line
 
 BACKENDS = ("auto", "numpy", "numba", "torch")
 
@@ -42,11 +43,32 @@ class Backend:
     xp: Any
     native: Any = np
     kernel_module: str | None = None
+    fallback: Backend | None = None  # what to use instead when the kernels cannot be loaded (auto)
 
     @property
     def kernels(self) -> Any:
         """The compiled kernels' module, or None when this backend has none."""
         return None if self.kernel_module is None else importlib.import_module(self.kernel_module)
+
+    def loaded(self) -> Backend:
+        """This backend with its kernels imported (and compiled or read from Numba's cache), or its
+        fallback when they cannot be (``auto``); called once the data are in memory.
+
+        Raises
+        ------
+        UsageError
+            ``--backend numba`` and Numba cannot be imported or cannot compile here.
+        """
+        if self.kernel_module is None:
+            return self
+        try:
+            self.kernels  # noqa: B018 - the import is the check
+        except (ImportError, RuntimeError, OSError) as exc:  # e.g. a Numba built for another NumPy
+            if self.fallback is not None:
+                print(f"... numba backend unavailable ({one_line(exc, 120)}); using numpy", file=sys.stderr)
+                return self.fallback
+            raise UsageError(f"--backend {self.name}: Numba cannot be used here ({one_line(exc)})") from None
+        return self
 
     @property
     def is_numpy(self) -> bool:
@@ -110,7 +132,8 @@ def get_backend(name: str = "auto", device: str | None = None) -> Backend:
             if name == "auto":
                 return NUMPY
             raise UsageError("--backend numba needs Numba: pip install 'logistic-sgd[numba]'")
-        return Backend("numba", "cpu", np, kernel_module=f"{__package__}.kernels")
+        return Backend("numba", "cpu", np, kernel_module=f"{__package__}.kernels",
+                       fallback=NUMPY if name == "auto" else None)
     try:
         import array_api_compat
         import torch

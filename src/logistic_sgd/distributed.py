@@ -43,8 +43,6 @@ class Communicator:
             dist.init_process_group(backend="nccl" if on_gpu else "gloo")
         self.rank = dist.get_rank()
         self.world = dist.get_world_size()
-        if backend.kernel_module is not None:  # the processes on this machine share its cores
-            backend.kernels.share_cores(int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
         self.reduce_seconds = 0.0
         self.reduce_calls = 0
 

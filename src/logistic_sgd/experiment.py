@@ -72,6 +72,9 @@ def run_experiment(
     print("... loading data", file=out, flush=True)
     loaded = open_dataset(dataset)
     print(f"... data: {loaded.description}", file=out, flush=True)
+    backend = backend.loaded()
+    if comm is not None and backend.kernel_module is not None:  # the processes on a machine share its cores
+        backend.kernels.share_cores(int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
     where = "" if backend.is_numpy else f" ({backend.name} on {backend.device})"
     print(f"... building the model{where}", file=out, flush=True)
     progress = Progress() if stream is None and not quiet and Progress.wanted() else None

@@ -32,10 +32,22 @@ from numpy.typing import NDArray
 BLOCK = 32  # rows per block: forward, softmax and backward on 32 rows (100 KB of float32) in cache
 _lock = threading.Lock()  # numba's default thread pool must not be entered from two threads at once
 
-_opts = {"fastmath": {"contract", "reassoc", "nsz", "arcp"}, "cache": True}  # no nnan/ninf: NaN and Inf must show
+_fastmath = {"contract", "reassoc", "nsz", "arcp"}  # no nnan/ninf: NaN and Inf must show
 
 
-@njit(inline="always", **_opts)
+def _compiled(**options: Any) -> Any:
+    """``njit`` with Numba's on-disk cache, or without it where no cache folder is writable."""
+
+    def wrap(fn: Any) -> Any:
+        try:
+            return njit(fastmath=_fastmath, cache=True, **options)(fn)
+        except RuntimeError:  # "cannot cache function ...: no locator available": compile per process
+            return njit(fastmath=_fastmath, **options)(fn)
+
+    return wrap
+
+
+@_compiled(inline="always")
 def _forward(X: Any, WT: Any, b: Any, r0: int, r1: int, z: Any) -> None:  # pragma: no cover - compiled
     """``z[r - r0, j] = b[j] + X[r] . WT[j]`` for rows ``r0 <= r < r1``."""
     K, J = X.shape[1], WT.shape[0]
@@ -76,7 +88,7 @@ def _forward(X: Any, WT: Any, b: Any, r0: int, r1: int, z: Any) -> None:  # prag
         r += 1
 
 
-@njit(inline="always", **_opts)
+@_compiled(inline="always")
 def _softmax_row(z: Any, q: int) -> None:  # pragma: no cover - compiled
     """``z[q] <- softmax(z[q])``: ``exp(z - max z) / sum exp(z - max z)``, as the model computes it."""
     J = z.shape[1]
@@ -93,7 +105,7 @@ def _softmax_row(z: Any, q: int) -> None:  # pragma: no cover - compiled
         z[q, j] /= t
 
 
-@njit(inline="always", **_opts)
+@_compiled(inline="always")
 def _softmax_minus_onehot(y: Any, r0: int, r1: int, z: Any, n: Any, gb: Any) -> None:  # pragma: no cover
     """``z <- (softmax(z) - onehot(y)) / n`` row by row; ``gb += sum of rows``."""
     for r in range(r0, r1):
@@ -105,7 +117,7 @@ def _softmax_minus_onehot(y: Any, r0: int, r1: int, z: Any, n: Any, gb: Any) -> 
             gb[j] += z[q, j]
 
 
-@njit(inline="always", **_opts)
+@_compiled(inline="always")
 def _backward(X: Any, r0: int, r1: int, d: Any, gT: Any) -> None:  # pragma: no cover - compiled
     """``gT[j] += sum_r d[r - r0, j] * X[r]`` for rows ``r0 <= r < r1``."""
     K, J = X.shape[1], gT.shape[0]
@@ -128,13 +140,13 @@ def _backward(X: Any, r0: int, r1: int, d: Any, gT: Any) -> None:  # pragma: no 
         r += 1
 
 
-@njit(inline="always", **_opts)
+@_compiled(inline="always")
 def _share(n: int, parts: int, multiple: int) -> int:  # pragma: no cover - compiled
     """Rows per part: ``n`` split in ``parts``, rounded up to a multiple of ``multiple``."""
     return ((n + parts - 1) // parts + multiple - 1) // multiple * multiple
 
 
-@njit(parallel=True, **_opts)
+@_compiled(parallel=True)
 def _gradient(X: Any, y: Any, W: Any, b: Any, n_mean: Any, gW: Any, gb: Any, s: Any) -> None:  # pragma: no cover
     WT, gT, gbT, z = s
     K, J = W.shape
@@ -163,7 +175,7 @@ def _gradient(X: Any, y: Any, W: Any, b: Any, n_mean: Any, gW: Any, gb: Any, s: 
             gW[k, j] = g
 
 
-@njit(parallel=True, **_opts)
+@_compiled(parallel=True)
 def _logits(X: Any, W: Any, b: Any, out: Any, parts: int) -> None:  # pragma: no cover - compiled
     WT = np.ascontiguousarray(W.T)
     n = X.shape[0]
@@ -174,7 +186,7 @@ def _logits(X: Any, W: Any, b: Any, out: Any, parts: int) -> None:  # pragma: no
             _forward(X, WT, b, lo, hi, out[lo:hi])
 
 
-@njit(parallel=True, **_opts)
+@_compiled(parallel=True)
 def _predict(X: Any, W: Any, b: Any, out: Any, parts: int) -> None:  # pragma: no cover - compiled
     WT = np.ascontiguousarray(W.T)
     n, J = X.shape[0], W.shape[1]
@@ -184,7 +196,7 @@ def _predict(X: Any, W: Any, b: Any, out: Any, parts: int) -> None:  # pragma: n
         for r0 in range(t * per, min(n, (t + 1) * per), BLOCK):
             r1 = min(n, r0 + BLOCK, (t + 1) * per)
             _forward(X, WT, b, r0, r1, z)
-            for r in range(r0, r1):  # argmax of the probabilities (the first on ties), as the model's predict
+            for r in range(r0, r1):  # the model's rule: argmax of the probabilities, the first on ties
                 q = r - r0
                 _softmax_row(z, q)
                 arg = 0
@@ -218,7 +230,15 @@ def gradient_into(
     gW: NDArray[Any], gb: NDArray[Any], scratch: Scratch,
 ) -> None:
     """``gW, gb <-`` the gradient of the NLL summed over the rows of ``X`` and divided by ``n`` (the
-    minibatch size; a rank holding a slice passes the global size). ``y`` holds integer labels."""
+    minibatch size; a rank holding a slice passes the global size). ``y`` holds integer labels.
+
+    Raises
+    ------
+    IndexError
+        A label outside the model's classes (as NumPy's indexing in the reference would).
+    """
+    if len(y) and (int(y.max()) >= W.shape[1] or int(y.min()) < -W.shape[1]):
+        raise IndexError(f"labels must lie in [0, {W.shape[1]}), got {int(y.min())}..{int(y.max())}")
     with _lock:
         _gradient(np.ascontiguousarray(X), y, W, b, n, gW, gb, (scratch.WT, scratch.gT, scratch.gb, scratch.z))
 
@@ -230,7 +250,10 @@ def logits_into(X: NDArray[Any], W: NDArray[Any], b: NDArray[Any], out: NDArray[
 
 
 def predict(X: NDArray[Any], W: NDArray[Any], b: NDArray[Any]) -> NDArray[np.int64]:
-    """``argmax softmax(X @ W + b)`` of each row (the first on ties), without storing the logits."""
+    """``argmax softmax(X @ W + b)`` of each row (the first on ties), without storing the logits.
+
+    The probabilities agree with the model's to rounding, so two classes within an ulp or two of each
+    other may be ordered differently than NumPy orders them (as between two BLAS libraries)."""
     out = np.empty(X.shape[0], np.int64)
     with _lock:
         _predict(np.ascontiguousarray(X), W, b, out, numba.get_num_threads())
