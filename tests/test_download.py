@@ -196,47 +196,30 @@ def test_interrupted_transfer_alone(server: _Server, tmp_path: Path):
     assert leftovers(tmp_path) == []
 
 
-def test_interrupted_transfer_then_good(server: _Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
-    dest = tmp_path / "big.bin"
+def _bad_then_good(server: _Server, tmp_path: Path, bad: str, name: str, timeout: float = TIMEOUT) -> str:
+    """Fetch ``name`` from the mirror ``/bad/`` then ``/good/``; check the good copy landed; the base URL."""
+    dest = tmp_path / name
     base = base_url(server)
-    fetch(
-        [f"{base}/trunc/big.bin", f"{base}/good/big.bin"],
-        dest,
-        md5_of(PAYLOADS["big.bin"]),
-        progress=False,
-        timeout=TIMEOUT,
-    )
-    assert dest.read_bytes() == PAYLOADS["big.bin"]
+    fetch([f"{base}/{bad}/{name}", f"{base}/good/{name}"], dest, md5_of(PAYLOADS[name]), progress=False,
+          timeout=timeout)
+    assert dest.read_bytes() == PAYLOADS[name]
+    return base
+
+
+def test_interrupted_transfer_then_good(server: _Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    base = _bad_then_good(server, tmp_path, "trunc", "big.bin")
     assert leftovers(tmp_path) == ["big.bin"]
     assert server.hits["/trunc/big.bin"] == 1 and server.hits["/good/big.bin"] == 1
     assert f"mirror {base}/trunc/big.bin failed: " in capsys.readouterr().err
 
 
 def test_http_404_then_good(server: _Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
-    dest = tmp_path / "small.bin"
-    base = base_url(server)
-    fetch(
-        [f"{base}/nowhere/small.bin", f"{base}/good/small.bin"],
-        dest,
-        md5_of(PAYLOADS["small.bin"]),
-        progress=False,
-        timeout=TIMEOUT,
-    )
-    assert dest.read_bytes() == PAYLOADS["small.bin"]
+    base = _bad_then_good(server, tmp_path, "nowhere", "small.bin")
     assert f"mirror {base}/nowhere/small.bin failed: HTTP 404" in capsys.readouterr().err
 
 
 def test_timeout_then_good(server: _Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
-    dest = tmp_path / "small.bin"
-    base = base_url(server)
-    fetch(
-        [f"{base}/slow/small.bin", f"{base}/good/small.bin"],
-        dest,
-        md5_of(PAYLOADS["small.bin"]),
-        progress=False,
-        timeout=TIMEOUT / 4,
-    )
-    assert dest.read_bytes() == PAYLOADS["small.bin"]
+    _bad_then_good(server, tmp_path, "slow", "small.bin", timeout=TIMEOUT / 4)
     assert "timed out" in capsys.readouterr().err
 
 

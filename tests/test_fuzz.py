@@ -68,7 +68,9 @@ def mutated(kind: str) -> st.SearchStrategy[bytes]:
     )
 
 
-def _only_clean(load, path: Path) -> None:
+def _only_clean(load, path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` and load it: a clean load or a one-line error naming the file."""
+    path.write_bytes(data)
     try:
         load(path)
     except LogisticSGDError as exc:
@@ -78,38 +80,28 @@ def _only_clean(load, path: Path) -> None:
 @FUZZ
 @given(data=mutated("idx"))
 def test_idx_reader(tmp_path: Path, data: bytes) -> None:
-    path = tmp_path / "x-idx3-ubyte"
-    path.write_bytes(data)
-    _only_clean(read_idx, path)
+    _only_clean(read_idx, tmp_path / "x-idx3-ubyte", data)
 
 
 @FUZZ
 @given(data=mutated("npz"))
 def test_npz_loader(tmp_path: Path, data: bytes) -> None:
-    path = tmp_path / "d.npz"
-    path.write_bytes(data)
-    _only_clean(load_data, path)
+    _only_clean(load_data, tmp_path / "d.npz", data)
 
 
 @FUZZ
 @given(data=mutated("pickle"))
 def test_pickle_loader(tmp_path: Path, data: bytes) -> None:
-    path = tmp_path / "mnist.pkl.gz"
-    path.write_bytes(data)
-    _only_clean(load_data, path)
+    _only_clean(load_data, tmp_path / "mnist.pkl.gz", data)
 
 
 @FUZZ
 @given(data=mutated("pickle").map(lambda d: gzip.compress(d) if d[:2] != b"\x1f\x8b" else d))
 def test_pickle_loader_on_gzipped_garbage(tmp_path: Path, data: bytes) -> None:
-    path = tmp_path / "mnist.pkl.gz"
-    path.write_bytes(data)
-    _only_clean(load_data, path)
+    _only_clean(load_data, tmp_path / "mnist.pkl.gz", data)
 
 
 @FUZZ
 @given(data=mutated("model"))
 def test_model_loader(tmp_path: Path, data: bytes) -> None:
-    path = tmp_path / "m.npz"
-    path.write_bytes(data)
-    _only_clean(load_model, path)
+    _only_clean(load_model, tmp_path / "m.npz", data)
