@@ -15,11 +15,14 @@ import pytest
 
 from logistic_sgd import LogisticRegression, TrainConfig
 from logistic_sgd.backends import NUMPY, get_backend
+from logistic_sgd.data.memmap import ScaledArray
 from logistic_sgd.errors import UsageError
 from logistic_sgd.experiment import run_experiment
 from logistic_sgd.model import Workspace
 
 pytest.importorskip("numba")
+from logistic_sgd import kernels
+
 NUMBA = get_backend("numba")
 TOL = {"float32": 2e-6, "float64": 1e-13}
 
@@ -71,6 +74,45 @@ def test_predict_matches_the_reference(dtype: str) -> None:
     y = ref.predict(x)
     y[::7] = (y[::7] + 1) % 10
     assert fast.errors(x, y) == ref.errors(x, y)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize(("rows", "n_out"), [(1, 2), (13, 3), (37, 11), (600, 10)])
+def test_bytes_are_read_as_the_floats_they_stand_for(dtype: str, rows: int, n_out: int) -> None:
+    """Bytes scaled inside the kernels give the very numbers the float32 data give, bit for bit."""
+    rng = np.random.default_rng(rows)
+    u = rng.integers(0, 256, size=(rows, 784), dtype=np.uint8)
+    u[0, :256] = np.arange(256)  # every byte value
+    x = (u / np.float32(255)).astype(dtype)
+    y = rng.integers(0, n_out, size=rows)
+    _, fast = _pair(784, n_out, dtype)
+    as_bytes = ScaledArray(u, 255).unscaled()[:]
+    for a, b in zip(fast.gradient_into(x, y, Workspace.for_batch(fast, rows)),
+                    fast.gradient_into(as_bytes, y, Workspace.for_batch(fast, rows)), strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(fast.decision_function(as_bytes), fast.decision_function(x))
+    np.testing.assert_array_equal(fast.predict(as_bytes), fast.predict(x))
+
+
+def test_every_whole_divisor_scales_bytes_exactly() -> None:
+    """The kernels scale a byte as ``u * hi + u * lo``; that is float32 division for these divisors."""
+    assert all(kernels.bytes_exact(d) for d in range(1, 2001))
+    u = np.arange(256, dtype=np.uint8).reshape(4, 64)
+    W, b = np.eye(64, 2, dtype=np.float32), np.zeros(2, np.float32)
+    for d in (1, 7, 255, 1000):
+        z = np.empty((4, 2), np.float32)
+        kernels.logits_into(u, W, b, z, divisor=d)
+        np.testing.assert_array_equal(z, (u / np.float32(d)).astype(np.float32)[:, :2])
+
+
+def test_bytes_without_a_divisor_are_refused() -> None:
+    fast = LogisticRegression(4, 2, backend=NUMBA)
+    with pytest.raises(ValueError, match="divisor"):
+        kernels.predict(np.zeros((2, 4), np.uint8), fast.W, fast.b)
+    with pytest.raises(ValueError, match="floats or bytes"):
+        kernels.predict(np.zeros((2, 4), np.int16), fast.W, fast.b)
+    assert not kernels.reads(ScaledArray(np.zeros((2, 4), np.uint16), 255))  # the model scales these itself
+    np.testing.assert_array_equal(fast.predict(ScaledArray(np.full((2, 4), 7, np.uint16), 7)), [0, 0])
 
 
 def test_large_logits_stay_finite_and_nan_shows() -> None:

@@ -174,3 +174,28 @@ def test_labels_checked(tmp_path: Path) -> None:
     np.savez(tmp_path / "nan.npz", train_x=nan, train_y=y, valid_x=x, valid_y=y, test_x=x, test_y=y)
     with pytest.raises(DataError, match="NaN"):
         load_data(tmp_path / "nan.npz")
+
+
+@pytest.mark.parametrize("form", ["idx", "npz"])
+def test_held_out_bytes_stay_bytes_and_stand_for_the_same_floats(idx_folder: Path, tmp_path: Path, form: str) -> None:
+    """What the experiment loads: validation and test images as bytes (a quarter of the memory), in
+    copies that hold nothing else; the floats they hand out, and the checkpoint fingerprint, are the
+    float32 loader's."""
+    from logistic_sgd.data import fingerprint, open_dataset
+    from logistic_sgd.data.memmap import ScaledArray
+
+    source: Path = idx_folder
+    if form == "npz":
+        images, labels = make_images(100, seed=3)
+        source = tmp_path / "d.npz"
+        splits = ("train", "valid", "test")
+        np.savez(source, **{f"{s}_{k}": a for s in splits for k, a in (("x", images), ("y", labels))})
+    floats = load_data(source)
+    kept = open_dataset(source, keep_bytes=("valid", "test")).datasets
+    assert isinstance(kept[0][0], np.ndarray) and kept[0][0].dtype == np.float32
+    for (x, y), (xf, yf) in zip(kept[1:], floats[1:], strict=True):
+        assert isinstance(x, ScaledArray) and x.stored.dtype == np.uint8 and x.stored.base is None
+        np.testing.assert_array_equal(np.asarray(x), xf)
+        np.testing.assert_array_equal(x[3:9], xf[3:9])
+        np.testing.assert_array_equal(y, yf)
+    assert fingerprint(kept) == fingerprint(floats)

@@ -79,6 +79,8 @@ class Backend:
         """``a`` as this backend's array on its device (no copy when already there)."""
         if self.is_numpy:
             return np.asarray(a, dtype=dtype)
+        if not isinstance(a, np.ndarray) and hasattr(a, "__array__") and not hasattr(a, "__dlpack__"):
+            a = np.asarray(a)  # e.g. a ScaledArray: one block, not a sequence of rows
         if isinstance(a, np.ndarray) and a.dtype.kind in "iu":
             a = a.astype(np.int64)  # labels index tensors
         return self.xp.asarray(a, dtype=None if dtype is None else getattr(self.xp, dtype), device=self.device)

@@ -19,6 +19,8 @@ libraries, so the results agree to rounding, not to the bit.
 
 from __future__ import annotations
 
+import functools
+import math
 import os
 import threading
 from dataclasses import dataclass
@@ -26,7 +28,8 @@ from typing import Any
 
 import numba
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.extending import overload
 from numpy.typing import NDArray
 
 BLOCK = 32  # rows per block: forward, softmax and backward on 32 rows (100 KB of float32) in cache
@@ -140,6 +143,34 @@ def _backward(X: Any, r0: int, r1: int, d: Any, gT: Any) -> None:  # pragma: no 
         r += 1
 
 
+def _rows(X: Any, r0: int, r1: int, scale: tuple[float, float], buf: Any) -> tuple[Any, int]:
+    """Rows ``r0:r1`` of ``X`` as floats, and where they start: float rows are read where they are
+    (``X, r0``); bytes ``u`` are scaled into ``buf`` (``buf, 0``) as ``u * hi + u * lo`` in float32,
+    where ``scale = (hi, lo)`` splits ``1 / divisor`` (see :func:`_split_inverse`). Compiled through
+    the overload below, without fast-math: reassociation would fold ``hi + lo`` and lose exactness."""
+    raise NotImplementedError  # pragma: no cover - only called from compiled code
+
+
+@overload(_rows, jit_options={"fastmath": False})
+def _rows_compiled(X: Any, r0: Any, r1: Any, scale: Any, buf: Any) -> Any:  # pragma: no cover - compiled
+    if isinstance(X.dtype, types.Integer):
+
+        def scaled(X: Any, r0: Any, r1: Any, scale: Any, buf: Any) -> Any:
+            hi, lo = scale
+            for r in range(r0, r1):
+                for k in range(X.shape[1]):
+                    u = np.float32(X[r, k])
+                    buf[r - r0, k] = u * hi + u * lo
+            return buf, 0
+
+        return scaled
+
+    def read(X: Any, r0: Any, r1: Any, scale: Any, buf: Any) -> Any:
+        return X, r0
+
+    return read
+
+
 @_compiled(inline="always")
 def _share(n: int, parts: int, multiple: int) -> int:  # pragma: no cover - compiled
     """Rows per part: ``n`` split in ``parts``, rounded up to a multiple of ``multiple``."""
@@ -147,8 +178,10 @@ def _share(n: int, parts: int, multiple: int) -> int:  # pragma: no cover - comp
 
 
 @_compiled(parallel=True)
-def _gradient(X: Any, y: Any, W: Any, b: Any, n_mean: Any, gW: Any, gb: Any, s: Any) -> None:  # pragma: no cover
-    WT, gT, gbT, z = s
+def _gradient(  # pragma: no cover - compiled
+    X: Any, scale: Any, y: Any, W: Any, b: Any, n_mean: Any, gW: Any, gb: Any, s: Any
+) -> None:
+    WT, gT, gbT, z, xb = s
     K, J = W.shape
     for k in range(K):
         for j in range(J):
@@ -160,9 +193,10 @@ def _gradient(X: Any, y: Any, W: Any, b: Any, n_mean: Any, gW: Any, gb: Any, s: 
         gbT[t, :] = 0
         for r0 in range(t * per, min(n, (t + 1) * per), BLOCK):
             r1 = min(n, r0 + BLOCK, (t + 1) * per)
-            _forward(X, WT, b, r0, r1, z[t])
+            rows, o = _rows(X, r0, r1, scale, xb[t])
+            _forward(rows, WT, b, o, o + r1 - r0, z[t])
             _softmax_minus_onehot(y, r0, r1, z[t], n_mean, gbT[t])
-            _backward(X, r0, r1, z[t], gT[t])
+            _backward(rows, o, o + r1 - r0, z[t], gT[t])
     for j in range(J):  # the partial gradients summed in a fixed order
         gb[j] = gbT[0, j]
         for t in range(1, parts):
@@ -176,26 +210,30 @@ def _gradient(X: Any, y: Any, W: Any, b: Any, n_mean: Any, gW: Any, gb: Any, s: 
 
 
 @_compiled(parallel=True)
-def _logits(X: Any, W: Any, b: Any, out: Any, parts: int) -> None:  # pragma: no cover - compiled
+def _logits(X: Any, scale: Any, W: Any, b: Any, out: Any, parts: int) -> None:  # pragma: no cover - compiled
     WT = np.ascontiguousarray(W.T)
     n = X.shape[0]
     per = _share(n, parts, 4)
     for t in prange(parts):
-        lo, hi = t * per, min(n, (t + 1) * per)
-        if lo < hi:
-            _forward(X, WT, b, lo, hi, out[lo:hi])
+        xb = np.empty((BLOCK, X.shape[1]), W.dtype)
+        for r0 in range(t * per, min(n, (t + 1) * per), BLOCK):
+            r1 = min(n, r0 + BLOCK, (t + 1) * per)
+            rows, o = _rows(X, r0, r1, scale, xb)
+            _forward(rows, WT, b, o, o + r1 - r0, out[r0:r1])
 
 
 @_compiled(parallel=True)
-def _predict(X: Any, W: Any, b: Any, out: Any, parts: int) -> None:  # pragma: no cover - compiled
+def _predict(X: Any, scale: Any, W: Any, b: Any, out: Any, parts: int) -> None:  # pragma: no cover - compiled
     WT = np.ascontiguousarray(W.T)
     n, J = X.shape[0], W.shape[1]
     per = _share(n, parts, 4)
     for t in prange(parts):
         z = np.empty((BLOCK, J), W.dtype)
+        xb = np.empty((BLOCK, X.shape[1]), W.dtype)
         for r0 in range(t * per, min(n, (t + 1) * per), BLOCK):
             r1 = min(n, r0 + BLOCK, (t + 1) * per)
-            _forward(X, WT, b, r0, r1, z)
+            rows, o = _rows(X, r0, r1, scale, xb)
+            _forward(rows, WT, b, o, o + r1 - r0, z)
             for r in range(r0, r1):  # the model's rule: argmax of the probabilities, the first on ties
                 q = r - r0
                 _softmax_row(z, q)
@@ -208,13 +246,14 @@ def _predict(X: Any, W: Any, b: Any, out: Any, parts: int) -> None:  # pragma: n
 
 @dataclass
 class Scratch:
-    """Buffers of one model shape for :func:`gradient_into`: ``W^T``, and a partial gradient and a
-    block of logits per thread."""
+    """Buffers of one model shape for :func:`gradient_into`: ``W^T``, and per thread a partial
+    gradient, a block of logits and a block of rows (bytes scaled to floats)."""
 
     WT: NDArray[Any]
     gT: NDArray[Any]
     gb: NDArray[Any]
     z: NDArray[Any]
+    x: NDArray[Any]
 
     @classmethod
     def for_model(cls, n_in: int, n_out: int, dtype: Any) -> Scratch:
@@ -222,15 +261,53 @@ class Scratch:
         return cls(
             WT=np.empty((n_out, n_in), dtype), gT=np.empty((parts, n_out, n_in), dtype),
             gb=np.empty((parts, n_out), dtype), z=np.empty((parts, BLOCK, n_out), dtype),
+            x=np.empty((parts, BLOCK, n_in), dtype),
         )
+
+
+@functools.cache
+def bytes_exact(divisor: float) -> bool:
+    """Whether the kernels scale every byte ``u`` to ``float32(u) / float32(divisor)``, the number
+    float32 division gives (they compute ``u * hi + u * lo``; true for every whole divisor up to
+    2,000 at least, checked by the tests)."""
+    u = np.arange(256, dtype=np.float32)
+    hi, lo = _split_inverse(divisor)
+    return bool(np.array_equal(u * hi + u * lo, u / np.float32(divisor)))
+
+
+def reads(x: Any) -> bool:
+    """Whether the kernels can take the stored rows of the :class:`ScaledArray` ``x`` as they are."""
+    return x.stored.dtype == np.uint8 and bytes_exact(x.divisor)
+
+
+def _split_inverse(divisor: float | None) -> tuple[np.float32, np.float32]:
+    """``1 / divisor`` as ``hi + lo`` in float32, ``hi`` of 16 significant bits: the product of a byte
+    and ``hi`` is exact, and only the small ``u * lo`` and the sum are rounded."""
+    if divisor is None:
+        return np.float32(1), np.float32(0)
+    inv = 1.0 / float(np.float32(divisor))
+    e = math.frexp(inv)[1]
+    hi = math.ldexp(round(math.ldexp(inv, 16 - e)), e - 16)
+    return np.float32(hi), np.float32(inv - hi)
+
+
+def _input(X: NDArray[Any], divisor: float | None) -> tuple[NDArray[Any], tuple[np.float32, np.float32]]:
+    """``X`` contiguous, with the scale of its bytes; bytes need a divisor that scales them exactly."""
+    if X.dtype == np.uint8:
+        if divisor is None or not bytes_exact(divisor):
+            raise ValueError(f"bytes need a divisor that scales them exactly, got {divisor}")
+    elif X.dtype.kind != "f":
+        raise ValueError(f"X must hold floats or bytes, got {X.dtype}")
+    return np.ascontiguousarray(X), _split_inverse(divisor)
 
 
 def gradient_into(
     X: NDArray[Any], y: NDArray[Any], W: NDArray[Any], b: NDArray[Any], n: Any,
-    gW: NDArray[Any], gb: NDArray[Any], scratch: Scratch,
+    gW: NDArray[Any], gb: NDArray[Any], scratch: Scratch, divisor: float | None = None,
 ) -> None:
     """``gW, gb <-`` the gradient of the NLL summed over the rows of ``X`` and divided by ``n`` (the
     minibatch size; a rank holding a slice passes the global size). ``y`` holds integer labels.
+    ``X`` holds floats of ``W``'s dtype, or bytes standing for ``float32(X) / float32(divisor)``.
 
     Raises
     ------
@@ -239,24 +316,30 @@ def gradient_into(
     """
     if len(y) and (int(y.max()) >= W.shape[1] or int(y.min()) < -W.shape[1]):
         raise IndexError(f"labels must lie in [0, {W.shape[1]}), got {int(y.min())}..{int(y.max())}")
+    X, scale = _input(X, divisor)
     with _lock:
-        _gradient(np.ascontiguousarray(X), y, W, b, n, gW, gb, (scratch.WT, scratch.gT, scratch.gb, scratch.z))
+        _gradient(X, scale, y, W, b, n, gW, gb, (scratch.WT, scratch.gT, scratch.gb, scratch.z, scratch.x))
 
 
-def logits_into(X: NDArray[Any], W: NDArray[Any], b: NDArray[Any], out: NDArray[Any]) -> None:
-    """``out <- X @ W + b``, the rows shared out between threads."""
+def logits_into(
+    X: NDArray[Any], W: NDArray[Any], b: NDArray[Any], out: NDArray[Any], divisor: float | None = None
+) -> None:
+    """``out <- X @ W + b``, the rows shared out between threads (``X`` as in :func:`gradient_into`)."""
+    X, scale = _input(X, divisor)
     with _lock:
-        _logits(np.ascontiguousarray(X), W, b, out, numba.get_num_threads())
+        _logits(X, scale, W, b, out, numba.get_num_threads())
 
 
-def predict(X: NDArray[Any], W: NDArray[Any], b: NDArray[Any]) -> NDArray[np.int64]:
-    """``argmax softmax(X @ W + b)`` of each row (the first on ties), without storing the logits.
+def predict(X: NDArray[Any], W: NDArray[Any], b: NDArray[Any], divisor: float | None = None) -> NDArray[np.int64]:
+    """``argmax softmax(X @ W + b)`` of each row (the first on ties), without storing the logits
+    (``X`` as in :func:`gradient_into`).
 
     The probabilities agree with the model's to rounding, so two classes within an ulp or two of each
     other may be ordered differently than NumPy orders them (as between two BLAS libraries)."""
+    X, scale = _input(X, divisor)
     out = np.empty(X.shape[0], np.int64)
     with _lock:
-        _predict(np.ascontiguousarray(X), W, b, out, numba.get_num_threads())
+        _predict(X, scale, W, b, out, numba.get_num_threads())
     return out
 
 

@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from .backends import NUMPY, Backend
+from .data.memmap import ScaledArray
 
 FLOATX = ("float32", "float64")
 
@@ -73,11 +74,12 @@ class LogisticRegression:
         With ``chunk``, the product is taken ``chunk`` rows at a time (the training loop scores in
         minibatches, as the seed did: OpenBLAS is faster on 600-row blocks than on one tall matrix).
         """
-        X = self._as_input(X)
         if self.backend.kernel_module is not None:
+            X, divisor = self._kernel_input(X)
             z = np.empty((X.shape[0], self.n_out), self.dtype)
-            self.backend.kernels.logits_into(X, self.W, self.b, z)
+            self.backend.kernels.logits_into(X, self.W, self.b, z, divisor)
             return z
+        X = self._as_input(X)
         if chunk is None:
             z = X @ self.W
         else:
@@ -104,7 +106,8 @@ class LogisticRegression:
         that differ in the last bits can round to equal probabilities, and then the first wins.
         """
         if self.backend.kernel_module is not None:
-            return self.backend.kernels.predict(self._as_input(X), self.W, self.b)
+            X, divisor = self._kernel_input(X)
+            return self.backend.kernels.predict(X, self.W, self.b, divisor)
         xp = self.backend.xp
         pt = xp.asarray(self.decision_function(X, chunk).T, copy=True)  # classes x rows: see gradient_into
         pt -= xp.max(pt, axis=0, keepdims=True)
@@ -153,11 +156,13 @@ class LogisticRegression:
     def gradient_into(self, X: Any, y: Any, work: Workspace) -> tuple[Any, Any]:
         """:meth:`gradient` computed in the buffers of ``work``, allocating nothing (the training step).
 
-        ``X`` and ``y`` must already be this backend's arrays, ``X`` of this model's dtype;
-        the returned arrays are ``work``'s and are overwritten by the next call.
+        ``X`` and ``y`` must already be this backend's arrays, ``X`` of this model's dtype (or, with
+        compiled kernels, a :class:`ScaledArray` of bytes they read); the returned arrays are
+        ``work``'s and are overwritten by the next call.
         """
         if work.scratch is not None:  # the compiled kernel: the same math, fused (see kernels.py)
-            self.backend.kernels.gradient_into(X, y, self.W, self.b, work.n, work.gW, work.gb, work.scratch)
+            X, divisor = self._kernel_input(X)
+            self.backend.kernels.gradient_into(X, y, self.W, self.b, work.n, work.gW, work.gb, work.scratch, divisor)
             return work.gW, work.gb
         xp = self.backend.xp
         z = self.backend.matmul(X, self.W, out=work.z)
@@ -175,6 +180,15 @@ class LogisticRegression:
         self.backend.matmul(X.T, z, out=work.gW)
         work.gb[...] = xp.sum(dt, axis=1)
         return work.gW, work.gb
+
+    def _kernel_input(self, X: Any) -> tuple[Any, float | None]:
+        """``X`` for the compiled kernels: the bytes of a ScaledArray they read, with its divisor;
+        else float rows of this model's dtype."""
+        if isinstance(X, ScaledArray) and self.backend.kernels.reads(X):
+            if X.shape[1] != self.n_in:
+                raise ValueError(f"X must have shape (n_samples, {self.n_in}), got {tuple(X.shape)}")
+            return X.stored, X.divisor
+        return self._as_input(X), None
 
     def _as_input(self, X: Any) -> Any:
         X = self.backend.asarray(X, dtype=self.dtype.name)

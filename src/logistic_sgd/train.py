@@ -420,11 +420,16 @@ def count_errors(model: LogisticRegression, x: NDArray[Any], y: NDArray[Any], ch
 
 
 def _on_backend(x: Any, backend: Backend, dtype: str) -> Any:
-    """``x`` on the backend in ``dtype``; a memory-mapped ScaledArray stays lazy on NumPy (scaled per minibatch)."""
+    """``x`` on the backend in ``dtype``. A :class:`ScaledArray` of bytes stays bytes where the
+    backend's kernels scale them (its rows are handed out unscaled); a memory-mapped one stays lazy
+    on NumPy (scaled per minibatch); anything else becomes one array on the backend."""
     from .data.memmap import ScaledArray
 
-    if isinstance(x, ScaledArray) and backend.is_numpy:
-        return x.astype(dtype)
+    if isinstance(x, ScaledArray):
+        if backend.kernel_module is not None and backend.kernels.reads(x):
+            return x.astype(dtype).unscaled()
+        if backend.is_numpy and isinstance(x.stored, np.memmap):
+            return x.astype(dtype)
     return backend.asarray(x, dtype=dtype)
 
 

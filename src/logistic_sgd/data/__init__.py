@@ -8,13 +8,15 @@ Three on-disk forms are read, each checked before use:
 - an ``.npz`` with ``train_x, train_y, valid_x, valid_y, test_x, test_y`` (no pickles allowed).
 
 Pixels stored as bytes become float32 ``x / 255`` (rounded once, as float32 division), which is
-bit-for-bit what the seed's pickle holds. Labels become int32.
+bit-for-bit what the seed's pickle holds; the splits named in ``keep_bytes`` stay bytes, in a
+:class:`ScaledArray` that hands out those floats (a quarter of the memory). Labels become int32.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,19 +69,21 @@ def load_data(dataset: str | os.PathLike[str] = "mnist") -> Datasets:
     return open_dataset(dataset).datasets
 
 
-def open_dataset(dataset: str | os.PathLike[str]) -> LoadedData:
-    """Like :func:`load_data`, keeping a one-line description of the source."""
+def open_dataset(dataset: str | os.PathLike[str], keep_bytes: Collection[str] = ()) -> LoadedData:
+    """Like :func:`load_data`, keeping a one-line description of the source. The splits named in
+    ``keep_bytes`` (of "train", "valid", "test") whose images are stored as bytes stay bytes: their
+    ``x`` is then a :class:`ScaledArray` over them."""
     from .datasets import DATASETS, resolve
 
     name = os.fspath(dataset)
     if name in DATASETS or (name == "mnist.pkl.gz" and not Path(name).exists()):
         path, title = resolve("mnist" if name == "mnist.pkl.gz" else name)
-        loaded = read_path(path)
+        loaded = read_path(path, keep_bytes)
         return LoadedData(loaded.datasets, f"{title} ({loaded.description})", path)
-    return read_path(Path(dataset))
+    return read_path(Path(dataset), keep_bytes)
 
 
-def read_path(path: Path) -> LoadedData:
+def read_path(path: Path, keep_bytes: Collection[str] = ()) -> LoadedData:
     """Read a dataset file or folder, choosing the reader from what is there."""
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
@@ -87,7 +91,7 @@ def read_path(path: Path) -> LoadedData:
         if (path / MANIFEST).is_file():
             return LoadedData(read_layout(path), f"converted dataset in {path} (memory-mapped)", path)
         if any(_find(path, stem) for stem in IDX_FILES.values()):
-            return LoadedData(read_idx_folder(path), f"IDX files in {path}", path)
+            return LoadedData(read_idx_folder(path, keep_bytes), f"IDX files in {path}", path)
         for name in ("mnist.pkl.gz", "mnist.pkl"):
             if (path / name).is_file():
                 return read_path(path / name)
@@ -96,7 +100,7 @@ def read_path(path: Path) -> LoadedData:
             "IDX files, or mnist.pkl.gz)"
         )
     if path.name.endswith(".npz"):
-        return LoadedData(read_npz(path), f"arrays in {path}", path)
+        return LoadedData(read_npz(path, keep_bytes), f"arrays in {path}", path)
     if path.name.endswith((".pkl", ".pkl.gz", ".pickle")):
         return LoadedData(read_seed_pickle(path), f"pickle {path}", path)
     raise DataError(f"{path}: unknown dataset format (expected .pkl.gz, .npz, or a folder of IDX files)")
@@ -112,7 +116,7 @@ def read_seed_pickle(path: Path) -> Datasets:
     return _checked(path, {f"{split}_{k}": obj[i][j] for i, split in enumerate(SPLITS) for j, k in enumerate("xy")})
 
 
-def read_idx_folder(folder: Path) -> Datasets:
+def read_idx_folder(folder: Path, keep_bytes: Collection[str] = ()) -> Datasets:
     """Four IDX files; the training file is split 5/6 train, 1/6 validation (50,000/10,000 for MNIST)."""
     arrays: dict[str, Any] = {}
     for key, stem in IDX_FILES.items():
@@ -137,26 +141,28 @@ def read_idx_folder(folder: Path) -> Datasets:
         "train_x": tx[:n_train], "train_y": ty[:n_train],
         "valid_x": tx[n_train:], "valid_y": ty[n_train:],
         "test_x": arrays["test_x"], "test_y": arrays["test_y"],
-    })
+    }, keep_bytes)
 
 
-def read_npz(path: Path) -> Datasets:
+def read_npz(path: Path, keep_bytes: Collection[str] = ()) -> Datasets:
     """An ``.npz`` with the six arrays ``{train,valid,test}_{x,y}``, loaded without pickles."""
     keys = tuple(f"{s}_{k}" for s in SPLITS for k in "xy")
-    return _checked(path, read_npz_arrays(path, keys, DataError, "dataset .npz"))
+    return _checked(path, read_npz_arrays(path, keys, DataError, "dataset .npz"), keep_bytes)
 
 
 def fingerprint(datasets: Datasets) -> str:
-    """SHA-256 over every split's shapes, dtypes and bytes: what a checkpoint must be resumed on."""
+    """SHA-256 over every split's shapes, dtypes and bytes: what a checkpoint must be resumed on.
+    Bytes held in memory hash as the floats they stand for, so both forms of a dataset agree."""
     digest = hashlib.sha256()
     for x, y in datasets:
-        if isinstance(x, ScaledArray):  # the manifest's checksum stands for the bytes of a memmapped file
+        if isinstance(x, ScaledArray) and x.checksum:  # the manifest's checksum stands for a memmapped file
             digest.update(f"{x.checksum}{x.shape}".encode())
             x = np.zeros(0)
         for a in (x, y):
-            a = np.ascontiguousarray(a)
             digest.update(f"{a.dtype.str}{a.shape}".encode())
-            digest.update(memoryview(a).cast("B"))
+            blocks = (a[i : i + 8192] for i in range(0, len(a), 8192)) if isinstance(a, ScaledArray) else (a,)
+            for block in blocks:
+                digest.update(memoryview(np.ascontiguousarray(block)).cast("B"))
     return digest.hexdigest()
 
 
@@ -172,8 +178,8 @@ def as_features(x: NDArray[Any]) -> NDArray[np.floating]:
     return x.astype(np.float32)
 
 
-def _checked(source: Path, arrays: dict[str, Any]) -> Datasets:
-    out = []
+def _checked(source: Path, arrays: dict[str, Any], keep_bytes: Collection[str] = ()) -> Datasets:
+    out: list[Any] = []
     n_features = None
     for split in SPLITS:
         x, y = arrays[f"{split}_x"], arrays[f"{split}_y"]
@@ -186,8 +192,11 @@ def _checked(source: Path, arrays: dict[str, Any]) -> Datasets:
             raise DataError(f"{where}: y must have shape ({len(x)},), got {y.shape}")
         if len(x) == 0:
             raise DataError(f"{where} is empty")
-        x = as_features(x)
-        if not np.isfinite(x).all():
+        if split in keep_bytes and x.dtype == np.uint8:  # a copy: a view would hold a larger buffer
+            x = ScaledArray(np.array(x.reshape(len(x), -1)), 255)
+        else:
+            x = as_features(x)
+        if not isinstance(x, ScaledArray) and not np.isfinite(x).all():
             raise DataError(f"{where}: x contains NaN or Inf")
         if n_features is None:
             n_features = x.shape[1]

@@ -27,38 +27,57 @@ SPLITS = ("train", "valid", "test")
 
 
 class ScaledArray:
-    """A read-only 2-D array of stored values (e.g. a ``uint8`` memmap) seen as float32 ``stored * scale``.
+    """A read-only 2-D array of stored values (e.g. ``uint8``, in memory or memory-mapped) seen as
+    float32 ``stored / divisor``.
 
     Indexing (a slice, or an index array) returns the scaled float32 block; nothing else is read.
+    The view from :meth:`unscaled` hands out its rows still stored, as ScaledArrays, for compiled
+    kernels that scale bytes themselves (see :mod:`logistic_sgd.kernels`).
     """
 
-    def __init__(self, stored: NDArray[Any], divisor: float, checksum: str = "", dtype: Any = np.float32) -> None:
+    def __init__(
+        self, stored: NDArray[Any], divisor: float, checksum: str = "", dtype: Any = np.float32,
+        unscaled_rows: bool = False,
+    ) -> None:
         self.stored = stored
         self.divisor = divisor
         self.checksum = checksum
         self.shape = stored.shape
         self.ndim = 2
         self.dtype = np.dtype(dtype)
+        self.unscaled_rows = unscaled_rows
 
     def astype(self, dtype: Any) -> ScaledArray:
         """The same view, handing out ``dtype`` blocks (scaled in float32 first, as in-memory data are)."""
-        return ScaledArray(self.stored, self.divisor, self.checksum, dtype)
+        return ScaledArray(self.stored, self.divisor, self.checksum, dtype, self.unscaled_rows)
+
+    def unscaled(self) -> ScaledArray:
+        """The same view, whose indexing returns the stored rows as a ScaledArray instead of floats."""
+        return ScaledArray(self.stored, self.divisor, self.checksum, self.dtype, unscaled_rows=True)
 
     def __len__(self) -> int:
         return self.shape[0]
 
-    def __getitem__(self, index: Any) -> NDArray[np.float32]:
+    def __getitem__(self, index: Any) -> Any:
         block = self._read(index)
+        if self.unscaled_rows:
+            return ScaledArray(block, self.divisor, dtype=self.dtype, unscaled_rows=True)
+        return self._scale(block)
+
+    def _scale(self, block: NDArray[Any]) -> NDArray[np.floating]:
         scaled = block.astype(np.float32) if self.divisor == 1 else np.divide(
             block, np.float32(self.divisor), dtype=np.float32)
         return scaled if self.dtype == np.float32 else scaled.astype(self.dtype)
 
     def _read(self, index: Any) -> NDArray[Any]:
-        """The stored rows at ``index``. A run of rows is read with ``pread`` into a fresh buffer, so the
+        """The stored rows at ``index`` (a view of stored data in memory, where indexing gives one).
+        From a memory map, a run of rows is read with ``pread`` into a fresh buffer, so the
         pages stay in the page cache and out of this process's resident memory; other indices gather
         through the memory map, whose pages are then released every so often (``MADV_DONTNEED``)."""
         stored = self.stored
-        if isinstance(index, slice) and isinstance(stored, np.memmap) and index.step in (None, 1):
+        if not isinstance(stored, np.memmap):
+            return stored[index]
+        if isinstance(index, slice) and index.step in (None, 1):
             lo, hi, _ = index.indices(len(stored))
             hi = max(lo, hi)
             row = stored.strides[0]
@@ -75,8 +94,8 @@ class ScaledArray:
         return block
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> NDArray[Any]:
-        full = self[:]
-        return full if dtype is None else full.astype(dtype)
+        full = self._scale(self._read(slice(None)))
+        return full if dtype is None else full.astype(dtype, copy=False)
 
 
 def convert(datasets: tuple, out: Path) -> Path:
