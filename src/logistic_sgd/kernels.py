@@ -180,9 +180,13 @@ def _share(n: int, parts: int, multiple: int) -> int:  # pragma: no cover - comp
 @_compiled(parallel=True)
 def _gradient(  # pragma: no cover - compiled
     X: Any, scale: Any, y: Any, W: Any, b: Any, n_mean: Any, gW: Any, gb: Any, s: Any
-) -> None:
+) -> bool:
+    """The step; False, with nothing computed, when a label lies outside the classes."""
     WT, gT, gbT, z, xb = s
     K, J = W.shape
+    for r in range(y.shape[0]):
+        if y[r] >= J or y[r] < -J:
+            return False
     for k in range(K):
         for j in range(J):
             WT[j, k] = W[k, j]
@@ -207,6 +211,7 @@ def _gradient(  # pragma: no cover - compiled
             for t in range(1, parts):
                 g += gT[t, j, k]
             gW[k, j] = g
+    return True
 
 
 @_compiled(parallel=True)
@@ -280,6 +285,7 @@ def reads(x: Any) -> bool:
     return x.stored.dtype == np.uint8 and bytes_exact(x.divisor)
 
 
+@functools.cache
 def _split_inverse(divisor: float | None) -> tuple[np.float32, np.float32]:
     """``1 / divisor`` as ``hi + lo`` in float32, ``hi`` of 16 significant bits: the product of a byte
     and ``hi`` is exact, and only the small ``u * lo`` and the sum are rounded."""
@@ -293,10 +299,12 @@ def _split_inverse(divisor: float | None) -> tuple[np.float32, np.float32]:
 
 def _input(X: NDArray[Any], divisor: float | None) -> tuple[NDArray[Any], tuple[np.float32, np.float32]]:
     """``X`` contiguous, with the scale of its bytes; bytes need a divisor that scales them exactly."""
+    if X.dtype.kind == "f":
+        return np.ascontiguousarray(X), _split_inverse(None)
     if X.dtype == np.uint8:
         if divisor is None or not bytes_exact(divisor):
             raise ValueError(f"bytes need a divisor that scales them exactly, got {divisor}")
-    elif X.dtype.kind != "f":
+    else:
         raise ValueError(f"X must hold floats or bytes, got {X.dtype}")
     return np.ascontiguousarray(X), _split_inverse(divisor)
 
@@ -314,11 +322,11 @@ def gradient_into(
     IndexError
         A label outside the model's classes (as NumPy's indexing in the reference would).
     """
-    if len(y) and (int(y.max()) >= W.shape[1] or int(y.min()) < -W.shape[1]):
-        raise IndexError(f"labels must lie in [0, {W.shape[1]}), got {int(y.min())}..{int(y.max())}")
     X, scale = _input(X, divisor)
     with _lock:
-        _gradient(X, scale, y, W, b, n, gW, gb, (scratch.WT, scratch.gT, scratch.gb, scratch.z, scratch.x))
+        done = _gradient(X, scale, y, W, b, n, gW, gb, (scratch.WT, scratch.gT, scratch.gb, scratch.z, scratch.x))
+    if not done:
+        raise IndexError(f"labels must lie in [0, {W.shape[1]}), got {int(y.min())}..{int(y.max())}")
 
 
 def logits_into(
