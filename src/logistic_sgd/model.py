@@ -187,13 +187,13 @@ class LogisticRegression:
         if type(X) is np.ndarray and X.dtype == self.dtype and X.ndim == 2 and X.shape[1] == self.n_in:
             return X, None  # the training step's case, without the general checks' cost
         if isinstance(X, ScaledArray) and self.backend.kernels.reads(X):
-            if X.shape[1] != self.n_in:
-                raise ValueError(f"X must have shape (n_samples, {self.n_in}), got {tuple(X.shape)}")
-            return X.stored, X.divisor
+            return self._checked_shape(X).stored, X.divisor
         return self._as_input(X), None
 
     def _as_input(self, X: Any) -> Any:
-        X = self.backend.asarray(X, dtype=self.dtype.name)
+        return self._checked_shape(self.backend.asarray(X, dtype=self.dtype.name))
+
+    def _checked_shape(self, X: Any) -> Any:
         if X.ndim != 2 or X.shape[1] != self.n_in:
             raise ValueError(f"X must have shape (n_samples, {self.n_in}), got {tuple(X.shape)}")
         return X

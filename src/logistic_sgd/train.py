@@ -22,13 +22,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .backends import NUMPY, Backend
-
-if TYPE_CHECKING:
-    from .distributed import Communicator
+from .data.memmap import ScaledArray
 from .errors import DivergenceError, UsageError
 from .model import FLOATX, LogisticRegression, Workspace
 from .optim import SCHEDULES, Optimizer, make_schedule, sgd
 from .stopping import PatienceStopping
+
+if TYPE_CHECKING:
+    from .distributed import Communicator
 
 OPTIMIZERS = ("sgd", "lbfgs", "cg")
 Split = tuple[NDArray[Any], NDArray[Any]]
@@ -423,8 +424,6 @@ def _on_backend(x: Any, backend: Backend, dtype: str) -> Any:
     """``x`` on the backend in ``dtype``. A :class:`ScaledArray` of bytes stays bytes where the
     backend's kernels scale them (its rows are handed out unscaled); a memory-mapped one stays lazy
     on NumPy (scaled per minibatch); anything else becomes one array on the backend."""
-    from .data.memmap import ScaledArray
-
     if isinstance(x, ScaledArray):
         if backend.kernel_module is not None and backend.kernels.reads(x):
             return x.astype(dtype).unscaled()
@@ -438,7 +437,6 @@ def _copy(model: LogisticRegression) -> LogisticRegression:
     clone.W[...] = model.W
     clone.b[...] = model.b
     return clone
-
 
 
 def _check_finite(model: LogisticRegression, epoch: int, learning_rate: float) -> None:
