@@ -232,3 +232,85 @@ def test_a_numba_that_cannot_be_imported(backend: str, tmp_path: Path) -> None:
         assert run.returncode == 2
         assert run.stderr.count("\n") == 1 and "Traceback" not in run.stderr
         assert "--backend numba: Numba cannot be used here" in run.stderr
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize(("batch", "n_out", "as_bytes"), [(37, 3, False), (600, 10, False), (8, 11, True),
+                                                          (45, 10, True)])
+def test_runs_of_steps_are_single_steps_bit_for_bit(dtype: str, batch: int, n_out: int, as_bytes: bool) -> None:
+    """``sgd_steps`` is ``gradient_into`` then ``sgd``'s update, step after step, to the last bit:
+    minibatches of every remainder, bytes and floats, a rate that changes at every step."""
+    from logistic_sgd.optim import sgd
+
+    rng = np.random.default_rng(batch)
+    stored = rng.integers(0, 256, size=(3 + 5 * batch, 60)).astype(np.uint8)
+    y = rng.integers(0, n_out, size=len(stored)).astype(np.int64)
+    x = ScaledArray(stored, 255.0, dtype=dtype).unscaled() if as_bytes else (stored / 255.0).astype(dtype)
+    opt = sgd(lambda step: 0.5 / (1 + step))
+    _, one = _pair(60, n_out, dtype)
+    _, runs = _pair(60, n_out, dtype)
+    work = Workspace.for_batch(one, batch)
+    state = opt.init(one.params)
+    for i in range(5):
+        rows = slice(3 + i * batch, 3 + (i + 1) * batch)
+        state = opt.update(one.gradient_into(x[rows], y[rows], work), state, one.params)
+    first, after_two = opt.plain_steps(opt.init(runs.params), 2, dtype)
+    rest, after_five = opt.plain_steps(after_two, 3, dtype)
+    runs.sgd_steps(x, y, 3, first, Workspace.for_batch(runs, batch))
+    runs.sgd_steps(x, y, 3 + 2 * batch, rest, Workspace.for_batch(runs, batch))
+    np.testing.assert_array_equal(runs.W, one.W)
+    np.testing.assert_array_equal(runs.b, one.b)
+    assert after_five == state
+    assert not np.array_equal(runs.W, _pair(60, n_out, dtype)[1].W)  # the steps did move the weights
+
+
+def test_runs_of_steps_refuse_bad_labels_and_rows_past_the_end() -> None:
+    _, fast = _pair(3, 3, "float64")
+    before = fast.W.copy(), fast.b.copy()
+    x, y = np.ones((8, 3)), np.array([0, 1, 2, 0, 1, 2, 3, 0])
+    with pytest.raises(IndexError, match="labels"):
+        fast.sgd_steps(x, y, 0, np.full(2, 0.1), Workspace.for_batch(fast, 4))
+    with pytest.raises(ValueError, match="rows 4:12"):
+        fast.sgd_steps(x, y, 4, np.full(2, 0.1), Workspace.for_batch(fast, 4))
+    np.testing.assert_array_equal(fast.W, before[0])
+    np.testing.assert_array_equal(fast.b, before[1])
+
+
+@pytest.mark.parametrize(("floatx", "as_bytes", "schedule"), [("float32", False, "constant"),
+                                                              ("float64", False, "cosine"),
+                                                              ("float32", True, "step")])
+def test_training_in_runs_of_steps_is_training_step_by_step(
+    monkeypatch: pytest.MonkeyPatch, floatx: str, as_bytes: bool, schedule: str
+) -> None:
+    """The loop hands the kernels every run of steps between two looks (a validation, an epoch's end,
+    the iteration where patience runs out: 47 here, inside an epoch) and gets the step-by-step run."""
+    from logistic_sgd import train
+
+    from conftest import make_images
+
+    def split(n: int, seed: int) -> tuple[object, np.ndarray]:
+        images, labels = make_images(n, seed)
+        stored = images.reshape(n, -1)
+        x = ScaledArray(stored, 255.0) if as_bytes else (stored / np.float32(255)).astype(floatx)
+        return x, labels.astype(np.int64)
+
+    datasets = (split(1000, 1), split(200, 2), split(300, 3))
+    config = TrainConfig(batch_size=37, n_epochs=6, patience=47, floatx=floatx, lr_schedule=schedule,
+                         lr_step_epochs=1)
+    runs: list[int] = []
+    real = LogisticRegression.sgd_steps
+    monkeypatch.setattr(LogisticRegression, "sgd_steps",
+                        lambda self, x, y, start, rates, work: runs.append(len(rates)) or real(self, x, y, start,
+                                                                                          rates, work))
+    models = [LogisticRegression(784, 10, dtype=floatx, backend=NUMBA) for _ in range(2)]
+    fused = train.fit(datasets, config, model=models[0])
+    steps_fused = sum(runs)
+    monkeypatch.setattr(train, "_fusable", lambda x, model, work: False)
+    single = train.fit(datasets, config, model=models[1])
+    assert sum(runs) == steps_fused == fused.iterations  # every step in runs (and the compile call's none)
+    assert fused.iterations == single.iterations and fused.iterations % 27 and fused.iterations % 23
+    assert fused.history == [{**h, "elapsed": f["elapsed"]} for h, f in zip(single.history, fused.history,
+                                                                              strict=True)]
+    for a, b in ((fused.best_model, single.best_model), (models[0], models[1])):
+        np.testing.assert_array_equal(a.W, b.W)
+        np.testing.assert_array_equal(a.b, b.b)

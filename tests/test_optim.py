@@ -29,6 +29,25 @@ def test_plain_sgd_is_the_seeds_rule_bit_for_bit() -> None:
         np.testing.assert_array_equal(a, b)
 
 
+def test_plain_steps_are_what_updates_would_do() -> None:
+    """The rates and state a run of plain steps reports are those of single updates; only plain SGD
+    (no L1, L2 or momentum) may be run that way."""
+    schedule = make_schedule("cosine", 0.13, 7, 3, 0.5, 1.0)
+    opt = sgd(schedule)
+    p, g = _params(np.random.default_rng(1))
+    state = opt.update([x.copy() for x in g], opt.init(p), p)
+    rates, after = opt.plain_steps(state, 4, np.float32)
+    for rate in rates:
+        ones = [np.ones_like(x) for x in g]
+        state = opt.update(ones, state, p)
+        assert ones[0][0, 0] == rate and rates.dtype == np.float32
+    assert after == state and len(set(rates.tolist())) == 4
+    for other in (sgd(0.1, momentum_=0.9), sgd(0.1, l2=1e-4), sgd(0.1, l1=1e-4)):
+        assert other.schedule is None
+        with pytest.raises(ValueError, match="learning rate"):
+            other.plain_steps(other.init(p), 1, np.float32)
+
+
 @pytest.mark.parametrize("nesterov", [False, True])
 def test_momentum_against_its_formula(nesterov: bool) -> None:
     rng = np.random.default_rng(1)

@@ -10,7 +10,9 @@ its own square-matrix rate here. The kernels, written for few columns, reach 88 
 - the backward pass adds eight rows of ``d x`` into each row of ``gW^T`` per sweep;
 - one step (logits, softmax minus one-hot, gradient) runs block by block over the minibatch, so
   each block of rows is read from memory once and reused from cache; the rows are shared out
-  between threads, each with its own partial gradient, summed in a fixed order at the end.
+  between threads, each with its own partial gradient, summed in a fixed order at the end;
+- :func:`sgd_steps` runs many steps (each step, then the SGD update) in one call: the training loop
+  hands it every run of minibatches between two validations, without a Python round trip per step.
 
 The arithmetic is the model's (:meth:`LogisticRegression.gradient_into` is the reference and the
 tests hold these kernels to it); the order of the additions differs, as it does between BLAS
@@ -177,40 +179,118 @@ def _share(n: int, parts: int, multiple: int) -> int:  # pragma: no cover - comp
     return ((n + parts - 1) // parts + multiple - 1) // multiple * multiple
 
 
+@_compiled(inline="always")
+def _labels_ok(y: Any, r0: int, r1: int, J: int) -> bool:  # pragma: no cover - compiled
+    for r in range(r0, r1):  # noqa: SIM110 - a loop compiles; all() over a generator does not
+        if y[r] >= J or y[r] < -J:
+            return False
+    return True
+
+
+@_compiled(inline="always")
+def _transpose(W: Any, WT: Any) -> None:  # pragma: no cover - compiled
+    for k in range(W.shape[0]):
+        for j in range(W.shape[1]):
+            WT[j, k] = W[k, j]
+
+
+@_compiled(inline="always")
+def _part(  # pragma: no cover - compiled
+    X: Any, scale: Any, y: Any, WT: Any, b: Any, n_mean: Any, start: int, n: int, t: int, s: Any
+) -> None:
+    """Thread ``t``'s share of the step on rows ``start:start + n``: its partial gradient in ``gT[t]``,
+    ``gbT[t]``, block by block (logits, softmax minus one-hot, gradient while the block is in cache)."""
+    _, gT, gbT, z, xb = s
+    per = _share(n, gT.shape[0], 8)
+    lo, hi = start + t * per, min(start + n, start + (t + 1) * per)
+    gT[t, :, :] = 0
+    gbT[t, :] = 0
+    for r0 in range(lo, hi, BLOCK):
+        r1 = min(hi, r0 + BLOCK)
+        rows, o = _rows(X, r0, r1, scale, xb[t])
+        _forward(rows, WT, b, o, o + r1 - r0, z[t])
+        _softmax_minus_onehot(y, r0, r1, z[t], n_mean, gbT[t])
+        _backward(rows, o, o + r1 - r0, z[t], gT[t])
+
+
+def _reduce(gT: Any, gbT: Any, gW: Any, gb: Any) -> None:
+    """``gW, gb <-`` the threads' partial gradients summed in a fixed order (thread 0, 1, ...).
+    Compiled through the overload below, without fast-math, so that the order holds."""
+    raise NotImplementedError  # pragma: no cover - only called from compiled code
+
+
+@overload(_reduce, jit_options={"fastmath": False})
+def _reduce_compiled(gT: Any, gbT: Any, gW: Any, gb: Any) -> Any:  # pragma: no cover - compiled
+    def impl(gT: Any, gbT: Any, gW: Any, gb: Any) -> None:
+        parts, J, K = gT.shape
+        for j in range(J):
+            g = gbT[0, j]
+            for t in range(1, parts):
+                g += gbT[t, j]
+            gb[j] = g
+        for k in range(K):
+            for j in range(J):
+                g = gT[0, j, k]
+                for t in range(1, parts):
+                    g += gT[t, j, k]
+                gW[k, j] = g
+
+    return impl
+
+
+def _descend(gW: Any, gb: Any, rate: Any, W: Any, WT: Any, b: Any) -> None:
+    """``W -= rate * gW`` and ``b -= rate * gb`` as :func:`logistic_sgd.optim.sgd` computes them (the
+    product rounded, then subtracted), with ``WT`` kept equal to ``W^T``. Compiled through the
+    overload below, without fast-math: a fused multiply-subtract would change the last bit."""
+    raise NotImplementedError  # pragma: no cover - only called from compiled code
+
+
+@overload(_descend, jit_options={"fastmath": False})
+def _descend_compiled(gW: Any, gb: Any, rate: Any, W: Any, WT: Any, b: Any) -> Any:  # pragma: no cover
+    def impl(gW: Any, gb: Any, rate: Any, W: Any, WT: Any, b: Any) -> None:
+        K, J = W.shape
+        for j in range(J):
+            b[j] = b[j] - gb[j] * rate
+        for k in range(K):
+            for j in range(J):
+                w = W[k, j] - gW[k, j] * rate
+                W[k, j] = w
+                WT[j, k] = w
+
+    return impl
+
+
 @_compiled(parallel=True)
 def _gradient(  # pragma: no cover - compiled
     X: Any, scale: Any, y: Any, W: Any, b: Any, n_mean: Any, gW: Any, gb: Any, s: Any
 ) -> bool:
     """The step; False, with nothing computed, when a label lies outside the classes."""
-    WT, gT, gbT, z, xb = s
-    K, J = W.shape
-    for r in range(y.shape[0]):
-        if y[r] >= J or y[r] < -J:
-            return False
-    for k in range(K):
-        for j in range(J):
-            WT[j, k] = W[k, j]
-    parts, n = gT.shape[0], X.shape[0]
-    per = _share(n, parts, 8)
-    for t in prange(parts):
-        gT[t, :, :] = 0
-        gbT[t, :] = 0
-        for r0 in range(t * per, min(n, (t + 1) * per), BLOCK):
-            r1 = min(n, r0 + BLOCK, (t + 1) * per)
-            rows, o = _rows(X, r0, r1, scale, xb[t])
-            _forward(rows, WT, b, o, o + r1 - r0, z[t])
-            _softmax_minus_onehot(y, r0, r1, z[t], n_mean, gbT[t])
-            _backward(rows, o, o + r1 - r0, z[t], gT[t])
-    for j in range(J):  # the partial gradients summed in a fixed order
-        gb[j] = gbT[0, j]
-        for t in range(1, parts):
-            gb[j] += gbT[t, j]
-    for k in range(K):
-        for j in range(J):
-            g = gT[0, j, k]
-            for t in range(1, parts):
-                g += gT[t, j, k]
-            gW[k, j] = g
+    WT, gT = s[0], s[1]
+    if not _labels_ok(y, 0, y.shape[0], W.shape[1]):
+        return False
+    _transpose(W, WT)
+    for t in prange(gT.shape[0]):
+        _part(X, scale, y, WT, b, n_mean, 0, X.shape[0], t, s)
+    _reduce(gT, s[2], gW, gb)
+    return True
+
+
+@_compiled(parallel=True)
+def _steps(  # pragma: no cover - compiled
+    X: Any, scale: Any, y: Any, start: int, batch: int, n_mean: Any, rates: Any,
+    W: Any, b: Any, gW: Any, gb: Any, s: Any,
+) -> bool:
+    """``len(rates)`` steps of SGD, step ``i`` on rows ``start + i * batch`` onwards with rate
+    ``rates[i]``; False, with nothing changed, when a label lies outside the classes."""
+    WT, gT = s[0], s[1]
+    if not _labels_ok(y, start, start + rates.shape[0] * batch, W.shape[1]):
+        return False
+    _transpose(W, WT)
+    for i in range(rates.shape[0]):
+        for t in prange(gT.shape[0]):
+            _part(X, scale, y, WT, b, n_mean, start + i * batch, batch, t, s)
+        _reduce(gT, s[2], gW, gb)
+        _descend(gW, gb, rates[i], W, WT, b)
     return True
 
 
@@ -327,6 +407,36 @@ def gradient_into(
         done = _gradient(X, scale, y, W, b, n, gW, gb, (scratch.WT, scratch.gT, scratch.gb, scratch.z, scratch.x))
     if not done:
         raise IndexError(f"labels must lie in [0, {W.shape[1]}), got {int(y.min())}..{int(y.max())}")
+
+
+def sgd_steps(
+    X: NDArray[Any], y: NDArray[Any], start: int, batch: int, rates: NDArray[Any],
+    W: NDArray[Any], b: NDArray[Any], n: Any, gW: NDArray[Any], gb: NDArray[Any], scratch: Scratch,
+    divisor: float | None = None,
+) -> None:
+    """``len(rates)`` steps of minibatch SGD in one call, in place on ``W`` and ``b``: step ``i`` takes
+    rows ``start + i * batch`` to ``start + (i + 1) * batch`` of ``X`` and ``y`` and subtracts
+    ``rates[i]`` (of ``W``'s dtype) times the gradient (divided by ``n``). Each step is
+    :func:`gradient_into` followed by :func:`logistic_sgd.optim.sgd`'s update, bit for bit; only the
+    Python round trip per minibatch is gone. ``gW, gb`` end holding the last step's gradient.
+
+    Raises
+    ------
+    IndexError
+        A label of these rows outside the model's classes; nothing is changed then.
+    ValueError
+        Rows past the end of ``X``.
+    """
+    X, scale = _input(X, divisor)
+    end = start + len(rates) * batch
+    if start < 0 or end > min(len(X), len(y)):
+        raise ValueError(f"rows {start}:{end} do not lie in the {min(len(X), len(y))} rows given")
+    with _lock:
+        done = _steps(X, scale, y, start, batch, n, rates, W, b, gW, gb,
+                      (scratch.WT, scratch.gT, scratch.gb, scratch.z, scratch.x))
+    if not done:
+        rows = y[start:end]
+        raise IndexError(f"labels must lie in [0, {W.shape[1]}), got {int(rows.min())}..{int(rows.max())}")
 
 
 def logits_into(

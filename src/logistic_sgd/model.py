@@ -181,6 +181,15 @@ class LogisticRegression:
         work.gb[...] = xp.sum(dt, axis=1)
         return work.gW, work.gb
 
+    def sgd_steps(self, X: Any, y: Any, start: int, rates: Any, work: Workspace) -> None:
+        """``len(rates)`` steps of plain SGD in one compiled call (backends with kernels only): step
+        ``i`` takes the minibatch of ``work``'s size at row ``start + i * size`` of the whole training
+        set ``X, y`` and does ``params -= rates[i] * gradient``; bit for bit :meth:`gradient_into`
+        then ``sgd(rates[i])``'s update, without a Python round trip per minibatch."""
+        X, divisor = self._kernel_input(X)
+        self.backend.kernels.sgd_steps(X, y, start, work.z.shape[0], rates, self.W, self.b, work.n,
+                                       work.gW, work.gb, work.scratch, divisor)
+
     def _kernel_input(self, X: Any) -> tuple[Any, float | None]:
         """``X`` for the compiled kernels: the bytes of a ScaledArray they read, with its divisor;
         else float rows of this model's dtype."""

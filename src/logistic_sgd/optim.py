@@ -41,6 +41,9 @@ class Optimizer:
 
     name: str
     transform: Transform
+    schedule: Schedule | None = None
+    """Set when a step is ``params -= schedule(step) * grads`` and nothing else (plain :func:`sgd`):
+    a loop may then take several steps in one compiled call (see :meth:`plain_steps`)."""
 
     def init(self, params: Params) -> State:
         return self.transform.init(params)
@@ -51,6 +54,15 @@ class Optimizer:
         for p, g in zip(params, grads, strict=True):
             p -= g
         return state
+
+    def plain_steps(self, state: State, steps: int, dtype: Any) -> tuple[np.ndarray, State]:
+        """The learning rates of the next ``steps`` steps in ``dtype`` (cast as each :meth:`update`
+        casts them), and the state after those steps; only for an optimiser with a ``schedule``."""
+        if self.schedule is None:
+            raise ValueError(f"{self.name} does more than scale the gradient by a learning rate")
+        count = state["parts"][0]["count"]
+        rates = np.array([self.schedule(count + i) for i in range(steps)], dtype=dtype)
+        return rates, {"step": state["step"] + steps, "parts": [{"count": count + steps}]}
 
 
 def chain(*transforms: Transform) -> Transform:
@@ -168,7 +180,7 @@ def sgd(
         add_l1(l1) if l1 else None,
         momentum(momentum_, nesterov) if momentum_ else None,
     ) if p is not None]
-    return Optimizer("sgd", chain(*parts, scale_by_schedule(schedule)))
+    return Optimizer("sgd", chain(*parts, scale_by_schedule(schedule)), None if parts else schedule)
 
 
 def _namespace(a: Any) -> Any:

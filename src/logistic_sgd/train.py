@@ -242,8 +242,9 @@ def fit(
         Continue from this state (see :func:`logistic_sgd.persist.load_checkpoint`) instead of
         starting afresh; the run then ends exactly as an uninterrupted one.
     stop : StopRequest, optional
-        Polled after every step; when set, listeners get ``on_interrupt(state)`` and
-        :class:`TrainingInterrupted` is raised.
+        Polled after every step (after every run of steps between two validations where the compiled
+        kernels take them in one call: about one epoch of the seed's experiment); when set,
+        listeners get ``on_interrupt(state)`` and :class:`TrainingInterrupted` is raised.
     comm : Communicator, optional
         Data-parallel training (see :mod:`logistic_sgd.distributed`): this rank computes the gradient
         of its slice of every minibatch; gradients and validation counts are summed over ranks.
@@ -297,10 +298,14 @@ def fit(
     for listener in listeners:
         listener.on_train_begin(info)
 
-    if work.scratch is not None:  # compile (or load from numba's cache) before the clock starts
-        model.gradient_into(train_x[lo : lo + 1], train_y[lo : lo + 1], work)
-        model.predict(valid_x[:1])
     stopping = state.stopping
+    fused = comm is None and optimizer.schedule is not None and _fusable(train_x, model, work)
+    if work.scratch is not None:  # compile (or load from numba's cache) before the clock starts
+        if fused:
+            model.sgd_steps(train_x, train_y, 0, np.empty(0, model.dtype), work)  # no step: W, b unchanged
+        else:
+            model.gradient_into(train_x[lo : lo + 1], train_y[lo : lo + 1], work)
+        model.predict(valid_x[:1])
     start = time.perf_counter() - state.elapsed
     done = resume is not None and stopping.should_stop(state.iteration)  # a finished run's checkpoint
     while not done and (state.minibatch > 0 or state.epoch < config.n_epochs):
@@ -310,21 +315,30 @@ def fit(
         elif state.rng_state is not None:  # resuming inside an epoch: draw the same permutation again
             rng.bit_generator.state = state.rng_state
         order = backend.asarray(rng.permutation(len(train_x))) if config.shuffle else None
-        for minibatch in range(state.minibatch, n_train_batches):
-            rows = slice(minibatch * bs + lo, minibatch * bs + hi)
-            if order is None:
-                x, y = train_x[rows], train_y[rows]
+        minibatch = state.minibatch
+        while minibatch < n_train_batches:
+            first = (state.epoch - 1) * n_train_batches + minibatch
+            if fused and order is None:  # steps up to the next thing the loop must look at, in one call
+                steps = _steps_ahead(first, n_train_batches - minibatch, validation_frequency, stopping)
+                rates, state.opt_state = optimizer.plain_steps(state.opt_state, steps, model.dtype)
+                model.sgd_steps(train_x, train_y, minibatch * bs, rates, work)
             else:
-                x, y = train_x[order[rows]], train_y[order[rows]]
-            grads = model.gradient_into(x, y, work)
-            if comm is not None:
-                comm.allreduce_(work.grads)
-            state.opt_state = optimizer.update(grads, state.opt_state, model.params)
-            iteration = state.iteration = (state.epoch - 1) * n_train_batches + minibatch
-            state.minibatch = minibatch + 1
+                steps = 1
+                rows = slice(minibatch * bs + lo, minibatch * bs + hi)
+                if order is None:
+                    x, y = train_x[rows], train_y[rows]
+                else:
+                    x, y = train_x[order[rows]], train_y[order[rows]]
+                grads = model.gradient_into(x, y, work)
+                if comm is not None:
+                    comm.allreduce_(work.grads)
+                state.opt_state = optimizer.update(grads, state.opt_state, model.params)
+            minibatch += steps
+            iteration = state.iteration = first + steps - 1
+            state.minibatch = minibatch
             if (iteration + 1) % validation_frequency == 0:
                 _check_finite(model, state.epoch, config.learning_rate)
-                validate(state, (valid_x, valid_y), (test_x, test_y), bs, minibatch + 1, n_train_batches,
+                validate(state, (valid_x, valid_y), (test_x, test_y), bs, minibatch, n_train_batches,
                          time.perf_counter() - start, listeners, comm)
             if stopping.should_stop(iteration):
                 done = True
@@ -430,6 +444,26 @@ def _on_backend(x: Any, backend: Backend, dtype: str) -> Any:
         if backend.is_numpy and isinstance(x.stored, np.memmap):
             return x.astype(dtype)
     return backend.asarray(x, dtype=dtype)
+
+
+def _fusable(x: Any, model: LogisticRegression, work: Workspace) -> bool:
+    """Whether :meth:`LogisticRegression.sgd_steps` can take the training rows ``x`` as they are: the
+    backend has kernels, and ``x`` is an in-memory array of the model's dtype or of bytes the kernels
+    scale (a memory-mapped set is read minibatch by minibatch instead, to keep its memory flat)."""
+    if work.scratch is None:
+        return False
+    if isinstance(x, ScaledArray):
+        return x.unscaled_rows and type(x.stored) is np.ndarray and model.backend.kernels.reads(x)
+    return type(x) is np.ndarray and x.dtype == model.dtype and x.flags.c_contiguous
+
+
+def _steps_ahead(first: int, left_in_epoch: int, validation_frequency: int, stopping: PatienceStopping) -> int:
+    """How many steps from 0-based iteration ``first`` on can run before the loop must look: up to the
+    epoch's end, the next validation, or the first iteration at which the patience rule stops."""
+    steps = min(left_in_epoch, validation_frequency - first % validation_frequency)
+    if math.isfinite(stopping.patience):
+        steps = min(steps, max(first, math.ceil(stopping.patience)) - first + 1)
+    return steps
 
 
 def _copy(model: LogisticRegression) -> LogisticRegression:
