@@ -213,49 +213,40 @@ def _part(  # pragma: no cover - compiled
         _backward(rows, o, o + r1 - r0, z[t], gT[t])
 
 
-def _reduce(gT: Any, gbT: Any, gW: Any, gb: Any) -> None:
-    """``gW, gb <-`` the threads' partial gradients summed in a fixed order (thread 0, 1, ...).
+def _reduce(gT: Any, gbT: Any) -> None:
+    """``gT[0], gbT[0] +=`` the other threads' partial gradients, in a fixed order (thread 1, 2, ...).
     Compiled through the overload below, without fast-math, so that the order holds."""
     raise NotImplementedError  # pragma: no cover - only called from compiled code
 
 
 @overload(_reduce, jit_options={"fastmath": False})
-def _reduce_compiled(gT: Any, gbT: Any, gW: Any, gb: Any) -> Any:  # pragma: no cover - compiled
-    def impl(gT: Any, gbT: Any, gW: Any, gb: Any) -> None:
+def _reduce_compiled(gT: Any, gbT: Any) -> Any:  # pragma: no cover - compiled
+    def impl(gT: Any, gbT: Any) -> None:
         parts, J, K = gT.shape
-        for j in range(J):
-            g = gbT[0, j]
-            for t in range(1, parts):
-                g += gbT[t, j]
-            gb[j] = g
-        for k in range(K):
+        for t in range(1, parts):
             for j in range(J):
-                g = gT[0, j, k]
-                for t in range(1, parts):
-                    g += gT[t, j, k]
-                gW[k, j] = g
+                gbT[0, j] += gbT[t, j]
+                for k in range(K):
+                    gT[0, j, k] += gT[t, j, k]
 
     return impl
 
 
-def _descend(gW: Any, gb: Any, rate: Any, W: Any, WT: Any, b: Any) -> None:
-    """``W -= rate * gW`` and ``b -= rate * gb`` as :func:`logistic_sgd.optim.sgd` computes them (the
-    product rounded, then subtracted), with ``WT`` kept equal to ``W^T``. Compiled through the
-    overload below, without fast-math: a fused multiply-subtract would change the last bit."""
+def _descend(gT: Any, gb: Any, rate: Any, WT: Any, b: Any) -> None:
+    """``W^T -= rate * gW^T`` and ``b -= rate * gb`` as :func:`logistic_sgd.optim.sgd` computes them
+    (the product rounded, then subtracted). Compiled through the overload below, without fast-math:
+    a fused multiply-subtract would change the last bit."""
     raise NotImplementedError  # pragma: no cover - only called from compiled code
 
 
 @overload(_descend, jit_options={"fastmath": False})
-def _descend_compiled(gW: Any, gb: Any, rate: Any, W: Any, WT: Any, b: Any) -> Any:  # pragma: no cover
-    def impl(gW: Any, gb: Any, rate: Any, W: Any, WT: Any, b: Any) -> None:
-        K, J = W.shape
+def _descend_compiled(gT: Any, gb: Any, rate: Any, WT: Any, b: Any) -> Any:  # pragma: no cover
+    def impl(gT: Any, gb: Any, rate: Any, WT: Any, b: Any) -> None:
+        J, K = WT.shape
         for j in range(J):
             b[j] = b[j] - gb[j] * rate
-        for k in range(K):
-            for j in range(J):
-                w = W[k, j] - gW[k, j] * rate
-                W[k, j] = w
-                WT[j, k] = w
+            for k in range(K):
+                WT[j, k] = WT[j, k] - gT[j, k] * rate
 
     return impl
 
@@ -265,32 +256,35 @@ def _gradient(  # pragma: no cover - compiled
     X: Any, scale: Any, y: Any, W: Any, b: Any, n_mean: Any, gW: Any, gb: Any, s: Any
 ) -> bool:
     """The step; False, with nothing computed, when a label lies outside the classes."""
-    WT, gT = s[0], s[1]
+    WT, gT, gbT = s[0], s[1], s[2]
     if not _labels_ok(y, 0, y.shape[0], W.shape[1]):
         return False
     _transpose(W, WT)
     for t in prange(gT.shape[0]):
         _part(X, scale, y, WT, b, n_mean, 0, X.shape[0], t, s)
-    _reduce(gT, s[2], gW, gb)
+    _reduce(gT, gbT)
+    _transpose(gT[0], gW)
+    gb[:] = gbT[0]
     return True
 
 
 @_compiled(parallel=True)
 def _steps(  # pragma: no cover - compiled
-    X: Any, scale: Any, y: Any, start: int, batch: int, n_mean: Any, rates: Any,
-    W: Any, b: Any, gW: Any, gb: Any, s: Any,
+    X: Any, scale: Any, y: Any, start: int, batch: int, n_mean: Any, rates: Any, W: Any, b: Any, s: Any
 ) -> bool:
     """``len(rates)`` steps of SGD, step ``i`` on rows ``start + i * batch`` onwards with rate
-    ``rates[i]``; False, with nothing changed, when a label lies outside the classes."""
-    WT, gT = s[0], s[1]
+    ``rates[i]``; False, with nothing changed, when a label lies outside the classes. The steps
+    update ``W^T`` (the layout of the gradient), copied into ``W`` at the end."""
+    WT, gT, gbT = s[0], s[1], s[2]
     if not _labels_ok(y, start, start + rates.shape[0] * batch, W.shape[1]):
         return False
     _transpose(W, WT)
     for i in range(rates.shape[0]):
         for t in prange(gT.shape[0]):
             _part(X, scale, y, WT, b, n_mean, start + i * batch, batch, t, s)
-        _reduce(gT, s[2], gW, gb)
-        _descend(gW, gb, rates[i], W, WT, b)
+        _reduce(gT, gbT)
+        _descend(gT[0], gbT[0], rates[i], WT, b)
+    _transpose(WT, W)
     return True
 
 
@@ -411,14 +405,13 @@ def gradient_into(
 
 def sgd_steps(
     X: NDArray[Any], y: NDArray[Any], start: int, batch: int, rates: NDArray[Any],
-    W: NDArray[Any], b: NDArray[Any], n: Any, gW: NDArray[Any], gb: NDArray[Any], scratch: Scratch,
-    divisor: float | None = None,
+    W: NDArray[Any], b: NDArray[Any], n: Any, scratch: Scratch, divisor: float | None = None,
 ) -> None:
     """``len(rates)`` steps of minibatch SGD in one call, in place on ``W`` and ``b``: step ``i`` takes
     rows ``start + i * batch`` to ``start + (i + 1) * batch`` of ``X`` and ``y`` and subtracts
     ``rates[i]`` (of ``W``'s dtype) times the gradient (divided by ``n``). Each step is
     :func:`gradient_into` followed by :func:`logistic_sgd.optim.sgd`'s update, bit for bit; only the
-    Python round trip per minibatch is gone. ``gW, gb`` end holding the last step's gradient.
+    Python round trip per minibatch is gone.
 
     Raises
     ------
@@ -432,7 +425,7 @@ def sgd_steps(
     if start < 0 or end > min(len(X), len(y)):
         raise ValueError(f"rows {start}:{end} do not lie in the {min(len(X), len(y))} rows given")
     with _lock:
-        done = _steps(X, scale, y, start, batch, n, rates, W, b, gW, gb,
+        done = _steps(X, scale, y, start, batch, n, rates, W, b,
                       (scratch.WT, scratch.gT, scratch.gb, scratch.z, scratch.x))
     if not done:
         rows = y[start:end]

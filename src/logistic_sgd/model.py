@@ -188,7 +188,7 @@ class LogisticRegression:
         then ``sgd(rates[i])``'s update, without a Python round trip per minibatch."""
         X, divisor = self._kernel_input(X)
         self.backend.kernels.sgd_steps(X, y, start, work.z.shape[0], rates, self.W, self.b, work.n,
-                                       work.gW, work.gb, work.scratch, divisor)
+                                       work.scratch, divisor)
 
     def _kernel_input(self, X: Any) -> tuple[Any, float | None]:
         """``X`` for the compiled kernels: the bytes of a ScaledArray they read, with its divisor;
