@@ -187,6 +187,8 @@ def test_labels_outside_the_classes_are_refused() -> None:
     _, fast = _pair(3, 3, "float64")
     with pytest.raises(IndexError, match="labels"):
         fast.gradient_into(x, np.array([0, 1, 2, 3]), Workspace.for_batch(fast, 4))
+    with pytest.raises(IndexError, match="integers"):
+        fast.gradient_into(x, np.array([0.0, 1.0, 2.0, 1.0]), Workspace.for_batch(fast, 4))
 
 
 def test_compiles_without_a_cache_folder(monkeypatch: pytest.MonkeyPatch) -> None:

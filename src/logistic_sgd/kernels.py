@@ -383,6 +383,14 @@ def _input(X: NDArray[Any], divisor: float | None) -> tuple[NDArray[Any], tuple[
     return np.ascontiguousarray(X), _split_inverse(divisor)
 
 
+def _labels(y: NDArray[Any]) -> NDArray[np.intp]:
+    """Labels as one integer type, so that each kernel is compiled once per data type, not once more
+    for every type labels come in (bytes from IDX files, int64 from NumPy, ...)."""
+    if y.dtype.kind not in "iu":
+        raise IndexError(f"labels must be integers, got {y.dtype}")
+    return np.ascontiguousarray(y, dtype=np.intp)
+
+
 def gradient_into(
     X: NDArray[Any], y: NDArray[Any], W: NDArray[Any], b: NDArray[Any], n: Any,
     gW: NDArray[Any], gb: NDArray[Any], scratch: Scratch, divisor: float | None = None,
@@ -397,6 +405,7 @@ def gradient_into(
         A label outside the model's classes (as NumPy's indexing in the reference would).
     """
     X, scale = _input(X, divisor)
+    y = _labels(y)
     with _lock:
         done = _gradient(X, scale, y, W, b, n, gW, gb, (scratch.WT, scratch.gT, scratch.gb, scratch.z, scratch.x))
     if not done:
@@ -421,6 +430,7 @@ def sgd_steps(
         Rows past the end of ``X``.
     """
     X, scale = _input(X, divisor)
+    y = _labels(y)
     end = start + len(rates) * batch
     if start < 0 or end > min(len(X), len(y)):
         raise ValueError(f"rows {start}:{end} do not lie in the {min(len(X), len(y))} rows given")
