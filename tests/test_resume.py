@@ -57,7 +57,7 @@ def test_resume_after_random_kills_matches_an_uninterrupted_run(
     assert len(expected) > 100
     reference_model = load_model(ref_dir / "best.npz")
 
-    for seed in (1, 2, 3):
+    for seed in (1, 2):
         rng = random.Random(seed)
         run_dir = tmp_path / f"seed{seed}"
         run_dir.mkdir()
