@@ -259,7 +259,7 @@ def test_runs_of_steps_are_single_steps_bit_for_bit(dtype: str, batch: int, n_ou
     first, after_two = opt.plain_steps(opt.init(runs.params), 2, dtype)
     rest, after_five = opt.plain_steps(after_two, 3, dtype)
     runs.sgd_steps(x, y, 3, first, Workspace.for_batch(runs, batch))
-    runs.sgd_steps(x, y, 3 + 2 * batch, rest, Workspace.for_batch(runs, batch))
+    runs.sgd_steps(x, y, 3 + 2 * batch, rest.astype(np.float64), Workspace.for_batch(runs, batch))  # cast back
     np.testing.assert_array_equal(runs.W, one.W)
     np.testing.assert_array_equal(runs.b, one.b)
     assert after_five == state

@@ -418,7 +418,7 @@ def sgd_steps(
 ) -> None:
     """``len(rates)`` steps of minibatch SGD in one call, in place on ``W`` and ``b``: step ``i`` takes
     rows ``start + i * batch`` to ``start + (i + 1) * batch`` of ``X`` and ``y`` and subtracts
-    ``rates[i]`` (of ``W``'s dtype) times the gradient (divided by ``n``). Each step is
+    ``rates[i]`` (cast to ``W``'s dtype) times the gradient (divided by ``n``). Each step is
     :func:`gradient_into` followed by :func:`logistic_sgd.optim.sgd`'s update, bit for bit; only the
     Python round trip per minibatch is gone.
 
@@ -430,7 +430,7 @@ def sgd_steps(
         Rows past the end of ``X``.
     """
     X, scale = _input(X, divisor)
-    y = _labels(y)
+    y, rates = _labels(y), np.ascontiguousarray(rates, dtype=W.dtype)  # rates cast as sgd casts them
     end = start + len(rates) * batch
     if start < 0 or end > min(len(X), len(y)):
         raise ValueError(f"rows {start}:{end} do not lie in the {min(len(X), len(y))} rows given")
