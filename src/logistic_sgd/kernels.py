@@ -196,11 +196,11 @@ def _transpose(W: Any, WT: Any) -> None:  # pragma: no cover - compiled
 
 @_compiled(inline="always")
 def _part(  # pragma: no cover - compiled
-    X: Any, scale: Any, y: Any, WT: Any, b: Any, n_mean: Any, start: int, n: int, t: int, s: Any
+    X: Any, scale: Any, y: Any, b: Any, n_mean: Any, start: int, n: int, t: int, s: Any
 ) -> None:
     """Thread ``t``'s share of the step on rows ``start:start + n``: its partial gradient in ``gT[t]``,
     ``gbT[t]``, block by block (logits, softmax minus one-hot, gradient while the block is in cache)."""
-    _, gT, gbT, z, xb = s
+    WT, gT, gbT, z, xb = s
     per = _share(n, gT.shape[0], 8)
     lo, hi = start + t * per, min(start + n, start + (t + 1) * per)
     gT[t, :, :] = 0
@@ -261,7 +261,7 @@ def _gradient(  # pragma: no cover - compiled
         return False
     _transpose(W, WT)
     for t in prange(gT.shape[0]):
-        _part(X, scale, y, WT, b, n_mean, 0, X.shape[0], t, s)
+        _part(X, scale, y, b, n_mean, 0, X.shape[0], t, s)
     _reduce(gT, gbT)
     _transpose(gT[0], gW)
     gb[:] = gbT[0]
@@ -281,7 +281,7 @@ def _steps(  # pragma: no cover - compiled
     _transpose(W, WT)
     for i in range(rates.shape[0]):
         for t in prange(gT.shape[0]):
-            _part(X, scale, y, WT, b, n_mean, start + i * batch, batch, t, s)
+            _part(X, scale, y, b, n_mean, start + i * batch, batch, t, s)
         _reduce(gT, gbT)
         _descend(gT[0], gbT[0], rates[i], WT, b)
     _transpose(WT, W)
