@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import io
 import os
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +76,64 @@ def test_predict_matches_the_reference(dtype: str) -> None:
     y = ref.predict(x)
     y[::7] = (y[::7] + 1) % 10
     assert fast.errors(x, y) == ref.errors(x, y)
+
+
+@functools.cache
+def _full_rule() -> Callable[[np.ndarray, np.ndarray], None]:
+    """The kernels' full rule, softmax then the first largest probability, compiled as ``_predict`` is
+    (the same fast-math flags), so that the softmax is the very one ``predict`` falls back on."""
+    import numba
+
+    @numba.njit(fastmath=kernels._fastmath)
+    def rule(z: np.ndarray, out: np.ndarray) -> None:
+        for q in range(z.shape[0]):
+            kernels._softmax_row(z, q)
+            arg = 0
+            for j in range(1, z.shape[1]):
+                if z[q, j] > z[q, arg]:
+                    arg = j
+            out[q] = arg
+
+    return rule
+
+
+def _argmax_of_softmax(z: np.ndarray) -> np.ndarray:
+    out = np.empty(len(z), np.int64)
+    _full_rule()(z.copy(), out)
+    return out
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_predict_skips_the_softmax_only_where_it_cannot_change_the_class(dtype: str) -> None:
+    """Where the logits alone decide, predict skips the softmax; where two classes' probabilities
+    may round to a tie (logits within 2**-16), it computes it. Rows of crafted logits (through
+    one-hot inputs, so the logits are exact), near ties of 1, 2, 100 ulps and 2**-28 to 2**-14 apart,
+    before and after the largest, at several magnitudes, and rows on a coarse grid (many ties)."""
+    rng = np.random.default_rng(5)
+    rows = []
+    for m in (0.0, 1.0, -3.5, 7.25, 1000.0, 1e-30):
+        for gap_ulps in (1, 2, 100):
+            below = m
+            for _ in range(gap_ulps):
+                below = np.nextafter(np.array(below, dtype), np.array(-np.inf, dtype))
+            rows += [[below, m, -5.0], [m, below, -5.0], [-5.0, below, m]]
+        for gap in (2.0**-28, 2.0**-26, 2.0**-18, 2.0**-17, 2.0**-16, 2.0**-15, 2.0**-14):
+            rows += [[m - gap, m, 0.5 * m - 9.0], [m, m - gap, -9.0]]
+        rows += [[m, m, m], [-9.0, m, m]]
+    grid = rng.integers(0, 3, size=(500, 3)) / 4 + rng.choice([0, 0, 2.0**-20, 2.0**-16], size=(500, 3))
+    z = np.concatenate([np.array(rows, dtype), grid.astype(dtype)])
+    z = np.pad(z, ((0, 0), (0, 7)), constant_values=-20.0)  # 10 classes, the last 7 far below
+    z[:, 3:] = z[:, [*range(3, 9), 0]]  # and some classes before the close ones
+    z[:, 0] = -20.0
+    x = np.eye(len(z), dtype=dtype)  # one-hot rows: the logits are the rows of W, exactly
+    got = kernels.predict(x, np.ascontiguousarray(z), np.zeros(10, dtype))
+    np.testing.assert_array_equal(got, _argmax_of_softmax(z))
+    assert (got != z.argmax(axis=1)).any()  # some near ties do go to an earlier class than the logits'
+    # rows that are not finite: through the bias (a zero input times an infinite weight would be NaN)
+    for special in ([np.inf, 1.0, 2.0], [1.0, np.nan, 2.0], [-np.inf] * 3, [2.0, -np.inf, 1.0], [np.inf, np.inf, 0]):
+        b = np.array([*special, *[-20.0] * 7], dtype)
+        got = kernels.predict(np.zeros((2, 1), dtype), np.zeros((1, 10), dtype), b)
+        np.testing.assert_array_equal(got, _argmax_of_softmax(np.tile(b, (2, 1))))
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

@@ -34,6 +34,7 @@ from numba import njit, prange, types
 from numba.extending import overload
 from numpy.typing import NDArray
 
+_TIE = 2.0**-16  # logits closer than this to the largest may tie with it in the softmax: see _clear_argmax
 BLOCK = 32  # rows per block: forward, softmax and backward on 32 rows (100 KB of float32) in cache
 _lock = threading.Lock()  # numba's default thread pool must not be entered from two threads at once
 
@@ -108,6 +109,36 @@ def _softmax_row(z: Any, q: int) -> None:  # pragma: no cover - compiled
         t += e
     for j in range(J):
         z[q, j] /= t
+
+
+def _clear_argmax(z: Any, q: int) -> int:
+    """The class of ``argmax softmax(z[q])`` (the first on ties) where the logits alone decide it, else -1.
+
+    With ``m`` the largest logit and ``a`` the first class holding it, the softmax gives class ``a``
+    ``exp(0) / t = 1 / t`` and every class ``j`` at most that, rounding being monotone. Only a class
+    before ``a`` can win a tie, and only if its ``exp(z_j - m)`` rounds to within a few ulps of 1.
+    When every earlier ``z_j - m`` is at most ``-2**-16``, its ``exp`` is below ``1 - 2**-17``, far
+    outside rounding: ``a`` is the answer, and the softmax is skipped. Otherwise (a near tie, NaN
+    or infinity in the row) -1: the caller computes the softmax. Compiled through the overload
+    below, without fast-math, so that ``z_j - m`` and the comparisons are taken as written."""
+    raise NotImplementedError  # pragma: no cover - only called from compiled code
+
+
+@overload(_clear_argmax, jit_options={"fastmath": False})
+def _clear_argmax_compiled(z: Any, q: Any) -> Any:  # pragma: no cover - compiled
+    def impl(z: Any, q: Any) -> int:
+        J = z.shape[1]
+        a, m = 0, z[q, 0]
+        for j in range(1, J):
+            if z[q, j] > m:
+                a, m = j, z[q, j]
+        for j in range(J):
+            d = z[q, j] - m
+            if not d <= 0 or (j < a and d > -_TIE):  # NaN, an infinite largest logit, or a near tie
+                return -1
+        return a
+
+    return impl
 
 
 @_compiled(inline="always")
@@ -315,11 +346,13 @@ def _predict(X: Any, scale: Any, W: Any, b: Any, out: Any, parts: int) -> None: 
             _forward(rows, WT, b, o, o + r1 - r0, z)
             for r in range(r0, r1):  # the model's rule: argmax of the probabilities, the first on ties
                 q = r - r0
-                _softmax_row(z, q)
-                arg = 0
-                for j in range(1, J):
-                    if z[q, j] > z[q, arg]:
-                        arg = j
+                arg = _clear_argmax(z, q)
+                if arg < 0:
+                    _softmax_row(z, q)
+                    arg = 0
+                    for j in range(1, J):
+                        if z[q, j] > z[q, arg]:
+                            arg = j
                 out[r] = arg
 
 
