@@ -99,13 +99,20 @@ def run_experiment(
         listeners.append(JsonLog(log_json, append=resume))
     if plots is not None:
         listeners.append(PlotWriter(plots, loaded.datasets[0], loaded.datasets[2]))
+    writer = None
     if model_out is not None:
         metadata: dict[str, Any] = {"data": loaded.description, "hyperparameters": config.as_dict()}
-        listeners.append(BestModelWriter(model_out, metadata))
+        writer = BestModelWriter(model_out, metadata, state=state)
+        listeners.append(writer)
     if progress is not None:
         listeners.append(progress)  # last: it redraws after the seed lines of the same event
-    with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected and reported by fit itself
-        return fit(loaded.datasets, config, listeners, backend=backend, resume=state, stop=stop, comm=comm)
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected and reported by fit itself
+            return fit(loaded.datasets, config, listeners, backend=backend, resume=state, stop=stop, comm=comm)
+    except BaseException:
+        if writer is not None:
+            writer.flush()  # a run that fails (diverges, say) or is stopped leaves its best model on disk
+        raise
 
 
 def sgd_optimization_mnist(

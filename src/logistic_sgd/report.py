@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
+import time
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -93,20 +95,54 @@ class JsonLog(BaseListener):
 
 
 class BestModelWriter(BaseListener):
-    """Saves the model atomically each time the validation error reaches a new best."""
+    """Saves the best model atomically: at its first improvement, then at each improvement once
+    ``every`` seconds have passed since the last write, and the best model not yet written at the
+    end of training, when it is interrupted (``on_interrupt``) and when it fails (:meth:`flush`,
+    called by :func:`logistic_sgd.experiment.run_experiment`).
 
-    def __init__(self, path: str | Path, metadata: dict[str, Any]) -> None:
+    A write costs 2-3 ms (the archive, its JSON metadata, ``fsync`` and the rename): after every
+    improvement of a fast run (50 in the 61 epochs of 40 ms of the seed's experiment on a CPU) that
+    was 5 % of the run. The file ends the same; in between it is at most ``every`` seconds behind
+    (``every=0`` writes at every improvement). Each write holds the model, epoch, errors and history
+    of the moment it improved. A resumed run passes its ``state``: its best model is written at the
+    end even if the run finds no better one (the process that found it may have been killed first).
+    """
+
+    def __init__(self, path: str | Path, metadata: dict[str, Any], every: float = 1.0,
+                 state: TrainState | None = None) -> None:
         self.path = Path(path)
         self.metadata = metadata
+        self.every = every
+        self._state = state
+        self._written: int | None = None  # the iteration of the best model this writer last wrote
+        self._written_at = -math.inf
 
     def on_validation(self, event: ValidationEvent) -> None:
-        if event.improved:
-            save_model(self.path, event.model, {
-                **self.metadata,
-                "epoch": event.epoch, "iteration": event.iteration,
-                "validation_error": event.validation_error, "test_error": event.test_error,
-                "history": event.state.history if event.state is not None else [],
-            })
+        self._state = event.state
+        if event.improved and time.monotonic() - self._written_at >= self.every:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the best model, unless this writer has already written it."""
+        state = self._state
+        if state is None or state.best_model is None or state.best_iteration == self._written:
+            return
+        history = [h for h in state.history if h["iteration"] <= state.best_iteration]
+        found = history[-1]  # the validation that found it
+        save_model(self.path, state.best_model, {
+            **self.metadata,
+            "epoch": found["epoch"], "iteration": found["iteration"],
+            "validation_error": found["validation_error"], "test_error": found["test_error"],
+            "history": history,
+        })
+        self._written, self._written_at = state.best_iteration, time.monotonic()
+
+    def on_interrupt(self, state: TrainState) -> None:
+        self._state = state
+        self.flush()
+
+    def on_train_end(self, result: TrainResult) -> None:
+        self.flush()
 
 
 class CheckpointWriter(BaseListener):
