@@ -67,6 +67,34 @@ def test_a_slice_of_a_minibatch_divides_by_the_global_size() -> None:
         np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-15)
 
 
+@functools.cache
+def _backward_alone() -> Callable[..., None]:
+    import numba
+
+    @numba.njit
+    def run(X: np.ndarray, r0: int, r1: int, d: np.ndarray, gT: np.ndarray) -> None:
+        kernels._backward(X, r0, r1, d, gT)
+
+    return run
+
+
+@pytest.mark.parametrize("rows", [1, 7, 32])
+@pytest.mark.parametrize(("n_out", "n_in"), [(3, 50), (5, 16), (10, 784), (11, 50), (10, 17)])
+def test_backward_adds_the_rows_in_order_with_one_rounding_each(rows: int, n_out: int, n_in: int) -> None:
+    """The float32 backward product (tiles of 5 classes by 16 features, and what they leave) is
+    exactly ``g <- fma(d[r, j], x[r, k], g)`` for r = 0, 1, ...: computed here in float64, where
+    the product of two float32 is exact, and rounded to float32 after each row."""
+    rng = np.random.default_rng(rows * n_out + n_in)
+    x = rng.random((rows + 3, n_in)).astype(np.float32)
+    d = rng.normal(size=(rows, n_out)).astype(np.float32)
+    g = rng.normal(size=(n_out, n_in)).astype(np.float32)
+    want = g.copy()
+    for r in range(rows):
+        want = (want.astype(np.float64) + np.outer(d[r].astype(np.float64), x[2 + r])).astype(np.float32)
+    _backward_alone()(x, 2, 2 + rows, d, g)  # rows 2 .. 2 + rows of x, as a block of a minibatch
+    np.testing.assert_array_equal(g, want)
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_predict_matches_the_reference(dtype: str) -> None:
     rng = np.random.default_rng(2)
