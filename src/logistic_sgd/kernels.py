@@ -2,9 +2,9 @@
 
 The products of an epoch have a skinny shape: ``x @ W`` with ``W`` of 10 columns, ``x.T @ d``
 with ``d`` of 10 columns. BLAS libraries tune for square blocks: on these OpenBLAS reaches 57 % of
-its own square-matrix rate here. The kernels, written for few columns, reach about 88 % of it
-(forward) and all of it (backward: 39 GFLOP/s on one core), measured alone and in cache (README,
-Benchmark):
+its own square-matrix rate here. The kernels, written for few columns, reach 35-40 GFLOP/s
+(forward) and 39 (backward) on one core with the rows in cache, where a large square sgemm
+reaches 45 (README, Benchmark):
 
 - the forward pass computes four rows by two classes per sweep over the features, so each load of
   ``x`` and of ``W`` feeds several multiply-adds held in registers;
