@@ -128,8 +128,8 @@ def med(prog: Program, key: str) -> float | None:
 def report(progs: list[Program]) -> None:
     by_key = {p.key: p for p in progs}
     ours = by_key.get("ours")
-    print(f"\n{'program':<40} {'epochs/s':>9} {'epochs':>6} {'train s':>8} {'vs ours':>8} {'test err':>9} "
-          f"{'peak RSS':>9}")
+    print(f"\n{'program':<40} {'epochs/s':>9} {'epochs':>6} {'train s':>8} {'vs ours':>8} {'each rep':>11} "
+          f"{'test err':>9} {'peak RSS':>9}")
     for p in progs:
         if p.key in ("floor", "python"):
             continue
@@ -138,11 +138,13 @@ def report(progs: list[Program]) -> None:
         ref = by_key.get("ours-30") if p.key.endswith("-30") else ours
         if eps is not None and ref is not None and med(ref, "eps"):
             ratio = f"{med(ref, 'eps') / eps:7.2f}x"  # how many times faster ours is, per epoch
+            each = "-" if p is ref else _pairs(ref, p, "eps", ours_over_theirs=True)
         elif secs is not None and ours is not None and med(ours, "seconds"):
             ratio = f"{secs / med(ours, 'seconds'):7.2f}x"  # their fit time over our full run
+            each = _pairs(ours, p, "seconds", ours_over_theirs=False)
         else:
-            ratio = "-"
-        print(f"{p.label:<40} {_f(eps, 9, 2)} {_f(epochs, 6, 0)} {_f(secs, 8, 2)} {ratio:>8} "
+            ratio, each = "-", "-"
+        print(f"{p.label:<40} {_f(eps, 9, 2)} {_f(epochs, 6, 0)} {_f(secs, 8, 2)} {ratio:>8} {each:>11} "
               f"{_f(err, 7, 3)} % {med(p, 'rss_mb'):6.0f} MB")
     if "floor" in by_key:
         floor = by_key["floor"]
@@ -163,7 +165,16 @@ def report(progs: list[Program]) -> None:
                 if p.key.startswith(("ours", "numpy")):
                     print(f"  {p.label}: {med(p, 'rss_mb') / base:.2f}x")
     print("\n'vs ours': for epoch-based programs, our epochs/s over theirs (30-epoch runs against ours-30);")
-    print("for scikit-learn, its fit time over our full early-stopping run. Peak RSS: the whole process.")
+    print("for scikit-learn, its fit time over our full early-stopping run. 'each rep': the lowest and highest")
+    print("of the same ratio taken within each repetition (the programs of one repetition run within about")
+    print("two minutes of each other, so a slow spell of the machine tends to slow both). Peak RSS: the whole process.")
+
+
+def _pairs(ours: Program, theirs: Program, key: str, ours_over_theirs: bool) -> str:
+    """The ratio of ``key`` between ours and theirs within each repetition, as ``lowest-highest``."""
+    ratios = [(a[key] / b[key]) if ours_over_theirs else (b[key] / a[key])
+              for a, b in zip(ours.runs, theirs.runs, strict=False) if a.get(key) and b.get(key)]
+    return f"{min(ratios):.2f}-{max(ratios):.2f}" if ratios else "-"
 
 
 def _f(v: float | None, width: int, digits: int) -> str:

@@ -1,0 +1,30 @@
+"""The benchmark's table: medians, the ratio of medians, and the same ratio within each repetition."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+import bench
+
+
+def test_the_table_shows_each_repetitions_ratio(capsys: pytest.CaptureFixture[str]) -> None:
+    ours = bench.Program("ours", "ours", [], runs=[{"eps": 20.0, "seconds": 3.0, "rss_mb": 200.0},
+                                                  {"eps": 30.0, "seconds": 2.0, "rss_mb": 200.0},
+                                                  {"eps": 25.0, "seconds": 2.4, "rss_mb": 200.0}])
+    naive = bench.Program("naive", "naive", [], runs=[{"eps": 10.0, "seconds": 6.0, "rss_mb": 300.0},
+                                                     {"eps": 20.0, "seconds": 3.0, "rss_mb": 300.0},
+                                                     {"eps": 12.5, "seconds": 4.8, "rss_mb": 300.0}])
+    sk = bench.Program("sk-lbfgs", "lbfgs", [], runs=[{"seconds": 9.0, "rss_mb": 400.0},
+                                                     {"seconds": 8.0, "rss_mb": 400.0},
+                                                     {"seconds": 12.0, "rss_mb": 400.0}])
+    bench.report([ours, naive, sk])
+    rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines() if line.strip()}
+    # medians 25 / 12.5 = 2.00x; within repetitions 2.00, 1.50, 2.00
+    assert rows["naive"][4:6] == ["2.00x", "1.50-2.00"]
+    # fit time over our run: medians 9.0 / 2.4 = 3.75x; within repetitions 3.00, 4.00, 5.00
+    assert rows["lbfgs"][4:6] == ["3.75x", "3.00-5.00"]
+    assert rows["ours"][5] == "-"
