@@ -165,3 +165,25 @@ def test_bad_input(build, expected: str, tmp_path: Path, idx_folder: Path, capsy
     assert not (tmp_path / "pwned").exists()
 
 # The download whose checksum does not match is in test_download.py (against a local HTTP server).
+
+
+def test_a_disk_that_fills_up_during_training_is_one_line(
+    tmp_path: Path, idx_folder: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The output paths are tried before the data are loaded; a write that fails later (here: the
+    disk fills up at the first best model) also ends as one line naming the file, status 2."""
+    import errno
+
+    import logistic_sgd.atomic as atomic
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    model_out = tmp_path / "existing_model.npz"
+    model_out.write_bytes(b"a model the user cares about")
+    monkeypatch.setattr(atomic.os, "fsync", full)
+    assert main([*TRAIN, "--data", str(idx_folder), "--model-out", str(model_out)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"logistic-sgd: error: {model_out}: cannot write (No space left on device)\n"
+    assert model_out.read_bytes() == b"a model the user cares about"
+    assert not list(tmp_path.glob(".*.tmp")), "no temporary file is left behind"

@@ -35,3 +35,7 @@ class UsageError(LogisticSGDError):
 
 class DivergenceError(LogisticSGDError):
     """Training produced NaN or Inf parameters (usually: the learning rate is far too large)."""
+
+
+class OutputError(LogisticSGDError):
+    """An output file could not be written during a run (a full disk, a folder removed meanwhile)."""

@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
 
+from .errors import OutputError
 from .persist import save_checkpoint, save_model
 from .train import BaseListener, TrainConfig, TrainResult, TrainState, ValidationEvent
+
+
+@contextlib.contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """An :class:`OutputError` naming ``path`` for an ``OSError`` while writing it during a run: the
+    paths were tried before the data were loaded, but a disk can fill up or a folder go meanwhile."""
+    try:
+        yield
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from exc
 
 
 class SeedLog(BaseListener):
@@ -72,7 +85,8 @@ class JsonLog(BaseListener):
         self._file: TextIO | None = None
 
     def on_train_begin(self, info: dict[str, Any]) -> None:
-        self._file = self.path.open("a" if self.append else "w", encoding="utf-8", buffering=1)
+        with _writing(self.path):
+            self._file = self.path.open("a" if self.append else "w", encoding="utf-8", buffering=1)
         self._write({"event": "begin", **info})
 
     def on_validation(self, event: ValidationEvent) -> None:
@@ -91,7 +105,8 @@ class JsonLog(BaseListener):
 
     def _write(self, record: dict[str, Any]) -> None:
         assert self._file is not None
-        self._file.write(json.dumps(record) + "\n")
+        with _writing(self.path):
+            self._file.write(json.dumps(record) + "\n")
 
 
 class BestModelWriter(BaseListener):
@@ -129,12 +144,13 @@ class BestModelWriter(BaseListener):
             return
         history = [h for h in state.history if h["iteration"] <= state.best_iteration]
         found = history[-1]  # the validation that found it
-        save_model(self.path, state.best_model, {
-            **self.metadata,
-            "epoch": found["epoch"], "iteration": found["iteration"],
-            "validation_error": found["validation_error"], "test_error": found["test_error"],
-            "history": history,
-        })
+        with _writing(self.path):
+            save_model(self.path, state.best_model, {
+                **self.metadata,
+                "epoch": found["epoch"], "iteration": found["iteration"],
+                "validation_error": found["validation_error"], "test_error": found["test_error"],
+                "history": history,
+            })
         self._written, self._written_at = state.best_iteration, time.monotonic()
 
     def on_interrupt(self, state: TrainState) -> None:
@@ -155,10 +171,12 @@ class CheckpointWriter(BaseListener):
 
     def on_validation(self, event: ValidationEvent) -> None:
         assert event.state is not None
-        save_checkpoint(self.path, event.state, self.config, self.fingerprint)
+        with _writing(self.path):
+            save_checkpoint(self.path, event.state, self.config, self.fingerprint)
 
     def on_interrupt(self, state: TrainState) -> None:
-        save_checkpoint(self.path, state, self.config, self.fingerprint)
+        with _writing(self.path):
+            save_checkpoint(self.path, state, self.config, self.fingerprint)
 
 
 class PlotWriter(BaseListener):
