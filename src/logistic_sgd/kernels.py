@@ -448,6 +448,10 @@ class Scratch:
     z: NDArray[Any]
     x: NDArray[Any]
 
+    def buffers(self) -> tuple[NDArray[Any], ...]:
+        """The buffers in the order the compiled step takes them: ``(W^T, gT, gb, z, x)``."""
+        return self.WT, self.gT, self.gb, self.z, self.x
+
     @classmethod
     def for_model(cls, n_in: int, n_out: int, dtype: Any) -> Scratch:
         parts = numba.get_num_threads()
@@ -521,7 +525,7 @@ def gradient_into(
     X, scale = _input(X, divisor)
     y = _labels(y)
     with _lock:
-        done = _gradient(X, scale, y, W, b, n, gW, gb, (scratch.WT, scratch.gT, scratch.gb, scratch.z, scratch.x))
+        done = _gradient(X, scale, y, W, b, n, gW, gb, scratch.buffers())
     if not done:
         raise IndexError(f"labels must lie in [0, {W.shape[1]}), got {int(y.min())}..{int(y.max())}")
 
@@ -549,8 +553,7 @@ def sgd_steps(
     if start < 0 or end > min(len(X), len(y)):
         raise ValueError(f"rows {start}:{end} do not lie in the {min(len(X), len(y))} rows given")
     with _lock:
-        done = _steps(X, scale, y, start, batch, n, rates, W, b,
-                      (scratch.WT, scratch.gT, scratch.gb, scratch.z, scratch.x))
+        done = _steps(X, scale, y, start, batch, n, rates, W, b, scratch.buffers())
     if not done:
         rows = y[start:end]
         raise IndexError(f"labels must lie in [0, {W.shape[1]}), got {int(rows.min())}..{int(rows.max())}")
