@@ -182,10 +182,16 @@ class LogisticRegression:
         return work.gW, work.gb
 
     def sgd_steps(self, X: Any, y: Any, start: int, rates: Any, work: Workspace) -> None:
-        """``len(rates)`` steps of plain SGD in one compiled call (backends with kernels only): step
-        ``i`` takes the minibatch of ``work``'s size at row ``start + i * size`` of the whole training
-        set ``X, y`` and does ``params -= rates[i] * gradient``; bit for bit :meth:`gradient_into`
-        then ``sgd(rates[i])``'s update, without a Python round trip per minibatch."""
+        """``len(rates)`` steps of plain SGD in one call (backends with kernels, and torch): step ``i``
+        takes the minibatch of ``work``'s size at row ``start + i * size`` of the whole training set
+        ``X, y`` and does ``params -= rates[i] * gradient``; bit for bit :meth:`gradient_into` then
+        ``sgd(rates[i])``'s update. The kernels take the steps without a Python round trip per
+        minibatch, and so does a CUDA graph on torch (see :mod:`logistic_sgd.torch_steps`)."""
+        if self.backend.name == "torch":
+            from .torch_steps import runner
+
+            runner(self, X, y, work).run(start, rates)
+            return
         X, divisor = self._kernel_input(X)
         self.backend.kernels.sgd_steps(X, y, start, work.z.shape[0], rates, self.W, self.b, work.n,
                                        work.scratch, divisor)
@@ -222,6 +228,7 @@ class Workspace:
     rows: Any
     n: Any
     scratch: Any = None
+    runner: Any = None  # torch: the StepRunner of sgd_steps, with its CUDA graphs
 
     @classmethod
     def for_batch(cls, model: LogisticRegression, n: int, mean_over: int | None = None) -> Workspace:

@@ -448,8 +448,11 @@ def _on_backend(x: Any, backend: Backend, dtype: str) -> Any:
 
 def _fusable(x: Any, model: LogisticRegression, work: Workspace) -> bool:
     """Whether :meth:`LogisticRegression.sgd_steps` can take the training rows ``x`` as they are: the
-    backend has kernels, and ``x`` is an in-memory array of the model's dtype or of bytes the kernels
-    scale (a memory-mapped set is read minibatch by minibatch instead, to keep its memory flat)."""
+    backend is torch (``x`` is then a tensor on its device), or it has kernels and ``x`` is an
+    in-memory array of the model's dtype or of bytes the kernels scale (a memory-mapped set is read
+    minibatch by minibatch instead, to keep its memory flat)."""
+    if model.backend.name == "torch":
+        return True
     if work.scratch is None:
         return False
     if isinstance(x, ScaledArray):
