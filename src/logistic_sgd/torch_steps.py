@@ -8,7 +8,7 @@ bit for bit the step the loop takes minibatch by minibatch.
 
 On CUDA a run of steps is captured once as a CUDA graph and replayed by every later run that starts
 at the same minibatch and takes as many steps: in the seed's experiment every epoch is one replay,
-one launch from Python instead of about fifteen per minibatch. The learning rates are read from a
+one launch from Python instead of about twenty per minibatch. The learning rates are read from a
 tensor on the device, written before a replay when they change, so schedules work too. On the CPU,
 on MPS, and where capture fails (the run goes on without graphs, with one line on stderr), the steps
 run one after another from Python.
