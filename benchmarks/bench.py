@@ -10,6 +10,8 @@ Programs (``--only`` picks some, comma-separated):
   numpy-30     logistic-sgd train --backend numpy (no compiled kernels), 30 epochs
   numpy        logistic-sgd train --backend numpy, the full run
   torch-30     logistic-sgd train --backend torch --device cpu, 30 epochs (if PyTorch is installed)
+  cuda-30      logistic-sgd train --backend torch --device cuda, 30 epochs (if a CUDA GPU is present)
+  cuda         logistic-sgd train --backend torch --device cuda, the full run (if a CUDA GPU is present)
   naive        the obvious NumPy loop (benchmarks/naive_numpy.py), full run
   seed-30      the seed's program on PyTensor (tests/seed_pytensor.py), 30 epochs
   seed         the seed's program on PyTensor, full run
@@ -66,6 +68,9 @@ def programs(args: argparse.Namespace, tmp: Path) -> list[Program]:
         Program("numpy", "logistic-sgd numpy backend, early stop", [*ours, "--backend", "numpy"]),
         Program("torch-30", "logistic-sgd torch cpu, 30 epochs", [*ours, "--n-epochs", "30", "--backend", "torch",
                                                                    "--device", "cpu"]),
+        Program("cuda-30", "logistic-sgd torch cuda, 30 epochs", [*ours, "--n-epochs", "30", "--backend", "torch",
+                                                                  "--device", "cuda"]),
+        Program("cuda", "logistic-sgd torch cuda, early stopping", [*ours, "--backend", "torch", "--device", "cuda"]),
         Program("naive", "obvious NumPy loop, early stopping", [py, str(ROOT / "benchmarks" / "naive_numpy.py"), data]),
         Program("seed-30", "seed on PyTensor, 30 epochs", [*seed, "--n-epochs", "30"]),
         Program("seed", "seed on PyTensor, early stopping", seed),
@@ -83,6 +88,10 @@ def programs(args: argparse.Namespace, tmp: Path) -> list[Program]:
     chosen = [p for p in table if p.key in wanted]
     if not _has("torch"):
         chosen = [p for p in chosen if p.key != "torch-30"]
+    if not _cuda():
+        if any(p.key.startswith("cuda") for p in chosen):
+            print("cuda     not measured: no CUDA GPU here (or PyTorch is not installed)")
+        chosen = [p for p in chosen if not p.key.startswith("cuda")]
     if not _has("pytensor"):
         chosen = [p for p in chosen if not p.key.startswith("seed")]
     if not _has("sklearn"):
@@ -164,7 +173,8 @@ def report(progs: list[Program]) -> None:
             for p in progs:
                 if p.key.startswith(("ours", "numpy")):
                     print(f"  {p.label}: {med(p, 'rss_mb') / base:.2f}x")
-    print("\n'vs ours': for epoch-based programs, our epochs/s over theirs (30-epoch runs against ours-30);")
+    print("\n'vs ours': for epoch-based programs, our epochs/s over theirs (30-epoch runs against ours-30;")
+    print("for the GPU rows, below 1 means the GPU is faster than our CPU run);")
     print("for scikit-learn, its fit time over our full early-stopping run. 'each rep': the lowest and highest")
     print("of the same ratio taken within each repetition (the programs of one repetition run within about")
     print("two minutes of each other, so a slow spell of the machine tends to slow both). Peak RSS: the whole process.")
@@ -187,6 +197,15 @@ def _has(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
+def _cuda() -> str | None:
+    """The CUDA GPU's name, asked of PyTorch in a child process (this one stays light); None without one."""
+    if not _has("torch"):
+        return None
+    probe = "import torch; print(torch.cuda.get_device_name() if torch.cuda.is_available() else '')"
+    found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False)
+    return found.stdout.strip() or None
+
+
 def machine() -> None:
     cpu = "unknown CPU"
     with contextlib.suppress(OSError, StopIteration):
@@ -200,6 +219,8 @@ def machine() -> None:
     print(f"machine  {cpu}, {len(os.sched_getaffinity(0))} cores usable, {platform.platform()}")
     print(f"python   {platform.python_version()}; numpy {numpy.__version__} with {blas.get('name')} "
           f"{blas.get('version')}; {versions}")
+    if gpu := _cuda():
+        print(f"gpu      {gpu}")
 
 
 def _version(name: str) -> str:

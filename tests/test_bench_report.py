@@ -28,3 +28,18 @@ def test_the_table_shows_each_repetitions_ratio(capsys: pytest.CaptureFixture[st
     # fit time over our run: medians 9.0 / 2.4 = 3.75x; within repetitions 3.00, 4.00, 5.00
     assert rows["lbfgs"][4:6] == ["3.75x", "3.00-5.00"]
     assert rows["ours"][5] == "-"
+
+
+@pytest.mark.parametrize("gpu", [None, "NVIDIA H100 80GB HBM3"])
+def test_gpu_rows_run_only_with_a_gpu(gpu: str | None, monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    monkeypatch.setattr(bench, "_cuda", lambda: gpu)
+    args = bench.argparse.Namespace(data="/data", floatx="float32", only="ours,cuda,cuda-30")
+    chosen = [p.key for p in bench.programs(args, tmp_path)]
+    if gpu is None:
+        assert chosen == ["ours"]
+        assert "cuda     not measured: no CUDA GPU here" in capsys.readouterr().out
+    else:
+        assert chosen == ["ours", "cuda-30", "cuda"]
+        argv = next(p.argv for p in bench.programs(args, tmp_path) if p.key == "cuda")
+        assert argv[-4:] == ["--backend", "torch", "--device", "cuda"]
