@@ -416,13 +416,14 @@ def minibatch_error(
             per_batch[i] = int(xp.sum(model.predict(x[rows]) != y[rows]))
         comm.allreduce_(per_batch)
         return float(np.mean(per_batch / batch_size))
-    per_batch = np.empty(n_batches, dtype=np.int64)
     group = max(1, 8192 // batch_size)  # minibatches scored together: bounded memory for any set size
+    counts = []
     for first in range(0, n_batches, group):
         last = min(n_batches, first + group)
         rows = slice(first * batch_size, last * batch_size)
         wrong = model.predict(x[rows], chunk=batch_size) != y[rows]
-        per_batch[first:last] = model.backend.to_numpy(xp.sum(xp.reshape(wrong, (last - first, batch_size)), axis=1))
+        counts.append(xp.sum(xp.reshape(wrong, (last - first, batch_size)), axis=1))
+    per_batch = model.backend.to_numpy(xp.concat(counts))  # one transfer from a device
     return float(np.mean(per_batch / batch_size))
 
 
@@ -478,7 +479,7 @@ def _copy(model: LogisticRegression) -> LogisticRegression:
 
 def _check_finite(model: LogisticRegression, epoch: int, learning_rate: float) -> None:
     xp = model.backend.xp
-    if not (bool(xp.all(xp.isfinite(model.W))) and bool(xp.all(xp.isfinite(model.b)))):
+    if not bool(xp.all(xp.isfinite(model.W)) & xp.all(xp.isfinite(model.b))):  # one scalar from a device
         raise DivergenceError(
             f"training diverged in epoch {epoch}: the parameters became NaN or Inf; "
             f"try a smaller --learning-rate (it was {learning_rate:g}); the best model saved so far is intact"
