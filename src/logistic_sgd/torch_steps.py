@@ -103,7 +103,8 @@ class StepRunner:
         graph.replay()
 
     def _set_rates(self, rates: NDArray[Any]) -> None:
-        """The device's copy of the rates; a longer run gets a new buffer, and graphs read the old one."""
+        """The device's copy of the rates. A run longer than any before gets a new buffer, and the
+        graphs captured on the old one are dropped: they would read memory that is freed."""
         import torch
 
         n = len(rates)
