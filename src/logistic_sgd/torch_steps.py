@@ -40,8 +40,9 @@ Capture = Callable[[Callable[[], None], Callable[[], None]], Graph]
 
 def capture_cuda(run: Callable[[], None], warm_up: Callable[[], None]) -> Graph:
     """``run``'s kernels as a CUDA graph (nothing runs yet: :meth:`replay` runs them). ``warm_up``
-    runs first, on a side stream as PyTorch asks, so that cuBLAS and the allocator are set up
-    before capture; it must leave the model unchanged."""
+    runs first, on the side stream the capture then uses (as ``torch.cuda.make_graphed_callables``
+    does), so that the BLAS handle of that stream and the allocator are set up before capture; it
+    must leave the model unchanged."""
     import torch
 
     side = torch.cuda.Stream()
@@ -50,7 +51,7 @@ def capture_cuda(run: Callable[[], None], warm_up: Callable[[], None]) -> Graph:
         warm_up()
     torch.cuda.current_stream().wait_stream(side)
     graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
+    with torch.cuda.graph(graph, stream=side):
         run()
     return graph
 
