@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import functools
 import os
 import platform
 import re
@@ -88,9 +89,8 @@ def programs(args: argparse.Namespace, tmp: Path) -> list[Program]:
     chosen = [p for p in table if p.key in wanted]
     if not _has("torch"):
         chosen = [p for p in chosen if p.key != "torch-30"]
-    if not _cuda():
-        if any(p.key.startswith("cuda") for p in chosen):
-            print("cuda     not measured: no CUDA GPU here (or PyTorch is not installed)")
+    if any(p.key.startswith("cuda") for p in chosen) and not _cuda():
+        print("cuda     not measured: no CUDA GPU here (or PyTorch is not installed)")
         chosen = [p for p in chosen if not p.key.startswith("cuda")]
     if not _has("pytensor"):
         chosen = [p for p in chosen if not p.key.startswith("seed")]
@@ -197,16 +197,21 @@ def _has(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
+@functools.cache
 def _cuda() -> str | None:
     """The CUDA GPU's name, asked of PyTorch in a child process (this one stays light); None without one."""
     if not _has("torch"):
         return None
     probe = "import torch; print(torch.cuda.get_device_name() if torch.cuda.is_available() else '')"
-    found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False)
+    try:
+        found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False,
+                               timeout=120)
+    except subprocess.TimeoutExpired:
+        return None
     return found.stdout.strip() or None
 
 
-def machine() -> None:
+def machine(args: argparse.Namespace) -> None:
     cpu = "unknown CPU"
     with contextlib.suppress(OSError, StopIteration):
         cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
@@ -219,8 +224,8 @@ def machine() -> None:
     print(f"machine  {cpu}, {len(os.sched_getaffinity(0))} cores usable, {platform.platform()}")
     print(f"python   {platform.python_version()}; numpy {numpy.__version__} with {blas.get('name')} "
           f"{blas.get('version')}; {versions}")
-    if gpu := _cuda():
-        print(f"gpu      {gpu}")
+    if args.only is None or "cuda" in args.only:
+        print(f"gpu      {_cuda() or 'none'}")
 
 
 def _version(name: str) -> str:
@@ -238,7 +243,7 @@ def main() -> None:
     parser.add_argument("--floatx", default="float32", choices=("float32", "float64"))
     parser.add_argument("--timeout", type=float, default=1800)
     args = parser.parse_args()
-    machine()
+    machine(args)
     with tempfile.TemporaryDirectory() as tmp:
         progs = programs(args, Path(tmp))
         print(f"data     {args.data}, {args.floatx}; {args.repeats} repeats, interleaved: "

@@ -1,8 +1,11 @@
 """Runs of SGD steps on torch: bit for bit the loop's single steps, and CUDA graphs replayed correctly.
 
-On the CPU the graphs are stood in for by :class:`FakeGraph`, which runs the captured steps again at
-each replay and checks what a real graph relies on: the same rate buffer, parameters and data as at
-capture. On a GPU the real capture is compared with steps run one by one.
+On the CPU the graphs are stood in for by :class:`RecordedGraph`, which behaves as a CUDA graph does
+where it matters here: the capture records every operation with its arguments (tensors as the very
+tensors, Python numbers as they were then) and leaves every tensor as it found it; a replay runs the
+record again, each result written into the tensor the capture made. A number read on the host at
+capture is thus frozen into the graph, a host sync during capture fails, and a tensor replaced after
+capture is not seen. On a GPU the real capture is compared with steps run one by one.
 """
 
 from __future__ import annotations
@@ -20,34 +23,62 @@ from logistic_sgd.model import Workspace
 torch = pytest.importorskip("torch")
 pytest.importorskip("array_api_compat")
 torch_steps = pytest.importorskip("logistic_sgd.torch_steps")
+from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
+from torch.utils._pytree import tree_leaves  # noqa: E402
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
 
-class FakeGraph:
-    """A captured run that runs again at each replay, on the tensors it was captured with."""
+def _written(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
+    """The tensors an operation writes into (its in-place and ``out=`` arguments)."""
+    bound = dict(zip((a.name for a in func._schema.arguments), args, strict=False)) | kwargs
+    return [t for a in func._schema.arguments if a.alias_info is not None and a.alias_info.is_write
+            for t in tree_leaves(bound.get(a.name)) if isinstance(t, torch.Tensor)]
 
-    def __init__(self, runner: Any, run: Any) -> None:
-        self.runner, self.run, self.replays = runner, run, 0
-        self.pointers = self._pointers()
 
-    def _pointers(self) -> tuple[int, ...]:
-        r = self.runner
-        return tuple(t.data_ptr() for t in (r._rates, r.model.W, r.model.b, r.X, r.y, r.work.grads))
+class RecordedGraph(TorchDispatchMode):
+    """Records the operations run inside ``with graph:``, then undoes what they wrote (a capture
+    computes nothing); :meth:`replay` runs the record."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.record: list[tuple[Any, tuple[Any, ...], dict[str, Any], Any]] = []
+        self.saved: dict[int, tuple[Any, Any]] = {}
+        self.replays = 0
+
+    def __torch_dispatch__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
+        kwargs = kwargs or {}
+        if func is torch.ops.aten._local_scalar_dense.default:
+            raise AssertionError("a host sync (.item(), float(tensor), bool(tensor)) cannot be captured")
+        for t in _written(func, args, kwargs):
+            self.saved.setdefault(id(t), (t, t.clone()))
+        out = func(*args, **kwargs)
+        self.record.append((func, args, kwargs, out))
+        return out
+
+    def __exit__(self, *exc: Any) -> None:
+        super().__exit__(*exc)
+        for t, before in self.saved.values():
+            t.copy_(before)
 
     def replay(self) -> None:
-        assert self._pointers() == self.pointers, "a graph would read memory it was not captured with"
         self.replays += 1
-        self.run()
+        for func, args, kwargs, out in self.record:
+            result = func(*args, **kwargs)
+            for got, kept in zip(tree_leaves(result), tree_leaves(out), strict=True):
+                if isinstance(got, torch.Tensor) and got.data_ptr() != kept.data_ptr():
+                    kept.copy_(got)
 
 
-def _fake_capture(runners: list[Any], graphs: list[FakeGraph]) -> Any:
-    def capture(run: Any, warm_up: Any) -> FakeGraph:
-        runner = runners[0]
-        before = runner.model.W.clone(), runner.model.b.clone()
+def _recording_capture(model: Any, graphs: list[RecordedGraph]) -> Any:
+    def capture(run: Any, warm_up: Any) -> RecordedGraph:
+        before = model.W.clone(), model.b.clone()
         warm_up()
-        assert torch.equal(runner.model.W, before[0]) and torch.equal(runner.model.b, before[1])
-        graph = FakeGraph(runner, run)  # capture runs nothing: the model changes at the replay
+        assert torch.equal(model.W, before[0]) and torch.equal(model.b, before[1])
+        graph = RecordedGraph()
+        with graph:
+            run()
+        assert torch.equal(model.W, before[0]), "a capture computes nothing"
         graphs.append(graph)
         return graph
 
@@ -64,9 +95,11 @@ def _problem(device: str = "cpu", n: int = 240, batch: int = 20) -> tuple[Any, A
     return model, X, y, Workspace.for_batch(model, batch)
 
 
-# (start, rates): a run replayed with a constant rate, a new rate, a shorter run, a new start, a longer run
-RUNS = [(0, [0.1] * 6), (0, [0.1] * 6), (0, [0.05] * 6), (40, [0.1] * 2), (0, [0.1] * 6), (20, [0.2, 0.1, 0.3] * 3),
-        (0, [0.1] * 6)]
+# (start, rates): a short run, a longer run from the same start with the same rate (a new buffer),
+# replays with the same and a new rate, another start, a longer run with a schedule (a new buffer
+# again), then the first key with a rate the dropped graph's old buffer does not hold
+RUNS = [(0, [0.1] * 2), (0, [0.1] * 6), (0, [0.1] * 6), (0, [0.05] * 6), (40, [0.1] * 2), (0, [0.1] * 6),
+        (20, [0.2, 0.1, 0.3] * 3), (0, [0.07] * 6)]
 
 
 def _run_all(model: Any, X: Any, y: Any, work: Any, runner: Any) -> None:
@@ -97,31 +130,28 @@ def test_steps_are_the_loops_single_steps_bit_for_bit() -> None:
 def test_replayed_runs_equal_steps_run_one_by_one() -> None:
     eager = _problem()
     _single_steps(*eager)
-    runners: list[Any] = []
-    graphs: list[FakeGraph] = []
+    graphs: list[RecordedGraph] = []
     replayed = _problem()
-    runner = torch_steps.StepRunner(*replayed, graphs=True, capture=_fake_capture(runners, graphs))
-    runners.append(runner)
+    runner = torch_steps.StepRunner(*replayed, graphs=True, capture=_recording_capture(replayed[0], graphs))
     _run_all(*replayed, runner)
     assert torch.equal(replayed[0].W, eager[0].W) and torch.equal(replayed[0].b, eager[0].b)
-    # one capture per (start, length); the longer run of 9 steps got a new rate buffer, so the first
-    # key was captured again after it
-    assert [g.replays for g in graphs] == [4, 1, 1, 1]
-    assert set(runner.captured) == {(0, 6), (20, 9)}
+    # (0, 6) captured the second time it came; the longer run of 9 steps got a new rate buffer and
+    # dropped that graph, so (0, 6) was captured again; the runs seen once never were
+    assert [g.replays for g in graphs] == [3, 1]
+    assert set(runner.captured) == {(0, 6)}
 
 
 def test_at_most_max_graphs_then_steps_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(torch_steps, "MAX_GRAPHS", 2)
     eager, replayed = _problem(), _problem()
-    runners: list[Any] = []
-    graphs: list[FakeGraph] = []
-    runner = torch_steps.StepRunner(*replayed, graphs=True, capture=_fake_capture(runners, graphs))
-    runners.append(runner)
+    graphs: list[RecordedGraph] = []
+    runner = torch_steps.StepRunner(*replayed, graphs=True, capture=_recording_capture(replayed[0], graphs))
     plain = torch_steps.StepRunner(*eager, graphs=False)
-    for start in (0, 20, 40, 60, 0, 60):
+    for start in (0, 20, 40, 0, 20, 40, 0):  # each seen once, then (0, 3) and (20, 3) captured, not (40, 3)
         for r in (runner, plain):
             r.run(start, np.full(3, 0.1, np.float32))
     assert len(graphs) == 2 and [g.replays for g in graphs] == [2, 1]
+    assert set(runner.captured) == {(0, 3), (20, 3)}
     assert torch.equal(replayed[0].W, eager[0].W)
 
 
@@ -156,23 +186,50 @@ def test_fit_takes_runs_of_steps_with_the_same_result(idx_folder: Path, monkeypa
     assert torch.equal(fused.best_model.W, single.best_model.W)
 
 
+GPUS = [f"cuda:{i}" for i in range(min(2, torch.cuda.device_count()))]  # a second GPU: not the current device
+
+
 @cuda
-def test_cuda_graphs_replay_the_steps_bit_for_bit() -> None:
-    eager, replayed = _problem("cuda"), _problem("cuda")
+@pytest.mark.parametrize("device", GPUS)
+def test_cuda_graphs_replay_the_steps_bit_for_bit(device: str) -> None:
+    eager, replayed = _problem(device), _problem(device)
     _single_steps(*eager)
     runner = torch_steps.StepRunner(*replayed)
     assert runner.graphs
     _run_all(*replayed, runner)
-    assert runner.graphs and set(runner.captured) == {(0, 6), (20, 9)}
+    assert runner.graphs and set(runner.captured) == {(0, 6)}
     assert torch.equal(replayed[0].W, eager[0].W) and torch.equal(replayed[0].b, eager[0].b)
+    assert torch.cuda.current_stream(device) == torch.cuda.default_stream(device)
 
 
 @cuda
-def test_cuda_fit_uses_graphs(idx_folder: Path) -> None:
+@pytest.mark.parametrize("device", GPUS)
+def test_cuda_fit_uses_graphs(device: str, idx_folder: Path, monkeypatch: pytest.MonkeyPatch,
+                              capsys: pytest.CaptureFixture[str]) -> None:
+    replays: list[int] = []
+    real = torch_steps.CudaCapture.__call__
+
+    def counted(self: Any, run: Any, warm_up: Any) -> Any:
+        graph = real(self, run, warm_up)
+        replays.append(0)
+        index = len(replays) - 1
+
+        class Counted:
+            def replay(self) -> None:
+                replays[index] += 1
+                graph.replay()
+
+        return Counted()
+
+    monkeypatch.setattr(torch_steps.CudaCapture, "__call__", counted)
     data = load_data(idx_folder)
     config = TrainConfig(batch_size=50, n_epochs=6, patience=70)
-    on_gpu = fit(data, config, backend=get_backend("torch", "cuda"))
+    on_gpu = fit(data, config, backend=get_backend("torch", device))
+    assert "CUDA graphs unavailable" not in capsys.readouterr().err
+    assert replays and max(replays) > 1  # an epoch's run captured at epoch 2, replayed in later epochs
     on_cpu = fit(data, config, backend=get_backend("torch", "cpu"))
     assert on_gpu.epochs == on_cpu.epochs
     for a, b in zip(on_cpu.history, on_gpu.history, strict=True):
         assert abs(a["validation_error"] - b["validation_error"]) <= 2 / 200
+    W_gpu, W_cpu = on_gpu.best_model.W.cpu(), on_cpu.best_model.W
+    assert torch.allclose(W_gpu, W_cpu, rtol=0, atol=1e-4 * float(W_cpu.abs().max()))  # replays that did nothing fail

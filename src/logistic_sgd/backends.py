@@ -10,8 +10,8 @@ axis=, keepdims=)``, ``@``, in-place operators); a backend supplies the namespac
 - ``auto`` (default): ``numba`` when Numba is installed, else ``numpy``.
 - ``torch`` (the ``[torch]`` extra): PyTorch through ``array-api-compat``, on ``cpu``, ``cuda``
   or ``mps``. The datasets are copied to the device once, as the seed kept them in shared
-  variables, so no minibatch crosses the bus; on CUDA the steps between two validations are
-  replayed as one CUDA graph (see :mod:`logistic_sgd.torch_steps`).
+  variables, so no minibatch crosses the bus; on CUDA, with plain SGD, the steps between two
+  validations are replayed as one CUDA graph (see :mod:`logistic_sgd.torch_steps`).
 
 Both namespaces also accept ``out=`` on ``matmul`` and ``exp``, which the training step uses to
 run without allocating.

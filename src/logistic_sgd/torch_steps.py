@@ -6,12 +6,18 @@ CPU. A step is the model's own :meth:`~logistic_sgd.model.LogisticRegression.gra
 math written once for NumPy and PyTorch, then ``sgd``'s update, ``params -= rate * gradient``,
 bit for bit the step the loop takes minibatch by minibatch.
 
-On CUDA a run of steps is captured once as a CUDA graph and replayed by every later run that starts
-at the same minibatch and takes as many steps: in the seed's experiment every epoch is one replay,
-one launch from Python instead of about twenty per minibatch. The learning rates are read from a
-tensor on the device, written before a replay when they change, so schedules work too. On the CPU,
-on MPS, and where capture fails (the run goes on without graphs, with one line on stderr), the steps
-run one after another from Python.
+On CUDA a run of steps that starts at the same minibatch and takes as many steps as an earlier one
+is captured as a CUDA graph, and replayed by every later such run: in the seed's experiment the
+first epoch runs step by step and every later epoch is one replay, one launch from Python instead
+of about twenty per minibatch (a run seen once, like the last, short one, is not worth a capture).
+The learning rates are read from a tensor on the device, written before a replay when they change,
+so schedules work too. On the CPU, on MPS, and where capture fails (the run goes on without graphs,
+with one line on stderr), the steps run one after another from Python. The loop takes runs of
+steps only for plain SGD (no momentum, L1 or L2 term), without ``--shuffle``, in one process;
+otherwise it steps minibatch by minibatch.
+
+The graph logic is tested on the CPU with a stand-in that records the steps' operations at capture
+and replays the record; the real capture has tests that need a GPU, and none has run them yet.
 """
 
 from __future__ import annotations
@@ -38,42 +44,53 @@ class Graph(Protocol):
 Capture = Callable[[Callable[[], None], Callable[[], None]], Graph]
 
 
-def capture_cuda(run: Callable[[], None], warm_up: Callable[[], None]) -> Graph:
-    """``run``'s kernels as a CUDA graph (nothing runs yet: :meth:`replay` runs them). ``warm_up``
-    runs first, on the side stream the capture then uses (as ``torch.cuda.make_graphed_callables``
-    does), so that the BLAS handle of that stream and the allocator are set up before capture; it
-    must leave the model unchanged."""
-    import torch
+class CudaCapture:
+    """Captures runs as CUDA graphs on ``device``, all on one side stream of that device."""
 
-    side = torch.cuda.Stream()
-    side.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(side):
-        warm_up()
-    torch.cuda.current_stream().wait_stream(side)
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph, stream=side):
-        run()
-    return graph
+    def __init__(self, device: Any) -> None:
+        import torch
+
+        self.device = torch.device(device)
+        self.stream = torch.cuda.Stream(device=self.device)
+
+    def __call__(self, run: Callable[[], None], warm_up: Callable[[], None]) -> Graph:
+        """``run``'s kernels as a CUDA graph (nothing runs yet: :meth:`replay` runs them). ``warm_up``
+        runs first, on the stream the capture uses, so that cuBLAS's workspace for that stream and
+        the allocator are set up before capture; it must leave the model unchanged. Whatever
+        happens, the thread's current device and stream are as they were before."""
+        import torch
+
+        with torch.cuda.device(self.device):
+            before = torch.cuda.current_stream()
+            self.stream.wait_stream(before)
+            with torch.cuda.stream(self.stream):  # restores the stream even when a capture fails
+                warm_up()
+                graph = torch.cuda.CUDAGraph()
+                with torch.cuda.graph(graph, stream=self.stream):
+                    run()
+            before.wait_stream(self.stream)
+        return graph
 
 
 class StepRunner:
     """Plain SGD steps of ``model`` on the training tensors ``X``, ``y``, in the buffers of ``work``.
 
     ``graphs`` (default: on for CUDA tensors) replays captured runs; ``capture`` makes a graph
-    (:func:`capture_cuda`; tests pass another).
+    (default :class:`CudaCapture` on the model's device; tests pass another).
     """
 
     def __init__(
         self, model: LogisticRegression, X: Any, y: Any, work: Workspace, graphs: bool | None = None,
-        capture: Capture = capture_cuda,
+        capture: Capture | None = None,
     ) -> None:
         import torch
 
         self.model, self.X, self.y, self.work = model, X, y, work
         self.batch = int(work.z.shape[0])
         self.graphs = model.W.device.type == "cuda" if graphs is None else graphs
-        self.capture = capture
+        self._capture = capture
         self.captured: dict[tuple[int, int], Graph] = {}
+        self.seen: set[tuple[int, int]] = set()  # runs taken once: the second is captured
         self._rates = torch.empty(0, dtype=model.W.dtype, device=model.W.device)
         self._host_rates = np.empty(0, model.dtype)
 
@@ -89,7 +106,8 @@ class StepRunner:
         key = (start, n)
         graph = self.captured.get(key)
         if graph is None:
-            if len(self.captured) >= MAX_GRAPHS:
+            if key not in self.seen or len(self.captured) >= MAX_GRAPHS:
+                self.seen.add(key)
                 self._steps(start, n)
                 return
             try:
@@ -102,6 +120,12 @@ class StepRunner:
                 return
             self.captured[key] = graph
         graph.replay()
+
+    @property
+    def capture(self) -> Capture:
+        if self._capture is None:
+            self._capture = CudaCapture(self.model.W.device)
+        return self._capture
 
     def _set_rates(self, rates: NDArray[Any]) -> None:
         """The device's copy of the rates. A run longer than any before gets a new buffer, and the

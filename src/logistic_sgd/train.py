@@ -243,7 +243,7 @@ def fit(
         starting afresh; the run then ends exactly as an uninterrupted one.
     stop : StopRequest, optional
         Polled after every step (after every run of steps between two validations where the compiled
-        kernels take them in one call: about one epoch of the seed's experiment); when set,
+        kernels or torch take them in one call: about one epoch of the seed's experiment); when set,
         listeners get ``on_interrupt(state)`` and :class:`TrainingInterrupted` is raised.
     comm : Communicator, optional
         Data-parallel training (see :mod:`logistic_sgd.distributed`): this rank computes the gradient
