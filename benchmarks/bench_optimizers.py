@@ -17,7 +17,8 @@ import warnings
 import numpy as np
 
 from logistic_sgd import TrainConfig, fit, load_data
-from logistic_sgd.train import count_errors
+from logistic_sgd.backends import NUMPY
+from logistic_sgd.scoring import count_errors
 
 CONFIGS = {
     "sgd, the seed's (lr 0.13, batch 600, patience)": TrainConfig(),
@@ -54,7 +55,7 @@ def main() -> None:
             start = time.perf_counter()
             result = fit(data, config)
             times.setdefault(name, []).append(time.perf_counter() - start)
-            errors[name] = count_errors(result.best_model, test_x, test_y) / len(test_y)
+            errors[name] = count_errors(NUMPY, result.best_model, test_x, test_y) / len(test_y)
             print(f"  {name:<72} {times[name][-1]:7.2f} s  {errors[name] * 100:6.2f} %", flush=True)
     ref = statistics.median(times["scikit-learn LogisticRegression() (lbfgs)"])
     print(f"\n{'configuration':<72} {'fit s':>7} {'vs sklearn':>10} {'test error':>10}")

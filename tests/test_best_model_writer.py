@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from logistic_sgd import TrainConfig, load_model, train
+from logistic_sgd import TrainConfig, events, load_model, train
 from logistic_sgd.data import fingerprint, open_dataset
 from logistic_sgd.errors import DivergenceError
-from logistic_sgd.experiment import run_experiment
+from logistic_sgd.experiment import Outputs, run_experiment
 from logistic_sgd.persist import load_checkpoint, save_model
 from logistic_sgd.report import BestModelWriter, CheckpointWriter
 
@@ -47,8 +47,8 @@ def _writes(data: Path, tmp_path: Path, every: float, monkeypatch: pytest.Monkey
     last: list[bool] = []
     improvements: list[tuple[int, np.ndarray]] = []
 
-    class Spy(train.BaseListener):
-        def on_validation(self, event: train.ValidationEvent) -> None:
+    class Spy(events.BaseListener):
+        def on_validation(self, event: events.ValidationEvent) -> None:
             if event.improved:
                 improvements.append((event.iteration, np.array(event.model.W)))
             last[:] = [event.improved]
@@ -84,7 +84,7 @@ def test_a_failing_run_leaves_its_last_best_model(noisy: Path, tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """Divergence found at the 5th validation: the best model so far is on disk, though the
     interval since the first write had not passed."""
-    real_check = train._check_finite
+    real_check = train.check_finite
     calls = []
 
     def check(model: Any, epoch: int, learning_rate: float) -> None:
@@ -93,10 +93,10 @@ def test_a_failing_run_leaves_its_last_best_model(noisy: Path, tmp_path: Path,
             raise DivergenceError(f"training diverged in epoch {epoch}")
         real_check(model, epoch, learning_rate)
 
-    monkeypatch.setattr(train, "_check_finite", check)
+    monkeypatch.setattr(train, "check_finite", check)
     out, log = tmp_path / "m.npz", tmp_path / "log.jsonl"
     with pytest.raises(DivergenceError):
-        run_experiment(noisy, CONFIG, model_out=out, log_json=log, quiet=True)
+        run_experiment(noisy, CONFIG, outputs=Outputs(model_out=out, log_json=log, quiet=True))
     records = [json.loads(line) for line in log.read_text().splitlines()]
     improved = [r["iteration"] for r in records if r.get("improved")]
     assert len(improved) >= 2
@@ -118,8 +118,8 @@ def test_a_resumed_run_writes_the_best_model_its_killed_run_had_not(noisy: Path,
     train.fit(data, CONFIG, [reference])
     last_best = load_model(tmp_path / "ref.npz").metadata["iteration"]
 
-    class Kill(train.BaseListener):
-        def on_validation(self, event: train.ValidationEvent) -> None:
+    class Kill(events.BaseListener):
+        def on_validation(self, event: events.ValidationEvent) -> None:
             if event.iteration == last_best:
                 raise _Killed
 

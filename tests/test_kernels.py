@@ -19,14 +19,19 @@ from logistic_sgd import LogisticRegression, TrainConfig
 from logistic_sgd.backends import NUMPY, get_backend
 from logistic_sgd.data.memmap import ScaledArray
 from logistic_sgd.errors import UsageError
-from logistic_sgd.experiment import run_experiment
+from logistic_sgd.experiment import Outputs, run_experiment
 from logistic_sgd.model import Workspace
 
 pytest.importorskip("numba")
-from logistic_sgd import kernels
+from logistic_sgd.backends.numba import kernels
 
 NUMBA = get_backend("numba")
 TOL = {"float32": 2e-6, "float64": 1e-13}
+
+
+def _step_gradient(model: LogisticRegression, x: np.ndarray, y: np.ndarray, mean_over: int | None = None) -> tuple:
+    """The numba backend's training step on the minibatch ``x, y``: its gradient."""
+    return NUMBA.trainer(model, x, y, len(y), mean_over or len(y)).gradient(x, y)
 
 
 def _pair(n_in: int, n_out: int, dtype: str, seed: int = 0) -> tuple[LogisticRegression, LogisticRegression]:
@@ -34,7 +39,7 @@ def _pair(n_in: int, n_out: int, dtype: str, seed: int = 0) -> tuple[LogisticReg
     ref = LogisticRegression(n_in, n_out, dtype=dtype)
     ref.W[...] = rng.normal(size=(n_in, n_out)) * 0.1
     ref.b[...] = rng.normal(size=n_out)
-    fast = LogisticRegression(n_in, n_out, dtype=dtype, backend=NUMBA)
+    fast = NUMBA.new_model(n_in, n_out, dtype)
     fast.W[...], fast.b[...] = ref.W, ref.b
     return ref, fast
 
@@ -49,10 +54,10 @@ def test_gradient_matches_the_reference(dtype: str, n_out: int, rows: int) -> No
     y = rng.integers(0, n_out, size=rows).astype(np.int32)
     ref, fast = _pair(50, n_out, dtype)
     want = [a.copy() for a in ref.gradient_into(x, y, Workspace.for_batch(ref, rows))]
-    got = fast.gradient_into(x, y, Workspace.for_batch(fast, rows))
+    got = _step_gradient(fast, x, y)
     for a, b in zip(want, got, strict=True):
         assert np.abs(a - b).max() <= TOL[dtype] * max(1.0, np.abs(a).max())
-    np.testing.assert_allclose(fast.decision_function(x), ref.decision_function(x), rtol=TOL[dtype] * 10,
+    np.testing.assert_allclose(NUMBA.logits(fast, x), ref.decision_function(x), rtol=TOL[dtype] * 10,
                                atol=TOL[dtype] * 10)
 
 
@@ -62,7 +67,7 @@ def test_a_slice_of_a_minibatch_divides_by_the_global_size() -> None:
     x, y = rng.random((40, 20)), rng.integers(0, 10, size=40)
     ref, fast = _pair(20, 10, "float64")
     want = [a.copy() for a in ref.gradient_into(x[:15], y[:15], Workspace.for_batch(ref, 15, mean_over=40))]
-    got = fast.gradient_into(x[:15], y[:15], Workspace.for_batch(fast, 15, mean_over=40))
+    got = _step_gradient(fast, x[:15], y[:15], mean_over=40)
     for a, b in zip(want, got, strict=True):
         np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-15)
 
@@ -100,7 +105,7 @@ def test_predict_matches_the_reference(dtype: str) -> None:
     rng = np.random.default_rng(2)
     x = rng.random((5001, 784)).astype(dtype)
     ref, fast = _pair(784, 10, dtype, seed=3)
-    np.testing.assert_array_equal(fast.predict(x), ref.predict(x))
+    np.testing.assert_array_equal(NUMBA.predict(fast, x), ref.predict(x))
     y = ref.predict(x)
     y[::7] = (y[::7] + 1) % 10
     assert fast.errors(x, y) == ref.errors(x, y)
@@ -175,11 +180,11 @@ def test_bytes_are_read_as_the_floats_they_stand_for(dtype: str, rows: int, n_ou
     y = rng.integers(0, n_out, size=rows)
     _, fast = _pair(784, n_out, dtype)
     as_bytes = ScaledArray(u, 255).unscaled()[:]
-    for a, b in zip(fast.gradient_into(x, y, Workspace.for_batch(fast, rows)),
-                    fast.gradient_into(as_bytes, y, Workspace.for_batch(fast, rows)), strict=True):
+    for a, b in zip(_step_gradient(fast, x, y),
+                    _step_gradient(fast, as_bytes, y), strict=True):
         np.testing.assert_array_equal(a, b)
-    np.testing.assert_array_equal(fast.decision_function(as_bytes), fast.decision_function(x))
-    np.testing.assert_array_equal(fast.predict(as_bytes), fast.predict(x))
+    np.testing.assert_array_equal(NUMBA.logits(fast, as_bytes), NUMBA.logits(fast, x))
+    np.testing.assert_array_equal(NUMBA.predict(fast, as_bytes), NUMBA.predict(fast, x))
 
 
 def test_every_whole_divisor_scales_bytes_exactly() -> None:
@@ -194,24 +199,24 @@ def test_every_whole_divisor_scales_bytes_exactly() -> None:
 
 
 def test_bytes_without_a_divisor_are_refused() -> None:
-    fast = LogisticRegression(4, 2, backend=NUMBA)
+    fast = NUMBA.new_model(4, 2, "float32")
     with pytest.raises(ValueError, match="divisor"):
         kernels.predict(np.zeros((2, 4), np.uint8), fast.W, fast.b)
     with pytest.raises(ValueError, match="floats or bytes"):
         kernels.predict(np.zeros((2, 4), np.int16), fast.W, fast.b)
     assert not kernels.reads(ScaledArray(np.zeros((2, 4), np.uint16), 255))  # the model scales these itself
-    np.testing.assert_array_equal(fast.predict(ScaledArray(np.full((2, 4), 7, np.uint16), 7)), [0, 0])
+    np.testing.assert_array_equal(NUMBA.predict(fast, ScaledArray(np.full((2, 4), 7, np.uint16), 7)), [0, 0])
 
 
 def test_large_logits_stay_finite_and_nan_shows() -> None:
     x = np.ones((8, 4), np.float32)
     y = np.arange(8, dtype=np.int64) % 3
-    fast = LogisticRegression(4, 3, backend=NUMBA)
+    fast = NUMBA.new_model(4, 3, "float32")
     fast.W[...] = np.array([[1e4, -1e4, 0]] * 4, np.float32)
-    gW, gb = fast.gradient_into(x, y, Workspace.for_batch(fast, 8))
+    gW, gb = _step_gradient(fast, x, y)
     assert np.isfinite(gW).all() and np.isfinite(gb).all()
     fast.W[0, 0] = np.nan
-    gW, _ = fast.gradient_into(x, y, Workspace.for_batch(fast, 8))
+    gW, _ = _step_gradient(fast, x, y)
     assert np.isnan(gW).any()  # divergence detection relies on NaN getting through
 
 
@@ -219,12 +224,12 @@ def test_calls_from_two_threads_are_safe() -> None:
     rng = np.random.default_rng(4)
     x, y = rng.random((600, 784)).astype(np.float32), rng.integers(0, 10, size=600)
     _, fast = _pair(784, 10, "float32")
-    want = fast.gradient_into(x, y, Workspace.for_batch(fast, 600))[0].copy()
+    want = _step_gradient(fast, x, y)[0].copy()
     results: list[np.ndarray] = []
 
     def work() -> None:
         for _ in range(20):
-            results.append(fast.gradient_into(x, y, Workspace.for_batch(fast, 600))[0].copy())
+            results.append(_step_gradient(fast, x, y)[0].copy())
 
     threads = [threading.Thread(target=work) for _ in range(2)]
     for t in threads:
@@ -239,7 +244,7 @@ def test_calls_from_two_threads_are_safe() -> None:
 def _train(idx_folder: Path, floatx: str, backend: str) -> tuple[list[str], object]:
     out = io.StringIO()
     config = TrainConfig(batch_size=50, n_epochs=8, patience=60, floatx=floatx)
-    result = run_experiment(idx_folder, config, stream=out, backend=backend)
+    result = run_experiment(idx_folder, config, outputs=Outputs(stream=out), backend=backend)
     return [line for line in out.getvalue().splitlines() if "epoch" in line and "epochs/sec" not in line], result
 
 
@@ -274,14 +279,14 @@ def test_labels_outside_the_classes_are_refused() -> None:
     x = np.ones((4, 3))
     _, fast = _pair(3, 3, "float64")
     with pytest.raises(IndexError, match="labels"):
-        fast.gradient_into(x, np.array([0, 1, 2, 3]), Workspace.for_batch(fast, 4))
+        _step_gradient(fast, x, np.array([0, 1, 2, 3]))
     with pytest.raises(IndexError, match="integers"):
-        fast.gradient_into(x, np.array([0.0, 1.0, 2.0, 1.0]), Workspace.for_batch(fast, 4))
+        _step_gradient(fast, x, np.array([0.0, 1.0, 2.0, 1.0]))
 
 
 def test_compiles_without_a_cache_folder(monkeypatch: pytest.MonkeyPatch) -> None:
     """On a read-only install with no writable home, Numba refuses cache=True: compile per process."""
-    from logistic_sgd import kernels
+    from logistic_sgd.backends.numba import kernels
 
     real, seen = kernels.njit, []
 
@@ -321,15 +326,15 @@ def test_a_numba_that_cannot_be_imported(backend: str, tmp_path: Path) -> None:
     else:
         assert run.returncode == 2
         assert run.stderr.count("\n") == 1 and "Traceback" not in run.stderr
-        assert "--backend numba: Numba cannot be used here" in run.stderr
+        assert "--backend numba: Numba cannot be used here" in run.stderr, run.stderr
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize(("batch", "n_out", "as_bytes"), [(37, 3, False), (600, 10, False), (8, 11, True),
                                                           (45, 10, True)])
 def test_runs_of_steps_are_single_steps_bit_for_bit(dtype: str, batch: int, n_out: int, as_bytes: bool) -> None:
-    """``sgd_steps`` is ``gradient_into`` then ``sgd``'s update, step after step, to the last bit:
-    minibatches of every remainder, bytes and floats, a rate that changes at every step."""
+    """A run of steps is the kernels' single step then ``sgd``'s update, step after step,
+    to the last bit: minibatches of every remainder, bytes and floats, a rate that changes at every step."""
     from logistic_sgd.optim import sgd
 
     rng = np.random.default_rng(batch)
@@ -339,15 +344,17 @@ def test_runs_of_steps_are_single_steps_bit_for_bit(dtype: str, batch: int, n_ou
     opt = sgd(lambda step: 0.5 / (1 + step))
     _, one = _pair(60, n_out, dtype)
     _, runs = _pair(60, n_out, dtype)
-    work = Workspace.for_batch(one, batch)
+    step = NUMBA.trainer(one, x, y, batch, batch)
     state = opt.init(one.params)
     for i in range(5):
         rows = slice(3 + i * batch, 3 + (i + 1) * batch)
-        state = opt.update(one.gradient_into(x[rows], y[rows], work), state, one.params)
-    first, after_two = opt.plain_steps(opt.init(runs.params), 2, dtype)
-    rest, after_five = opt.plain_steps(after_two, 3, dtype)
-    runs.sgd_steps(x, y, 3, first, Workspace.for_batch(runs, batch))
-    runs.sgd_steps(x, y, 3 + 2 * batch, rest.astype(np.float64), Workspace.for_batch(runs, batch))  # cast back
+        state = opt.update(step.gradient(x[rows], y[rows]), state, one.params)
+    first, after_two = opt.run_rates(opt.init(runs.params), 2, dtype)
+    rest, after_five = opt.run_rates(after_two, 3, dtype)
+    trainer = NUMBA.trainer(runs, x, y, batch, batch)
+    assert trainer.takes_runs
+    trainer.run(3, first)
+    trainer.run(3 + 2 * batch, rest.astype(np.float64))  # cast back
     np.testing.assert_array_equal(runs.W, one.W)
     np.testing.assert_array_equal(runs.b, one.b)
     assert after_five == state
@@ -358,10 +365,11 @@ def test_runs_of_steps_refuse_bad_labels_and_rows_past_the_end() -> None:
     _, fast = _pair(3, 3, "float64")
     before = fast.W.copy(), fast.b.copy()
     x, y = np.ones((8, 3)), np.array([0, 1, 2, 0, 1, 2, 3, 0])
+    trainer = NUMBA.trainer(fast, x, y, 4, 4)
     with pytest.raises(IndexError, match="labels"):
-        fast.sgd_steps(x, y, 0, np.full(2, 0.1), Workspace.for_batch(fast, 4))
+        trainer.run(0, np.full(2, 0.1))
     with pytest.raises(ValueError, match="rows 4:12"):
-        fast.sgd_steps(x, y, 4, np.full(2, 0.1), Workspace.for_batch(fast, 4))
+        trainer.run(4, np.full(2, 0.1))
     np.testing.assert_array_equal(fast.W, before[0])
     np.testing.assert_array_equal(fast.b, before[1])
 
@@ -387,20 +395,27 @@ def test_training_in_runs_of_steps_is_training_step_by_step(
     datasets = (split(1000, 1), split(200, 2), split(300, 3))
     config = TrainConfig(batch_size=37, n_epochs=6, patience=47, floatx=floatx, lr_schedule=schedule,
                          lr_step_epochs=1)
+    from logistic_sgd.backends.numba import KernelTrainer
+
     runs: list[int] = []
-    real = LogisticRegression.sgd_steps
-    monkeypatch.setattr(LogisticRegression, "sgd_steps",
-                        lambda self, x, y, start, rates, work: runs.append(len(rates)) or real(self, x, y, start,
-                                                                                          rates, work))
-    models = [LogisticRegression(784, 10, dtype=floatx, backend=NUMBA) for _ in range(2)]
-    fused = train.fit(datasets, config, model=models[0])
-    steps_fused = sum(runs)
-    monkeypatch.setattr(train, "_fusable", lambda x, model, work: False)
-    single = train.fit(datasets, config, model=models[1])
-    assert sum(runs) == steps_fused == fused.iterations  # every step in runs (and the compile call's none)
-    assert fused.iterations == single.iterations and fused.iterations % 27 and fused.iterations % 23
-    assert fused.history == [{**h, "elapsed": f["elapsed"]} for h, f in zip(single.history, fused.history,
+    real = KernelTrainer.run
+    monkeypatch.setattr(KernelTrainer, "run", lambda self, start, rates: runs.append(len(rates)) or real(self, start,
+                                                                                                       rates))
+    models = [LogisticRegression(784, 10, dtype=floatx) for _ in range(2)]
+    in_runs = train.fit(datasets, config, model=models[0], backend=NUMBA)
+    steps_in_runs = sum(runs)
+    real_init = KernelTrainer.__init__
+
+    def step_by_step(self: KernelTrainer, *args: object) -> None:
+        real_init(self, *args)
+        self.takes_runs = False
+
+    monkeypatch.setattr(KernelTrainer, "__init__", step_by_step)
+    single = train.fit(datasets, config, model=models[1], backend=NUMBA)
+    assert sum(runs) == steps_in_runs == in_runs.iterations  # every step in runs (and the compile call's none)
+    assert in_runs.iterations == single.iterations and in_runs.iterations % 27 and in_runs.iterations % 23
+    assert in_runs.history == [{**h, "elapsed": f["elapsed"]} for h, f in zip(single.history, in_runs.history,
                                                                               strict=True)]
-    for a, b in ((fused.best_model, single.best_model), (models[0], models[1])):
+    for a, b in ((in_runs.best_model, single.best_model), (models[0], models[1])):
         np.testing.assert_array_equal(a.W, b.W)
         np.testing.assert_array_equal(a.b, b.b)

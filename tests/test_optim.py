@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from logistic_sgd import TrainConfig, fit, load_data
+from logistic_sgd.events import BaseListener, StopRequest, TrainingInterrupted
 from logistic_sgd.optim import add_l1, add_l2, chain, make_schedule, scale_by_schedule, sgd
 from logistic_sgd.persist import load_checkpoint, save_checkpoint
-from logistic_sgd.train import BaseListener, StopRequest, TrainingInterrupted
 
 
 def _params(rng: np.random.Generator) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -29,23 +29,24 @@ def test_plain_sgd_is_the_seeds_rule_bit_for_bit() -> None:
         np.testing.assert_array_equal(a, b)
 
 
-def test_plain_steps_are_what_updates_would_do() -> None:
+def test_run_rates_are_what_updates_would_do() -> None:
     """The rates and state a run of plain steps reports are those of single updates; only plain SGD
     (no L1, L2 or momentum) may be run that way."""
     schedule = make_schedule("cosine", 0.13, 7, 3, 0.5, 1.0)
     opt = sgd(schedule)
     p, g = _params(np.random.default_rng(1))
     state = opt.update([x.copy() for x in g], opt.init(p), p)
-    rates, after = opt.plain_steps(state, 4, np.float32)
+    assert opt.takes_runs
+    rates, after = opt.run_rates(state, 4, np.float32)
     for rate in rates:
         ones = [np.ones_like(x) for x in g]
         state = opt.update(ones, state, p)
         assert ones[0][0, 0] == rate and rates.dtype == np.float32
     assert after == state and len(set(rates.tolist())) == 4
     for other in (sgd(0.1, momentum_=0.9), sgd(0.1, l2=1e-4), sgd(0.1, l1=1e-4)):
-        assert other.schedule is None
+        assert not other.takes_runs
         with pytest.raises(ValueError, match="learning rate"):
-            other.plain_steps(other.init(p), 1, np.float32)
+            other.run_rates(other.init(p), 1, np.float32)
 
 
 @pytest.mark.parametrize("nesterov", [False, True])
@@ -137,4 +138,5 @@ def test_bad_optimiser_flags(idx_folder: Path, capsys: pytest.CaptureFixture[str
     assert main(["train", "--data", str(idx_folder), "--nesterov"]) == 2
     assert "--nesterov must be used with --momentum > 0" in capsys.readouterr().err
     assert main(["train", "--data", str(idx_folder), "--optimizer", "lbfgs", "--l1", "0.1"]) == 2
-    assert "it takes --l2 only" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--optimizer must be sgd to use --l1, --momentum or --lr-schedule (lbfgs and cg take --l2 only)" in err

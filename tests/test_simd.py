@@ -9,7 +9,7 @@ pytest.importorskip("numba")
 from numba import njit
 from numba.core.errors import TypingError
 
-from logistic_sgd.simd import fma8, load8, store8
+from logistic_sgd.backends.numba.simd import fma8, load8, store8
 
 
 @njit

@@ -16,15 +16,17 @@ from typing import Any
 import numpy as np
 import pytest
 
-from logistic_sgd import LogisticRegression, TrainConfig, fit, load_data, train
+from logistic_sgd import TrainConfig, fit, load_data
 from logistic_sgd.backends import get_backend
 from logistic_sgd.model import Workspace
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("array_api_compat")
-torch_steps = pytest.importorskip("logistic_sgd.torch_steps")
+torch_steps = pytest.importorskip("logistic_sgd.backends.torch.runs")
 from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
 from torch.utils._pytree import tree_leaves  # noqa: E402
+
+from logistic_sgd.backends.torch import TorchTrainer  # noqa: E402
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
@@ -88,10 +90,10 @@ def _recording_capture(model: Any, graphs: list[RecordedGraph]) -> Any:
 def _problem(device: str = "cpu", n: int = 240, batch: int = 20) -> tuple[Any, Any, Any, Any]:
     rng = np.random.default_rng(5)
     be = get_backend("torch", device)
-    X = be.asarray(rng.normal(size=(n, 12)).astype(np.float32))
-    y = be.asarray(rng.integers(0, 4, size=n))
-    model = LogisticRegression(12, 4, backend=be)
-    model.W[...] = be.asarray(rng.normal(size=(12, 4)).astype(np.float32) * 0.1)
+    X = be.arrays.asarray(rng.normal(size=(n, 12)).astype(np.float32))
+    y = be.arrays.asarray(rng.integers(0, 4, size=n))
+    model = be.new_model(12, 4, "float32")
+    model.W[...] = be.arrays.asarray(rng.normal(size=(12, 4)).astype(np.float32) * 0.1)
     return model, X, y, Workspace.for_batch(model, batch)
 
 
@@ -179,7 +181,7 @@ def test_fit_takes_runs_of_steps_with_the_same_result(idx_folder: Path, monkeypa
     monkeypatch.setattr(torch_steps.StepRunner, "run", lambda self, start, rates: (runs.append(len(rates)),
                                                                                    real(self, start, rates)))
     fused = fit(data, config, backend=be)
-    monkeypatch.setattr(train, "_fusable", lambda x, model, work: False)
+    monkeypatch.setattr(TorchTrainer, "takes_runs", False)
     single = fit(data, config, backend=be)
     assert sum(runs) == fused.iterations == single.iterations and max(runs) > 1
     assert [{**h, "elapsed": 0} for h in fused.history] == [{**h, "elapsed": 0} for h in single.history]

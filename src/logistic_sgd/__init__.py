@@ -8,13 +8,14 @@ A modern, installable rebuild of the Deep Learning Tutorials' ``logistic_sgd.py`
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
+from ._version import __version__
+from .config import TrainConfig
 from .data import load_data
+from .events import TrainResult
 from .experiment import sgd_optimization_mnist
 from .model import LogisticRegression
 from .persist import load_model, save_model
-from .train import TrainConfig, TrainResult, fit
+from .train import fit
 
 __all__ = [
     "LogisticRegression",

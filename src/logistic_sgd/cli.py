@@ -6,6 +6,8 @@ Errors caused by input end as one line on stderr and exit status 2 (``--debug`` 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import re
 import signal
 import sys
 from collections.abc import Sequence
@@ -14,7 +16,9 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+from ._version import __version__
 from .backends import BACKENDS
+from .config import CHOICES, DEFAULTS, TrainConfig
 from .errors import LogisticSGDError, UsageError
 
 PROG = "logistic-sgd"
@@ -32,13 +36,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LogisticSGDError as exc:
         if args.debug:
             raise
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        print(f"{PROG}: error: {_in_flags(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+
+
+def _in_flags(exc: LogisticSGDError) -> str:
+    """The error's message with each Python parameter it names written as the flag that sets it
+    (``learning_rate`` as ``--learning-rate``; not inside a path or another word)."""
+    message = str(exc)
+    for param in exc.params:
+        message = re.sub(rf"(?<![\w./-]){re.escape(param)}(?![\w./-])", _flag(param), message)
+    return message
 
 
 class _Parser(argparse.ArgumentParser):
@@ -54,8 +67,6 @@ def build_parser() -> argparse.ArgumentParser:
         description="Multinomial logistic regression trained by minibatch SGD with early stopping "
         "(the Deep Learning Tutorials' logistic_sgd.py).",
     )
-    from . import __version__
-
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
@@ -67,36 +78,31 @@ def build_parser() -> argparse.ArgumentParser:
                            "prints the seed's log lines.")
     _add_data_args(train)
     hp = train.add_argument_group("hyperparameters (defaults: the seed's)")
-    hp.add_argument("--learning-rate", type=float, default=0.13, help="SGD step size (default 0.13)")
-    hp.add_argument("--batch-size", type=int, default=600, help="minibatch size (default 600)")
-    hp.add_argument("--n-epochs", type=int, default=1000, help="at most this many epochs (default 1000)")
-    hp.add_argument("--patience", type=int, default=5000, help="look at this many minibatches at least (default 5000)")
-    hp.add_argument("--patience-increase", type=float, default=2,
-                    help="grow patience to iteration x this on a significant improvement (default 2)")
-    hp.add_argument("--improvement-threshold", type=float, default=0.995,
-                    help="a relative improvement below this is significant (default 0.995)")
-    hp.add_argument("--floatx", default="float32", choices=("float32", "float64"),
-                    help="floating-point type of the model and data (default float32)")
+    _option(hp, "learning_rate", float, "SGD step size")
+    _option(hp, "batch_size", int, "minibatch size")
+    _option(hp, "n_epochs", int, "at most this many epochs")
+    _option(hp, "patience", int, "look at this many minibatches at least")
+    _option(hp, "patience_increase", float, "grow patience to iteration x this on a significant improvement")
+    _option(hp, "improvement_threshold", float, "a relative improvement below this is significant")
+    _option(hp, "floatx", str, "floating-point type of the model and data")
     hp.add_argument("--shuffle", action="store_true", help="visit minibatches in a new random order each epoch")
     opt = train.add_argument_group("optimiser (defaults: the seed's plain SGD)")
-    opt.add_argument("--optimizer", default="sgd", choices=("sgd", "lbfgs", "cg"),
-                     help="minibatch sgd, or full-batch lbfgs / cg through SciPy (an epoch = one iteration)")
-    opt.add_argument("--momentum", type=float, default=0.0, help="heavy-ball momentum in [0, 1) (default 0)")
+    _option(opt, "optimizer", str, "minibatch sgd, or full-batch lbfgs / cg through SciPy (an epoch = one iteration)")
+    _option(opt, "momentum", float, "heavy-ball momentum in [0, 1)")
     opt.add_argument("--nesterov", action="store_true", help="Nesterov momentum (with --momentum)")
-    opt.add_argument("--l2", type=float, default=0.0, help="L2 weight decay: loss + l2/2 ||W||^2 (default 0)")
-    opt.add_argument("--l1", type=float, default=0.0, help="L1 penalty: loss + l1 ||W||_1 (sgd only; default 0)")
-    opt.add_argument("--lr-schedule", default="constant", choices=("constant", "step", "cosine", "inverse-time"),
-                     help="learning rate over epochs (default constant)")
-    opt.add_argument("--lr-decay", type=float, default=0.5,
-                     help="step: factor every --lr-step-epochs; inverse-time: lr / (1 + decay * epoch)")
-    opt.add_argument("--lr-step-epochs", type=float, default=10.0, help="step schedule period (default 10)")
+    _option(opt, "l2", float, "L2 weight decay: loss + l2/2 ||W||^2")
+    _option(opt, "l1", float, "L1 penalty: loss + l1 ||W||_1 (sgd only)")
+    _option(opt, "lr_schedule", str, "learning rate over epochs")
+    _option(opt, "lr_decay", float, "step: factor every --lr-step-epochs; inverse-time: lr / (1 + decay * epoch)")
+    _option(opt, "lr_step_epochs", float, "step schedule period")
+    _option(opt, "tol", float, "lbfgs/cg: stop when the projected gradient falls below this")
     hp.add_argument("--backend", default="auto", choices=BACKENDS,
                     help="numba (compiled CPU kernels; the [numba] extra), numpy, torch (GPU; the [torch] extra), "
                          "or auto (default: numba if installed, else numpy)")
     hp.add_argument("--device", help="with --backend torch: cpu, cuda[:N] or mps (default: cuda if available)")
     hp.add_argument("--distributed", action="store_true",
                     help="data-parallel over torch.distributed (launch with torchrun; gloo on cpu, nccl on cuda)")
-    hp.add_argument("--seed", type=int, default=0, help="random seed for --shuffle (default 0)")
+    _option(hp, "seed", int, "random seed for --shuffle")
     out = train.add_argument_group("output")
     out.add_argument("-q", "--quiet", action="store_true", help="drop the per-validation lines")
     out.add_argument("--model-out", type=Path, default=Path("best_model.npz"),
@@ -146,6 +152,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _option(group: Any, field: str, kind: type, help: str) -> None:
+    """A flag for the :class:`TrainConfig` field ``field``: its default and choices read from the config."""
+    default = getattr(DEFAULTS, field)
+    group.add_argument(_flag(field), type=kind, default=default, choices=CHOICES.get(field),
+                       help=f"{help} (default {default})")
+
+
+def _flag(param: str) -> str:
+    return "--" + param.replace("_", "-")
+
+
 def _dataset_names() -> list[str]:
     from .data.datasets import DATASETS
 
@@ -165,17 +182,10 @@ def _data_source(args: argparse.Namespace) -> str | Path:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from .backends import get_backend
-    from .experiment import run_experiment
-    from .train import StopRequest, TrainConfig, TrainingInterrupted
+    from .events import StopRequest, TrainingInterrupted
+    from .experiment import Outputs, run_experiment
 
-    config = TrainConfig(
-        learning_rate=args.learning_rate, n_epochs=args.n_epochs, batch_size=args.batch_size,
-        patience=args.patience, patience_increase=args.patience_increase,
-        improvement_threshold=args.improvement_threshold, floatx=args.floatx,
-        shuffle=args.shuffle, seed=args.seed, optimizer=args.optimizer, momentum=args.momentum,
-        nesterov=args.nesterov, l2=args.l2, l1=args.l1, lr_schedule=args.lr_schedule, lr_decay=args.lr_decay,
-        lr_step_epochs=args.lr_step_epochs,
-    )
+    config = TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
     if args.auto_resume and args.checkpoint is None:
         raise UsageError("--auto-resume needs --checkpoint PATH")
     stop = StopRequest()
@@ -188,11 +198,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         from .distributed import Communicator
 
         comm = Communicator(backend)
+    outputs = Outputs(model_out=args.model_out, log_json=args.log_json, checkpoint=args.checkpoint, plots=args.plots,
+                      quiet=args.quiet)
+    resume = args.resume or bool(args.auto_resume and args.checkpoint and args.checkpoint.is_file())
     try:
-        run_experiment(_data_source(args), config, quiet=args.quiet, model_out=args.model_out,
-                       log_json=args.log_json, backend=backend, checkpoint=args.checkpoint,
-                       resume=args.resume or bool(args.auto_resume and args.checkpoint and args.checkpoint.is_file()),
-                       stop=stop, plots=args.plots, comm=comm)
+        run_experiment(_data_source(args), config, backend=backend, outputs=outputs, resume=resume, stop=stop,
+                       comm=comm)
     except TrainingInterrupted as exc:
         st = exc.state
         print(f"{PROG}: interrupted by {signal.Signals(exc.signal).name} in epoch {st.epoch} after minibatch "
@@ -209,9 +220,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .backends import NUMPY
     from .data import open_dataset
     from .persist import read_model
-    from .train import count_errors
+    from .scoring import count_errors
 
     model, meta = read_model(args.model)
     loaded = open_dataset(_data_source(args))
@@ -219,7 +231,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     print(f"data: {loaded.description}")
     _check_compatible(args.model, model, loaded.datasets)
     for name, (x, y) in zip(("train", "validation", "test"), loaded.datasets, strict=True):
-        wrong = count_errors(model, x.astype(model.dtype, copy=False), y)
+        wrong = count_errors(NUMPY, model, x.astype(model.dtype, copy=False), y)
         print(f"{name:<10} error {100.0 * wrong / len(y):9.6f} %  ({wrong}/{len(y)})")
     return 0
 
@@ -247,7 +259,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from .persist import load_model
 
     model = load_model(args.model)
-    check_writable("--onnx", args.onnx)
+    check_writable("onnx", args.onnx)
     export_onnx(model, args.onnx, args.opset)
     print(f"wrote {args.onnx}: input float32 [N, {model.n_in}] -> label int64 [N], probabilities [N, {model.n_out}]")
     return 0
@@ -260,7 +272,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .persist import read_model
 
     model, meta = read_model(args.model)
-    check_writable("--out", args.out)
+    check_writable("out", args.out)
     loaded = open_dataset(_data_source(args))
     _check_compatible(args.model, model, loaded.datasets)
     write_report(args.out, build_report(model, meta, loaded, args.model.name))

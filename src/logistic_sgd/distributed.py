@@ -21,26 +21,23 @@ import numpy as np
 
 from .backends import Backend
 from .errors import UsageError
+from .extras import require
 
 
 class Communicator:
     """This process's place in the group, and the one collective training needs (an in-place sum)."""
 
     def __init__(self, backend: Backend) -> None:
-        try:
-            import torch
-            import torch.distributed as dist
-        except ImportError:
-            raise UsageError("--distributed needs PyTorch: pip install 'logistic-sgd[torch]'") from None
+        torch = require("torch", "torch", "distributed training")
+        dist = require("torch.distributed", "torch", "distributed training")
         if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
             raise UsageError("--distributed runs under torchrun: torchrun --nproc-per-node N -m logistic_sgd train "
                              "--distributed ...")
         self._torch, self._dist = torch, dist
-        on_gpu = backend.name == "torch" and backend.device.startswith("cuda")
         if not dist.is_initialized():
-            if on_gpu:
+            if backend.collective == "nccl":
                 torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
-            dist.init_process_group(backend="nccl" if on_gpu else "gloo")
+            dist.init_process_group(backend=backend.collective)
         self.rank = dist.get_rank()
         self.world = dist.get_world_size()
         self.reduce_seconds = 0.0

@@ -1,4 +1,9 @@
-"""Errors a user can cause, each rendered by the CLI as one line and exit status 2."""
+"""Errors a user can cause, each rendered by the CLI as one line and exit status 2.
+
+One hierarchy: :class:`LogisticSGDError` is the base of every error caused by input. Errors about
+an argument are also :class:`ValueError` (or :class:`TypeError`) and name the Python parameter
+(``learning_rate must be ...``); the CLI rewrites that name as its flag (``--learning-rate``).
+"""
 
 from __future__ import annotations
 
@@ -10,11 +15,16 @@ def one_line(text: object, limit: int = 160) -> str:
 
 
 class LogisticSGDError(Exception):
-    """Base class for every error caused by input: a file, a flag, the network.
+    """Base class for every error caused by input: a file, an argument, the network.
 
-    The message is one line that names the file (or flag) and says what is wrong.
+    The message is one line that names the file (or argument) and says what is wrong.
     The CLI prints it to stderr and exits with status 2; nothing else prints a traceback.
+    ``params`` lists the Python parameters the message names, which the CLI shows as its flags.
     """
+
+    def __init__(self, message: str = "", params: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.params = params
 
 
 class DataError(LogisticSGDError):
@@ -29,8 +39,19 @@ class ModelFileError(LogisticSGDError):
     """A model file is missing, corrupt or of an incompatible version."""
 
 
-class UsageError(LogisticSGDError):
-    """A flag or argument is out of range."""
+class UsageError(LogisticSGDError, ValueError):
+    """An argument is out of range or does not fit the others; ``param`` is the Python parameter named."""
+
+    def __init__(self, message: str, param: str | tuple[str, ...] | None = None) -> None:
+        super().__init__(message, () if param is None else (param,) if isinstance(param, str) else param)
+
+
+class UsageTypeError(UsageError, TypeError):
+    """An argument is of the wrong type (a string where a number belongs, say)."""
+
+
+class MissingExtraError(LogisticSGDError, ImportError):
+    """An optional dependency is not installed; the message names the extra that installs it."""
 
 
 class DivergenceError(LogisticSGDError):

@@ -2,110 +2,105 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
 from .backends import Backend, get_backend
-from .data import fingerprint, open_dataset
+from .config import TrainConfig
+from .data import LoadedData, fingerprint, open_dataset
 from .errors import UsageError
+from .events import Listener, StopRequest, TrainResult, TrainState
 from .persist import load_checkpoint
 from .report import BestModelWriter, CheckpointWriter, JsonLog, PlotWriter, Progress, SeedLog
-from .train import Listener, StopRequest, TrainConfig, TrainResult, fit
-
-# Images stored as bytes stay bytes (a quarter of the memory) in the splits the backend reads as
-# bytes. The compiled kernels read every split as bytes, scaling each block as they load it: the
-# epochs take the same time as from float32 and the same bits (README, Backends). The other
-# backends get the held-out splits as bytes (scored in chunks) and the training split as float32
-# (made once: kept as bytes, it would be held twice).
-KEEP_BYTES = {True: ("train", "valid", "test"), False: ("valid", "test")}  # by "has kernels"
+from .train import fit
 
 if TYPE_CHECKING:
     from .distributed import Communicator
 
+PathLike = str | os.PathLike[str]
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """What a run writes and prints.
+
+    Parameters
+    ----------
+    model_out : path, optional
+        The best model's file (see :class:`~logistic_sgd.report.BestModelWriter`).
+    log_json : path, optional
+        One JSON object per validation.
+    checkpoint : path, optional
+        The whole training state, written at every validation and when a stop is requested.
+    plots : folder, optional
+        PNG pictures of the run and the best model, written at the end.
+    quiet : bool
+        Leave out the seed's per-validation lines.
+    stream : text stream, optional
+        Where the seed's lines go (stdout by default; a progress bar is drawn only on a terminal stdout).
+    """
+
+    model_out: PathLike | None = None
+    log_json: PathLike | None = None
+    checkpoint: PathLike | None = None
+    plots: PathLike | None = None
+    quiet: bool = False
+    stream: TextIO | None = None
+
+    def for_rank(self, rank: int, resume: bool) -> Outputs:
+        """What rank ``rank`` of a data-parallel run writes: rank 0 everything, the others nothing
+        (but the checkpoint they resume from)."""
+        if rank == 0:
+            return self
+        return Outputs(checkpoint=self.checkpoint if resume else None, quiet=True, stream=io.StringIO())
+
 
 def run_experiment(
-    dataset: str | os.PathLike[str],
+    dataset: PathLike,
     config: TrainConfig,
     *,
-    quiet: bool = False,
-    model_out: str | os.PathLike[str] | None = None,
-    log_json: str | os.PathLike[str] | None = None,
-    stream: TextIO | None = None,
     backend: Backend | str = "auto",
-    checkpoint: str | os.PathLike[str] | None = None,
+    outputs: Outputs | None = None,
     resume: bool = False,
     stop: StopRequest | None = None,
-    plots: str | os.PathLike[str] | None = None,
     comm: Communicator | None = None,
 ) -> TrainResult:
-    """Load ``dataset``, train with ``config`` printing the seed's lines, and save the best model.
+    """Load ``dataset``, train with ``config`` printing the seed's lines, and write ``outputs``.
 
-    ``model_out``, ``log_json`` and ``checkpoint`` are checked for writability before any data is
-    loaded. With ``checkpoint``, the full state is written there at every validation and when
-    ``stop`` is requested; ``resume`` continues from it (same data and hyperparameters only).
-    ``backend`` is a :class:`Backend` or a name for :func:`get_backend` (default ``auto``).
+    The output paths are checked for writability before any data is loaded. ``resume`` continues
+    from ``outputs.checkpoint`` (same data and hyperparameters only). ``backend`` is a
+    :class:`Backend` or a name for :func:`get_backend` (default ``auto``).
     """
     config.validate()
-    if isinstance(backend, str):
-        backend = get_backend(backend)
-    if comm is not None and comm.rank != 0:  # rank 0 alone prints and writes files
-        stream, model_out, log_json, plots, quiet = io.StringIO(), None, None, None, True
-        if checkpoint is not None and not resume:
-            checkpoint = None
-    if comm is not None and config.optimizer != "sgd":
-        raise UsageError(f"--distributed works with --optimizer sgd only, not {config.optimizer}")
-    if resume and checkpoint is None:
-        raise UsageError("--resume needs --checkpoint PATH (the checkpoint to continue from)")
-    if resume and not Path(checkpoint).is_file():  # type: ignore[arg-type]
-        raise UsageError(f"--resume: no checkpoint at {checkpoint} to resume from")
-    if checkpoint is not None and config.optimizer != "sgd":
-        raise UsageError(f"--checkpoint works with --optimizer sgd only, not {config.optimizer}")
-    if plots is not None:
-        try:
-            Path(plots).mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise UsageError(f"--plots {plots}: cannot create the folder ({exc.strerror})") from None
-    for flag, path in (("--model-out", model_out), ("--log-json", log_json), ("--checkpoint", checkpoint),
-                       ("--plots", None if plots is None else Path(plots) / "learning_curve.png")):
-        if path is not None:
-            check_writable(flag, Path(path))
-    out = stream or sys.stdout
+    backend = get_backend(backend) if isinstance(backend, str) else backend
+    outputs = outputs or Outputs()
+    if comm is not None:
+        outputs = outputs.for_rank(comm.rank, resume)
+    check_request(config, outputs, resume, comm)
+    out = outputs.stream or sys.stdout
     print("... loading data", file=out, flush=True)
-    loaded = open_dataset(dataset, keep_bytes=KEEP_BYTES[backend.kernel_module is not None])
+    loaded = open_dataset(dataset, keep_bytes=backend.byte_splits)
     print(f"... data: {loaded.description}", file=out, flush=True)
-    backend = backend.loaded()
-    if comm is not None and backend.kernel_module is not None:  # the processes on a machine share its cores
-        backend.kernels.share_cores(int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
-    where = "" if backend.is_numpy else f" ({backend.name} on {backend.device})"
-    print(f"... building the model{where}", file=out, flush=True)
-    progress = Progress() if stream is None and not quiet and Progress.wanted() else None
-    listeners: list[Listener] = [SeedLog(out, quiet=quiet, progress=progress)]
+    backend = backend.ready()
+    if comm is not None:  # the processes on a machine share its cores
+        backend.share_cores(int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    where = backend.describe()
+    print(f"... building the model{f' ({where})' if where else ''}", file=out, flush=True)
+    digest = None if outputs.checkpoint is None else fingerprint(loaded.datasets)
     state = None
-    if checkpoint is not None:
-        digest = fingerprint(loaded.datasets)
-        if resume:
-            state = load_checkpoint(checkpoint, config, digest, backend)
-            print(f"... resuming from {checkpoint}: epoch {state.epoch}, minibatch {state.minibatch}",
-                  file=out, flush=True)
-        if comm is None or comm.rank == 0:
-            listeners.append(CheckpointWriter(checkpoint, config, digest))
-    if log_json is not None:
-        listeners.append(JsonLog(log_json, append=resume))
-    if plots is not None:
-        listeners.append(PlotWriter(plots, loaded.datasets[0], loaded.datasets[2]))
-    writer = None
-    if model_out is not None:
-        metadata: dict[str, Any] = {"data": loaded.description, "hyperparameters": config.as_dict()}
-        writer = BestModelWriter(model_out, metadata, state=state)
-        listeners.append(writer)
-    if progress is not None:
-        listeners.append(progress)  # last: it redraws after the seed lines of the same event
+    if resume:
+        state = load_checkpoint(outputs.checkpoint, config, digest, backend)  # type: ignore[arg-type]
+        print(f"... resuming from {outputs.checkpoint}: epoch {state.epoch}, minibatch {state.minibatch}",
+              file=out, flush=True)
+    listeners, writer = _listeners(outputs, config, loaded, digest, state, comm)
     try:
         with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected and reported by fit itself
             return fit(loaded.datasets, config, listeners, backend=backend, resume=state, stop=stop, comm=comm)
@@ -115,34 +110,88 @@ def run_experiment(
         raise
 
 
+def check_request(config: TrainConfig, outputs: Outputs, resume: bool, comm: Communicator | None) -> None:
+    """Refuse, before any data is loaded, what cannot work: a resume without its checkpoint, outputs
+    that cannot be written, options the full-batch solvers do not take.
+
+    Raises
+    ------
+    UsageError
+        Naming the parameter.
+    """
+    if comm is not None and config.optimizer != "sgd":
+        raise UsageError(f"distributed training works with optimizer sgd only, not {config.optimizer}", "optimizer")
+    if resume and outputs.checkpoint is None:
+        raise UsageError("resume needs checkpoint, the file to continue from", ("resume", "checkpoint"))
+    if resume and not Path(outputs.checkpoint).is_file():  # type: ignore[arg-type]
+        raise UsageError(f"resume: no checkpoint at {outputs.checkpoint} to resume from", "checkpoint")
+    if outputs.checkpoint is not None and config.optimizer != "sgd":
+        raise UsageError(f"checkpoint works with optimizer sgd only, not {config.optimizer}", "checkpoint")
+    if outputs.plots is not None:
+        try:
+            Path(outputs.plots).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"plots {outputs.plots}: cannot create the folder ({exc.strerror})", "plots") from None
+    for param in ("model_out", "log_json", "checkpoint", "plots"):
+        path = getattr(outputs, param)
+        if path is not None:
+            check_writable(param, Path(path) / "learning_curve.png" if param == "plots" else Path(path))
+
+
+def _listeners(
+    outputs: Outputs, config: TrainConfig, loaded: LoadedData, digest: str | None, state: TrainState | None,
+    comm: Communicator | None,
+) -> tuple[list[Listener], BestModelWriter | None]:
+    """The listeners ``outputs`` asks for, the seed's log first and the progress bar last (it redraws
+    after the seed's lines of the same event); and the best model's writer, if any."""
+    progress = Progress() if outputs.stream is None and not outputs.quiet and Progress.wanted() else None
+    listeners: list[Listener] = [SeedLog(outputs.stream or sys.stdout, quiet=outputs.quiet, progress=progress)]
+    if outputs.checkpoint is not None and digest is not None and (comm is None or comm.rank == 0):
+        listeners.append(CheckpointWriter(outputs.checkpoint, config, digest))
+    if outputs.log_json is not None:
+        listeners.append(JsonLog(outputs.log_json, append=state is not None))
+    if outputs.plots is not None:
+        listeners.append(PlotWriter(outputs.plots, loaded.datasets[0], loaded.datasets[2]))
+    writer = None
+    if outputs.model_out is not None:
+        metadata: dict[str, Any] = {"data": loaded.description, "hyperparameters": config.as_dict()}
+        writer = BestModelWriter(outputs.model_out, metadata, state=state)
+        listeners.append(writer)
+    if progress is not None:
+        listeners.append(progress)
+    return listeners, writer
+
+
 def sgd_optimization_mnist(
     learning_rate: float = 0.13,
     n_epochs: int = 1000,
-    dataset: str | os.PathLike[str] = "mnist.pkl.gz",
+    dataset: PathLike = "mnist.pkl.gz",
     batch_size: int = 600,
     **options: Any,
 ) -> TrainResult:
     """The seed's entry point, same arguments: train on ``dataset`` printing the seed's lines.
 
-    Extra keyword arguments are :class:`TrainConfig` fields (``patience``, ``floatx``, ``shuffle``...)
-    or :func:`run_experiment` options (``quiet``, ``model_out``, ``log_json``). Returns the
-    :class:`TrainResult` instead of only printing it.
+    Extra keyword arguments are :class:`TrainConfig` fields (``patience``, ``floatx``, ``shuffle``...),
+    :class:`Outputs` fields (``quiet``, ``model_out``, ``log_json``...) or :func:`run_experiment`'s
+    (``backend``, ``resume``, ``stop``). Returns the :class:`TrainResult` instead of only printing it.
     """
-    run_keys = ("quiet", "model_out", "log_json", "stream", "backend", "checkpoint", "resume", "stop", "plots", "comm")
-    run_options = {k: options.pop(k) for k in run_keys if k in options}
+    output_keys = {f.name for f in dataclasses.fields(Outputs)}
+    outputs = Outputs(**{k: options.pop(k) for k in list(options) if k in output_keys})
+    run = {k: options.pop(k) for k in ("backend", "resume", "stop", "comm") if k in options}
     config = TrainConfig(learning_rate=learning_rate, n_epochs=n_epochs, batch_size=batch_size, **options)
-    return run_experiment(dataset, config, **run_options)
+    return run_experiment(dataset, config, outputs=outputs, **run)
 
 
-def check_writable(flag: str, path: Path) -> None:
-    """Raise :class:`UsageError` unless a file can be created at ``path`` (checked before a long run)."""
+def check_writable(param: str, path: Path) -> None:
+    """Raise :class:`UsageError` naming ``param`` unless a file can be created at ``path`` (checked
+    before a long run)."""
     if path.is_dir():
-        raise UsageError(f"{flag} {path}: is a folder, expected a file path")
+        raise UsageError(f"{param} {path}: is a folder, expected a file path", param)
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
-        raise UsageError(f"{flag} {path}: folder {parent} does not exist")
+        raise UsageError(f"{param} {path}: folder {parent} does not exist", param)
     try:  # try it for real: permission bits say nothing for root, nor about read-only mounts
         with tempfile.TemporaryFile(dir=parent):
             pass
     except OSError as exc:
-        raise UsageError(f"{flag} {path}: cannot write in {parent} ({exc.strerror})") from None
+        raise UsageError(f"{param} {path}: cannot write in {parent} ({exc.strerror})", param) from None

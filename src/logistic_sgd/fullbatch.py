@@ -2,24 +2,39 @@
 
 As the tutorial series' ``logistic_cg.py`` put it, "for smaller datasets and simpler models, more
 sophisticated descent algorithms can be more effective". The objective is the mean negative
-log-likelihood of the whole training set plus ``l2/2 ||W||^2``; every iteration is validated with
-the seed's protocol and the same patience rule, so the log lines, the best model and early stopping
-behave as in SGD (an "epoch" is one optimiser iteration, of one full-batch "minibatch").
+log-likelihood of the whole training set plus ``l2/2 ||W||^2``, computed by the backend. An
+iteration of the solver is an "epoch" of one full-batch step: every iteration is validated with the
+seed's protocol and the seed's patience rule, with the patience counted in iterations (the seed's
+5,000 minibatches are ``5000 / n_train_batches`` iterations: as many passes over the data). The
+solver also stops when its projected gradient falls below ``tol`` (scikit-learn's ``tol``), and
+after ``n_epochs`` iterations.
+
+The events, the log lines and the best model are the minibatch loop's. A solver's state lives inside
+SciPy, so a full-batch run cannot be resumed from a checkpoint nor split across processes; a stop
+request ends it after the current iteration, as in the minibatch loop.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .backends import NUMPY, Backend
+from .config import TrainConfig
+from .data import Datasets, n_classes
 from .errors import UsageError
+from .events import Listener, StopRequest, TrainingInterrupted, TrainResult, TrainState
+from .extras import require
 from .model import LogisticRegression
 from .stopping import PatienceStopping
-from .train import Datasets, Listener, TrainConfig, TrainResult, TrainState, finish, validate
+from .validation import Evaluation, check_finite
+
+if TYPE_CHECKING:
+    from .distributed import Communicator
 
 METHODS = {"lbfgs": "L-BFGS-B", "cg": "CG"}
 
@@ -30,53 +45,92 @@ def fit_full_batch(
     listeners: Sequence[Listener] = (),
     model: LogisticRegression | None = None,
     backend: Backend = NUMPY,
+    resume: TrainState | None = None,
+    stop: StopRequest | None = None,
+    comm: Communicator | None = None,
 ) -> TrainResult:
-    """Train with ``config.optimizer`` (``lbfgs`` or ``cg``) on the full training set; see the module doc."""
-    try:
-        from scipy.optimize import minimize
-    except ImportError:
-        raise UsageError(f"--optimizer {config.optimizer} needs SciPy: pip install 'logistic-sgd[scipy]'") from None
-    if not backend.is_numpy:
-        raise UsageError(f"--optimizer {config.optimizer} runs on the numpy backend only")
-    (train_x, train_y), (valid_x, valid_y), (test_x, test_y) = (
-        (np.asarray(x, dtype=config.floatx), np.asarray(y)) for x, y in datasets
-    )
+    """Train with ``config.optimizer`` (``lbfgs`` or ``cg``) on the full training set; see the module doc.
+
+    Raises
+    ------
+    UsageError
+        SciPy is not installed, or ``resume`` or ``comm`` is given (see the module doc).
+    TrainingInterrupted
+        ``stop`` was requested; listeners have had ``on_interrupt``.
+    """
+    minimize = require("scipy.optimize", "scipy", f"optimizer {config.optimizer}").minimize
+    if resume is not None:
+        raise UsageError(f"optimizer {config.optimizer} cannot resume from a checkpoint (its state lives in SciPy)",
+                         "optimizer")
+    if comm is not None:
+        raise UsageError(f"optimizer {config.optimizer} runs in one process, not distributed", "optimizer")
+    backend = backend.ready()
+    (train_x, train_y), valid, test = ((backend.place(x, config.floatx), backend.arrays.asarray(y))
+                                       for x, y in datasets)
     if model is None:
-        n_out = max(int(np.max(y)) for _, y in datasets) + 1
-        model = LogisticRegression(train_x.shape[1], max(n_out, 2), dtype=config.floatx)
-    k = model.n_in * model.n_out
-    bs = config.batch_size
+        model = backend.new_model(train_x.shape[1], n_classes(datasets), config.floatx)
+    model = backend.adopt(model)
+    steps_per_epoch = max(1, len(train_x) // config.batch_size)
     state = TrainState(model=model, opt_state={}, stopping=PatienceStopping(
-        config.patience, config.patience_increase, config.improvement_threshold))
+        config.patience / steps_per_epoch, config.patience_increase, config.improvement_threshold))
+    evaluation = Evaluation(backend, valid, test, config.batch_size, 1, listeners)
+    objective = _Objective(backend, model, train_x, train_y, config.l2)
 
-    def unpack(theta: np.ndarray) -> None:
-        model.W[...] = theta[:k].reshape(model.W.shape)
-        model.b[...] = theta[k:]
-
-    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        unpack(theta)
-        loss, gW, gb = model.loss_and_gradient(train_x, train_y)
-        if config.l2:
-            loss += 0.5 * config.l2 * float(np.sum(model.W.astype(np.float64) ** 2))
-            gW = gW + model.dtype.type(config.l2) * model.W
-        return loss, np.concatenate([gW.ravel(), gb]).astype(np.float64)
-
-    info = {"n_train": len(train_x), "n_valid": len(valid_x), "n_test": len(test_x), "n_in": model.n_in,
-            "n_out": model.n_out, "n_train_batches": 1, "validation_frequency": 1, "config": config.as_dict(),
-            "resumed_at": None}
     for listener in listeners:
-        listener.on_train_begin(info)
-    start = time.perf_counter()
+        listener.on_train_begin({
+            "n_train": len(train_x), "n_valid": len(valid[0]), "n_test": len(test[0]), "n_in": model.n_in,
+            "n_out": model.n_out, "n_train_batches": 1, "validation_frequency": 1, "config": config.as_dict(),
+            "resumed_at": None,
+        })
+    evaluation.started = time.perf_counter()  # the clock starts with the first iteration
 
     def callback(intermediate_result: Any) -> None:
-        unpack(intermediate_result.x)
+        objective.unpack(intermediate_result.x)
         state.iteration += 1
         state.epoch = state.iteration + 1
-        validate(state, (valid_x, valid_y), (test_x, test_y), bs, 1, 1, time.perf_counter() - start, listeners)
+        state.minibatch = 1  # the iteration's one full-batch step
+        check_finite(model, state.epoch, config.learning_rate)
+        evaluation.validate(state)
         if state.stopping.should_stop(state.iteration):
             raise StopIteration
+        if stop is not None and stop.signal is not None:
+            state.elapsed = evaluation.elapsed()
+            for listener in listeners:
+                listener.on_interrupt(state)
+            raise TrainingInterrupted(stop.signal, state)
 
-    theta0 = np.concatenate([model.W.ravel(), model.b]).astype(np.float64)
-    minimize(objective, theta0, jac=True, method=METHODS[config.optimizer], callback=callback,
-             options={"maxiter": config.n_epochs})
-    return finish(state, config, time.perf_counter() - start, (valid_x, valid_y), (test_x, test_y), listeners)
+    minimize(objective, objective.pack(), jac=True, method=METHODS[config.optimizer], callback=callback,
+             options={"maxiter": config.n_epochs, "gtol": config.tol})
+    return evaluation.finish(state, config)
+
+
+class _Objective:
+    """The full-batch loss and gradient as SciPy wants them: a flat float64 vector of ``(W, b)`` in,
+    the loss and its gradient as a float64 vector out (computed by the backend in the model's dtype)."""
+
+    def __init__(self, backend: Backend, model: LogisticRegression, x: Any, y: Any, l2: float) -> None:
+        self.backend, self.model, self.x, self.y, self.l2 = backend, model, x, y, l2
+        self.k = model.n_in * model.n_out
+
+    def pack(self) -> np.ndarray:
+        arrays = self.model.arrays
+        return np.concatenate([arrays.to_numpy(self.model.W).ravel(), arrays.to_numpy(self.model.b)]).astype(
+            np.float64)
+
+    def unpack(self, theta: np.ndarray) -> None:
+        model, arrays = self.model, self.model.arrays
+        model.W[...] = arrays.asarray(theta[: self.k].reshape(model.n_in, model.n_out), dtype=model.dtype.name)
+        model.b[...] = arrays.asarray(theta[self.k :], dtype=model.dtype.name)
+
+    def __call__(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        self.unpack(theta)
+        model, arrays = self.model, self.model.arrays
+        loss, gW, gb = self.backend.loss_and_gradient(model, self.x, self.y)
+        gW, gb = arrays.to_numpy(gW), arrays.to_numpy(gb)
+        if self.l2:
+            W = theta[: self.k].reshape(model.n_in, model.n_out)
+            loss += 0.5 * self.l2 * float(np.sum(W**2))
+            gW = gW + self.l2 * W
+        if not math.isfinite(loss):
+            loss = math.inf
+        return loss, np.concatenate([gW.ravel(), gb]).astype(np.float64)

@@ -12,10 +12,11 @@ from typing import Any
 import numpy as np
 
 from .atomic import atomic_write
+from .backends import NUMPY
 from .data import LoadedData
 from .model import LogisticRegression
 from .plots import figures
-from .train import count_errors
+from .scoring import count_errors
 
 CAPTIONS = {
     "learning_curve": "Validation error at each validation, test error of each new best model.",
@@ -29,7 +30,7 @@ def build_report(model: LogisticRegression, meta: dict[str, Any], data: LoadedDa
     """The report page as a string."""
     rows = []
     for name, (x, y) in zip(("train", "validation", "test"), data.datasets, strict=True):
-        wrong = count_errors(model, np.asarray(x, dtype=model.dtype), y)
+        wrong = count_errors(NUMPY, model, np.asarray(x, dtype=model.dtype), y)
         rows.append(f"<tr><td>{name}</td><td>{len(y)}</td><td>{wrong}</td><td>{100 * wrong / len(y):.3f} %</td></tr>")
     test_x, test_y = data.datasets[2]
     pictures = figures(model, (np.asarray(test_x, dtype=model.dtype), test_y), meta.get("history") or ())

@@ -20,8 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike
 
-from .backends import NUMPY, Backend
-from .data.memmap import ScaledArray
+from .arrays import NUMPY_ARRAYS, Arrays
 
 FLOATX = ("float32", "float64")
 
@@ -37,9 +36,9 @@ class LogisticRegression:
         Number of classes.
     dtype : {"float32", "float64"}
         Floating-point type of the parameters and of every computation (the seed's floatX).
-    backend : Backend, optional
-        Where the parameters live and what computes on them (NumPy by default; see
-        :func:`logistic_sgd.backends.get_backend`).
+    arrays : Arrays, optional
+        The array namespace and device the parameters live on (NumPy by default; a backend's
+        :meth:`~logistic_sgd.backends.Backend.new_model` passes its own).
 
     Attributes
     ----------
@@ -49,7 +48,7 @@ class LogisticRegression:
         Bias of each class. Zero-initialised.
     """
 
-    def __init__(self, n_in: int, n_out: int, dtype: DTypeLike = "float32", backend: Backend = NUMPY) -> None:
+    def __init__(self, n_in: int, n_out: int, dtype: DTypeLike = "float32", arrays: Arrays = NUMPY_ARRAYS) -> None:
         name = np.dtype(dtype).name
         if name not in FLOATX:
             raise ValueError(f"dtype must be one of {FLOATX}, got {name!r}")
@@ -58,9 +57,9 @@ class LogisticRegression:
         self.n_in = int(n_in)
         self.n_out = int(n_out)
         self.dtype = np.dtype(name)
-        self.backend = backend
-        self.W = backend.zeros((self.n_in, self.n_out), name)
-        self.b = backend.zeros((self.n_out,), name)
+        self.arrays = arrays
+        self.W = arrays.zeros((self.n_in, self.n_out), name)
+        self.b = arrays.zeros((self.n_out,), name)
         self.metadata: dict[str, Any] = {}
 
     @property
@@ -68,35 +67,37 @@ class LogisticRegression:
         """The parameters ``[W, b]``, as the arrays the model computes with (not copies)."""
         return [self.W, self.b]
 
+    def copy(self) -> LogisticRegression:
+        """A new model with copies of the parameters, on the same arrays."""
+        clone = LogisticRegression(self.n_in, self.n_out, dtype=self.dtype, arrays=self.arrays)
+        clone.W[...] = self.W
+        clone.b[...] = self.b
+        return clone
+
     def decision_function(self, X: Any, chunk: int | None = None) -> Any:
         """Logits ``X @ W + b``, shape (n_samples, n_out).
 
         With ``chunk``, the product is taken ``chunk`` rows at a time (the training loop scores in
         minibatches, as the seed did: OpenBLAS is faster on 600-row blocks than on one tall matrix).
         """
-        if self.backend.kernel_module is not None:
-            X, divisor = self._kernel_input(X)
-            z = np.empty((X.shape[0], self.n_out), self.dtype)
-            self.backend.kernels.logits_into(X, self.W, self.b, z, divisor)
-            return z
-        X = self._as_input(X)
+        X = self.as_input(X)
         if chunk is None:
             z = X @ self.W
         else:
-            z = self.backend.empty((X.shape[0], self.n_out), self.dtype.name)
+            z = self.arrays.empty((X.shape[0], self.n_out), self.dtype.name)
             for i in range(0, X.shape[0], chunk):
-                self.backend.matmul(X[i : i + chunk], self.W, out=z[i : i + chunk])
+                self.arrays.matmul(X[i : i + chunk], self.W, out=z[i : i + chunk])
         z += self.b
         return z
 
     def log_p_y_given_x(self, X: Any) -> Any:
         """Log-probabilities ``log softmax(X @ W + b)``, computed stably as ``z - max z - log sum exp(z - max z)``."""
-        return log_softmax(self.decision_function(X), self.backend.xp)
+        return log_softmax(self.decision_function(X), self.arrays.xp)
 
     def p_y_given_x(self, X: Any) -> Any:
         """Class probabilities ``softmax(X @ W + b)``, shape (n_samples, n_out); rows sum to 1."""
         z = self.decision_function(X)
-        softmax_(z, self.backend.xp)
+        softmax_(z, self.arrays.xp)
         return z
 
     def predict(self, X: Any, chunk: int | None = None) -> Any:
@@ -105,10 +106,7 @@ class LogisticRegression:
         The argmax is taken over the probabilities, not the logits, as the seed does: two logits
         that differ in the last bits can round to equal probabilities, and then the first wins.
         """
-        if self.backend.kernel_module is not None:
-            X, divisor = self._kernel_input(X)
-            return self.backend.kernels.predict(X, self.W, self.b, divisor)
-        xp = self.backend.xp
+        xp = self.arrays.xp
         pt = xp.asarray(self.decision_function(X, chunk).T, copy=True)  # classes x rows: see gradient_into
         pt -= xp.max(pt, axis=0, keepdims=True)
         xp.exp(pt, out=pt)
@@ -120,52 +118,47 @@ class LogisticRegression:
 
         Computed from the log-softmax, never as the log of a softmax, so it stays finite for any logits.
         """
-        xp = self.backend.xp
-        y = self.backend.asarray(y)
+        xp = self.arrays.xp
+        y = self.arrays.asarray(y)
         logp = self.log_p_y_given_x(X)
-        return -float(xp.mean(logp[xp.arange(y.shape[0], device=_device(y)), y]))
+        return -float(xp.mean(logp[self.arrays.arange(y.shape[0]), y]))
 
     def errors(self, X: Any, y: Any) -> float:
         """Zero-one loss: the fraction of rows whose predicted class differs from ``y``."""
-        wrong = self.predict(X) != self.backend.asarray(y)
-        return float(self.backend.to_numpy(wrong).mean())
+        wrong = self.predict(X) != self.arrays.asarray(y)
+        return float(self.arrays.to_numpy(wrong).mean())
 
     def gradient(self, X: Any, y: Any) -> tuple[Any, Any]:
         """Gradient of :meth:`negative_log_likelihood` with respect to ``(W, b)``, as new arrays.
 
         With ``D = (softmax(X W + b) - onehot(y)) / n``: ``dW = X^T D`` and ``db = sum_k D_k``.
         """
-        X = self._as_input(X)
-        y = self.backend.asarray(y)
+        X = self.as_input(X)
+        y = self.arrays.asarray(y)
         return self.gradient_into(X, y, Workspace.for_batch(self, X.shape[0]))
 
     def loss_and_gradient(self, X: Any, y: Any) -> tuple[float, Any, Any]:
         """Mean NLL and its gradient from one forward pass (for full-batch optimisers)."""
-        xp = self.backend.xp
-        X = self._as_input(X)
-        y = self.backend.asarray(y)
+        xp = self.arrays.xp
+        X = self.as_input(X)
+        y = self.arrays.asarray(y)
         z = self.decision_function(X)
-        rows = xp.arange(z.shape[0], device=_device(z))
+        rows = self.arrays.arange(z.shape[0])
         logp = log_softmax(z, xp)
         loss = -float(xp.mean(logp[rows, y]))
         d = xp.exp(logp)
         d[rows, y] -= 1
-        d /= self.backend.scalar(z.shape[0], self.dtype.name)
+        d /= self.arrays.scalar(z.shape[0], self.dtype.name)
         return loss, X.T @ d, xp.sum(d, axis=0)
 
     def gradient_into(self, X: Any, y: Any, work: Workspace) -> tuple[Any, Any]:
         """:meth:`gradient` computed in the buffers of ``work``, allocating nothing (the training step).
 
-        ``X`` and ``y`` must already be this backend's arrays, ``X`` of this model's dtype (or, with
-        compiled kernels, a :class:`ScaledArray` of bytes they read); the returned arrays are
-        ``work``'s and are overwritten by the next call.
+        ``X`` and ``y`` must already be arrays of this model's namespace, ``X`` of its dtype; the
+        returned arrays are ``work``'s and are overwritten by the next call.
         """
-        if work.scratch is not None:  # the compiled kernel: the same math, fused (see kernels.py)
-            X, divisor = self._kernel_input(X)
-            self.backend.kernels.gradient_into(X, y, self.W, self.b, work.n, work.gW, work.gb, work.scratch, divisor)
-            return work.gW, work.gb
-        xp = self.backend.xp
-        z = self.backend.matmul(X, self.W, out=work.z)
+        xp = self.arrays.xp
+        z = self.arrays.matmul(X, self.W, out=work.z)
         # The row-wise work runs on the transpose (n_out x n): reductions over 10 classes of 600
         # rows vectorise along the rows there, and cost a third of reductions along rows of 10.
         dt = work.zt
@@ -177,38 +170,16 @@ class LogisticRegression:
         dt[y, work.rows] -= 1
         dt /= work.n
         z[...] = dt.T
-        self.backend.matmul(X.T, z, out=work.gW)
+        self.arrays.matmul(X.T, z, out=work.gW)
         work.gb[...] = xp.sum(dt, axis=1)
         return work.gW, work.gb
 
-    def sgd_steps(self, X: Any, y: Any, start: int, rates: Any, work: Workspace) -> None:
-        """``len(rates)`` steps of plain SGD in one call (backends with kernels, and torch): step ``i``
-        takes the minibatch of ``work``'s size at row ``start + i * size`` of the whole training set
-        ``X, y`` and does ``params -= rates[i] * gradient``; bit for bit :meth:`gradient_into` then
-        ``sgd(rates[i])``'s update. The kernels take the steps without a Python round trip per
-        minibatch, and so does a CUDA graph on torch (see :mod:`logistic_sgd.torch_steps`)."""
-        if self.backend.name == "torch":
-            from .torch_steps import runner
+    def as_input(self, X: Any) -> Any:
+        """``X`` as rows of this model's dtype on its arrays, checked to have ``n_in`` columns."""
+        return self.checked_shape(self.arrays.asarray(X, dtype=self.dtype.name))
 
-            runner(self, X, y, work).run(start, rates)
-            return
-        X, divisor = self._kernel_input(X)
-        self.backend.kernels.sgd_steps(X, y, start, work.z.shape[0], rates, self.W, self.b, work.n,
-                                       work.scratch, divisor)
-
-    def _kernel_input(self, X: Any) -> tuple[Any, float | None]:
-        """``X`` for the compiled kernels: the bytes of a ScaledArray they read, with its divisor;
-        else float rows of this model's dtype."""
-        if type(X) is np.ndarray and X.dtype == self.dtype and X.ndim == 2 and X.shape[1] == self.n_in:
-            return X, None  # the training step's case, without the general checks' cost
-        if isinstance(X, ScaledArray) and self.backend.kernels.reads(X):
-            return self._checked_shape(X).stored, X.divisor
-        return self._as_input(X), None
-
-    def _as_input(self, X: Any) -> Any:
-        return self._checked_shape(self.backend.asarray(X, dtype=self.dtype.name))
-
-    def _checked_shape(self, X: Any) -> Any:
+    def checked_shape(self, X: Any) -> Any:
+        """``X`` itself, after checking that it is 2-D with ``n_in`` columns (``ValueError`` if not)."""
         if X.ndim != 2 or X.shape[1] != self.n_in:
             raise ValueError(f"X must have shape (n_samples, {self.n_in}), got {tuple(X.shape)}")
         return X
@@ -216,9 +187,9 @@ class LogisticRegression:
 
 @dataclass
 class Workspace:
-    """Buffers for one minibatch size: logits/gradient ``z`` (n, n_out), row indices, and the gradient
-    ``gW``, ``gb`` as two views of one flat buffer ``grads`` (one all-reduce per step when distributed),
-    and the compiled kernels' buffers when the backend has them."""
+    """Buffers of :meth:`LogisticRegression.gradient_into` for minibatches of ``n`` rows: logits and
+    their transpose, row indices, and the gradient ``gW``, ``gb`` as two views of one flat buffer
+    ``grads`` (one all-reduce per step when distributed)."""
 
     z: Any
     zt: Any
@@ -227,21 +198,18 @@ class Workspace:
     gb: Any
     rows: Any
     n: Any
-    scratch: Any = None
-    runner: Any = None  # torch: the StepRunner of sgd_steps, with its CUDA graphs
 
     @classmethod
     def for_batch(cls, model: LogisticRegression, n: int, mean_over: int | None = None) -> Workspace:
         """Buffers for ``n`` rows; the gradient is divided by ``mean_over`` (default ``n``): a rank holding
         a slice of a global minibatch divides by the global size, so that summing over ranks gives the mean."""
-        be, dt = model.backend, model.dtype.name
+        arrays, dt = model.arrays, model.dtype.name
         k = model.n_in * model.n_out
-        grads = be.empty((k + model.n_out,), dt)
+        grads = arrays.empty((k + model.n_out,), dt)
         return cls(
-            z=be.empty((n, model.n_out), dt), zt=be.empty((model.n_out, n), dt), grads=grads,
-            gW=be.xp.reshape(grads[:k], (model.n_in, model.n_out)), gb=grads[k:],
-            rows=be.xp.arange(n, device=_device(model.W)), n=be.scalar(mean_over or n, dt),
-            scratch=None if be.kernel_module is None else be.kernels.Scratch.for_model(model.n_in, model.n_out, dt),
+            z=arrays.empty((n, model.n_out), dt), zt=arrays.empty((model.n_out, n), dt), grads=grads,
+            gW=arrays.xp.reshape(grads[:k], (model.n_in, model.n_out)), gb=grads[k:],
+            rows=arrays.arange(n), n=arrays.scalar(mean_over or n, dt),
         )
 
 
@@ -264,7 +232,3 @@ def log_softmax(z: Any, xp: Any = np) -> Any:
     s = z - xp.max(z, axis=1, keepdims=True)
     s -= xp.log(xp.sum(xp.exp(s), axis=1, keepdims=True))
     return s
-
-
-def _device(a: Any) -> Any:
-    return getattr(a, "device", None) if not isinstance(a, np.ndarray) else None

@@ -8,8 +8,10 @@ from typing import Any
 
 import numpy as np
 
+from ._version import __version__
 from .atomic import atomic_write
 from .errors import UsageError
+from .extras import require
 from .model import LogisticRegression
 
 MIN_OPSET = 13  # Softmax over one axis (axis=1) as used here exists from opset 13 on
@@ -21,17 +23,13 @@ def to_onnx(model: LogisticRegression, opset: int | None = None) -> Any:
     ``opset`` defaults to the installed onnx package's current opset; pass a lower one (>= 13) for
     an older runtime.
     """
-    try:
-        import onnx
-        from onnx import TensorProto, helper, numpy_helper
-    except ImportError:
-        raise UsageError("exporting to ONNX needs the onnx package: pip install 'logistic-sgd[onnx]'") from None
-    from . import __version__
-
+    onnx = require("onnx", "onnx", "exporting to ONNX")
+    from onnx import TensorProto, helper, numpy_helper
     opset = onnx.defs.onnx_opset_version() if opset is None else opset
     if not MIN_OPSET <= opset <= onnx.defs.onnx_opset_version():
-        raise UsageError(f"--opset must be between {MIN_OPSET} and {onnx.defs.onnx_opset_version()}, got {opset}")
-    be = model.backend
+        newest = onnx.defs.onnx_opset_version()
+        raise UsageError(f"opset must be between {MIN_OPSET} and {newest}, got {opset}", "opset")
+    be = model.arrays
     W = np.asarray(be.to_numpy(model.W), dtype=np.float32)
     b = np.asarray(be.to_numpy(model.b), dtype=np.float32)
     graph = helper.make_graph(

@@ -29,10 +29,16 @@ Schedule = Callable[[int], float]
 
 @dataclass(frozen=True)
 class Transform:
-    """One piece of an optimiser: ``init(params) -> state``, ``update(grads, state, params) -> state``."""
+    """One piece of an optimiser: ``init(params) -> state``, ``update(grads, state, params) -> state``.
+
+    ``rates``, set on a piece whose whole step is ``grads *= rate(step)``, gives the rates of the
+    next ``n`` steps and the state after them without touching any array: what a backend needs to
+    take a run of steps in one call.
+    """
 
     init: Callable[[Params], State]
     update: Callable[[Params, State, Params], State]
+    rates: Callable[[State, int], tuple[list[float], State]] | None = None
 
 
 @dataclass(frozen=True)
@@ -41,9 +47,6 @@ class Optimizer:
 
     name: str
     transform: Transform
-    schedule: Schedule | None = None
-    """Set when a step is ``params -= schedule(step) * grads`` and nothing else (plain :func:`sgd`):
-    a loop may then take several steps in one compiled call (see :meth:`plain_steps`)."""
 
     def init(self, params: Params) -> State:
         return self.transform.init(params)
@@ -55,18 +58,24 @@ class Optimizer:
             p -= g
         return state
 
-    def plain_steps(self, state: State, steps: int, dtype: Any) -> tuple[np.ndarray, State]:
+    @property
+    def takes_runs(self) -> bool:
+        """Whether a step is ``params -= rate * grads`` and nothing else (plain SGD, any schedule),
+        so that a backend may take a run of steps in one call, given :meth:`run_rates`."""
+        return self.transform.rates is not None
+
+    def run_rates(self, state: State, steps: int, dtype: Any) -> tuple[np.ndarray, State]:
         """The learning rates of the next ``steps`` steps in ``dtype`` (cast as each :meth:`update`
-        casts them), and the state after those steps; only for an optimiser with a ``schedule``."""
-        if self.schedule is None:
+        casts them), and the state after those steps; only where :attr:`takes_runs`."""
+        if self.transform.rates is None:
             raise ValueError(f"{self.name} does more than scale the gradient by a learning rate")
-        count = state["parts"][0]["count"]
-        rates = np.array([self.schedule(count + i) for i in range(steps)], dtype=dtype)
-        return rates, {"step": state["step"] + steps, "parts": [{"count": count + steps}]}
+        rates, state = self.transform.rates(state, steps)
+        return np.array(rates, dtype=dtype), state
 
 
 def chain(*transforms: Transform) -> Transform:
-    """Apply ``transforms`` in order; the state is the list of their states and a step counter."""
+    """Apply ``transforms`` in order; the state is the list of their states and a step counter.
+    A chain of one piece with ``rates`` has them too."""
 
     def init(params: Params) -> State:
         return {"step": 0, "parts": [t.init(params) for t in transforms]}
@@ -75,7 +84,14 @@ def chain(*transforms: Transform) -> Transform:
         parts = [t.update(grads, s, params) for t, s in zip(transforms, state["parts"], strict=True)]
         return {"step": state["step"] + 1, "parts": parts}
 
-    return Transform(init, update)
+    def rates(state: State, steps: int) -> tuple[list[float], State]:
+        only = transforms[0].rates
+        assert only is not None
+        values, part = only(state["parts"][0], steps)
+        return values, {"step": state["step"] + steps, "parts": [part]}
+
+    single = len(transforms) == 1 and transforms[0].rates is not None
+    return Transform(init, update, rates if single else None)
 
 
 def _cast(p: Any, value: float) -> Any:
@@ -136,7 +152,11 @@ def scale_by_schedule(schedule: Schedule) -> Transform:
             g *= _cast(p, lr)
         return {"count": state["count"] + 1}
 
-    return Transform(init, update)
+    def rates(state: State, steps: int) -> tuple[list[float], State]:
+        count = state["count"]
+        return [schedule(count + i) for i in range(steps)], {"count": count + steps}
+
+    return Transform(init, update, rates)
 
 
 def make_schedule(
@@ -180,7 +200,7 @@ def sgd(
         add_l1(l1) if l1 else None,
         momentum(momentum_, nesterov) if momentum_ else None,
     ) if p is not None]
-    return Optimizer("sgd", chain(*parts, scale_by_schedule(schedule)), None if parts else schedule)
+    return Optimizer("sgd", chain(*parts, scale_by_schedule(schedule)))
 
 
 def _namespace(a: Any) -> Any:

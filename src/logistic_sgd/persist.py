@@ -20,15 +20,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._version import __version__
+from .arrays import NUMPY_ARRAYS, Arrays
 from .atomic import atomic_write
-from .backends import NUMPY, Backend
+from .config import TrainConfig
 from .data.npzfile import read_npz
 from .errors import ModelFileError, one_line
+from .events import TrainState
 from .model import FLOATX, LogisticRegression
 from .stopping import PatienceStopping
 
 if TYPE_CHECKING:
-    from .train import TrainConfig, TrainState
+    from .backends import Backend
 
 FORMAT = "logistic-sgd-model"
 FORMAT_VERSION = 1
@@ -36,8 +39,6 @@ FORMAT_VERSION = 1
 
 def save_model(path: str | os.PathLike[str], model: LogisticRegression, metadata: dict[str, Any] | None = None) -> None:
     """Write ``model`` and ``metadata`` to ``path`` atomically (temp file beside it, then rename)."""
-    from . import __version__
-
     meta = {
         **(metadata or {}),
         "format": FORMAT, "format_version": FORMAT_VERSION, "library_version": __version__,
@@ -45,7 +46,7 @@ def save_model(path: str | os.PathLike[str], model: LogisticRegression, metadata
     }
     blob = np.frombuffer(json.dumps(meta, sort_keys=True).encode("utf-8"), dtype=np.uint8)
     with atomic_write(path) as f:
-        np.savez(f, W=model.backend.to_numpy(model.W), b=model.backend.to_numpy(model.b), metadata=blob)
+        np.savez(f, W=model.arrays.to_numpy(model.W), b=model.arrays.to_numpy(model.b), metadata=blob)
 
 
 def load_model(path: str | os.PathLike[str]) -> LogisticRegression:
@@ -100,9 +101,7 @@ CHECKPOINT_FORMAT = "logistic-sgd-checkpoint"
 def save_checkpoint(path: str | os.PathLike[str], state: TrainState, config: TrainConfig, fingerprint: str) -> None:
     """Write the whole training state atomically: parameters, best model, optimiser and stopping
     state, position, RNG state, the data's fingerprint and the hyperparameters."""
-    from . import __version__
-
-    be = state.model.backend
+    be = state.model.arrays
     arrays = {"W": be.to_numpy(state.model.W), "b": be.to_numpy(state.model.b)}
     if state.best_model is not None:
         arrays |= {"best_W": be.to_numpy(state.best_model.W), "best_b": be.to_numpy(state.best_model.b)}
@@ -122,7 +121,7 @@ def save_checkpoint(path: str | os.PathLike[str], state: TrainState, config: Tra
 
 
 def load_checkpoint(
-    path: str | os.PathLike[str], config: TrainConfig, fingerprint: str, backend: Backend = NUMPY
+    path: str | os.PathLike[str], config: TrainConfig, fingerprint: str, backend: Backend | None = None
 ) -> TrainState:
     """Read a checkpoint written by :func:`save_checkpoint`, refusing one made for other data or
     other hyperparameters (:class:`ModelFileError`, naming what differs)."""
@@ -133,19 +132,17 @@ def load_checkpoint(
         if meta.get("format") != CHECKPOINT_FORMAT or meta.get("format_version") != FORMAT_VERSION:
             raise ModelFileError(f"{path}: not a logistic-sgd checkpoint of format version {FORMAT_VERSION}")
         if meta["data_fingerprint"] != fingerprint:
-            raise ModelFileError(f"{path}: checkpoint was made for other data; resume with the same --data/--dataset")
+            raise ModelFileError(f"{path}: checkpoint was made for other data; resume on the same data")
         saved = meta["config"]
         differ = [k for k, v in config.as_dict().items() if saved.get(k) != v]
         if differ:
-            flags = ", ".join(f"--{k.replace('_', '-')} {saved.get(k)!r} (now {getattr(config, k)!r})" for k in differ)
-            raise ModelFileError(f"{path}: checkpoint was made with other hyperparameters: {flags}")
+            values = ", ".join(f"{k} {saved.get(k)!r} (now {getattr(config, k)!r})" for k in differ)
+            raise ModelFileError(f"{path}: checkpoint was made with other hyperparameters: {values}", tuple(differ))
         best = (arrays["best_W"], arrays["best_b"]) if "best_W" in arrays else None
-        from .train import TrainState
-
         state = TrainState(
             model=_model_from(arrays["W"], arrays["b"], backend),
             stopping=PatienceStopping(**meta["stopping"]),
-            opt_state=_arrays_in(meta["opt_state"], arrays, backend),
+            opt_state=_arrays_in(meta["opt_state"], arrays, NUMPY_ARRAYS if backend is None else backend.arrays),
             epoch=int(meta["epoch"]), minibatch=int(meta["minibatch"]),
             iteration=int(meta["iteration"]), test_score=float(meta["test_score"]),
             best_model=None if best is None else _model_from(*best, backend),
@@ -161,16 +158,16 @@ def load_checkpoint(
     return state
 
 
-def _model_from(W: np.ndarray, b: np.ndarray, backend: Backend) -> LogisticRegression:
+def _model_from(W: np.ndarray, b: np.ndarray, backend: Backend | None) -> LogisticRegression:
     if W.ndim != 2 or b.shape != (W.shape[1],) or W.dtype.name not in FLOATX or b.dtype != W.dtype:
         raise ValueError(f"inconsistent arrays W {W.dtype} {W.shape}, b {b.dtype} {b.shape}")
-    model = LogisticRegression(W.shape[0], W.shape[1], dtype=W.dtype, backend=backend)
-    model.W[...] = backend.asarray(W)
-    model.b[...] = backend.asarray(b)
-    return model
+    model = LogisticRegression(W.shape[0], W.shape[1], dtype=W.dtype)
+    model.W[...] = W
+    model.b[...] = b
+    return model if backend is None else backend.adopt(model)
 
 
-def _arrays_out(tree: Any, arrays: dict[str, np.ndarray], backend: Backend) -> Any:
+def _arrays_out(tree: Any, arrays: dict[str, np.ndarray], backend: Arrays) -> Any:
     """``tree`` (dicts, lists, numbers) with each array moved into ``arrays`` and replaced by its key."""
     if isinstance(tree, dict):
         return {k: _arrays_out(v, arrays, backend) for k, v in tree.items()}
@@ -183,7 +180,7 @@ def _arrays_out(tree: Any, arrays: dict[str, np.ndarray], backend: Backend) -> A
     return tree
 
 
-def _arrays_in(tree: Any, arrays: dict[str, np.ndarray], backend: Backend) -> Any:
+def _arrays_in(tree: Any, arrays: dict[str, np.ndarray], backend: Arrays) -> Any:
     if isinstance(tree, dict):
         if set(tree) == {"__array__"}:
             return backend.asarray(arrays[tree["__array__"]].copy())

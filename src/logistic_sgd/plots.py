@@ -14,14 +14,13 @@ from numpy.typing import NDArray
 
 from .atomic import atomic_write
 from .errors import UsageError
+from .extras import require
 from .model import LogisticRegression
 
 
-def _pyplot() -> Any:
-    try:
-        import matplotlib
-    except ImportError:
-        raise UsageError("plots need matplotlib: pip install 'logistic-sgd[plots]'") from None
+def pyplot() -> Any:
+    """matplotlib's pyplot on the Agg backend, or a :class:`UsageError` naming the extra."""
+    matplotlib = require("matplotlib", "plots", "plots")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -30,7 +29,7 @@ def _pyplot() -> Any:
 
 def learning_curve(history: Sequence[dict[str, Any]], costs: Sequence[float] | None = None) -> Any:
     """Validation error at each validation, test error of each new best model, and (if given) training cost."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
     x = [h["iteration"] + 1 for h in history]
     ax.plot(x, [100 * h["validation_error"] for h in history], label="validation error")
@@ -52,8 +51,8 @@ def learning_curve(history: Sequence[dict[str, Any]], costs: Sequence[float] | N
 
 def weights(model: LogisticRegression, class_names: Sequence[str] | None = None) -> Any:
     """Each class's weight vector ``W[:, k]`` drawn as a square image (red positive, blue negative)."""
-    plt = _pyplot()
-    W = np.asarray(model.backend.to_numpy(model.W), dtype=np.float64)
+    plt = pyplot()
+    W = np.asarray(model.arrays.to_numpy(model.W), dtype=np.float64)
     side = math.isqrt(model.n_in)
     if side * side != model.n_in:
         raise UsageError(f"weights of {model.n_in} inputs cannot be drawn as a square image")
@@ -73,8 +72,8 @@ def weights(model: LogisticRegression, class_names: Sequence[str] | None = None)
 
 def confusion(model: LogisticRegression, x: NDArray[Any], y: NDArray[Any]) -> Any:
     """The confusion matrix on ``(x, y)``: rows true class, columns predicted, counts in the cells."""
-    plt = _pyplot()
-    pred = np.asarray(model.backend.to_numpy(model.predict(x)))
+    plt = pyplot()
+    pred = np.asarray(model.arrays.to_numpy(model.predict(x)))
     k = model.n_out
     matrix = np.zeros((k, k), dtype=np.int64)
     np.add.at(matrix, (np.asarray(y), pred), 1)
@@ -95,8 +94,8 @@ def confusion(model: LogisticRegression, x: NDArray[Any], y: NDArray[Any]) -> An
 
 def confidently_wrong(model: LogisticRegression, x: NDArray[Any], y: NDArray[Any], n: int = 16) -> Any:
     """The ``n`` misclassified examples the model was surest of, with true and predicted labels."""
-    plt = _pyplot()
-    proba = np.asarray(model.backend.to_numpy(model.p_y_given_x(x)))
+    plt = pyplot()
+    proba = np.asarray(model.arrays.to_numpy(model.p_y_given_x(x)))
     pred = proba.argmax(axis=1)
     wrong = np.flatnonzero(pred != np.asarray(y))
     worst = wrong[np.argsort(-proba[wrong, pred[wrong]], kind="stable")][:n]
@@ -117,7 +116,7 @@ def confidently_wrong(model: LogisticRegression, x: NDArray[Any], y: NDArray[Any
 
 def png_bytes(fig: Any) -> bytes:
     """The figure as PNG bytes (and closes it)."""
-    plt = _pyplot()
+    plt = pyplot()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
     plt.close(fig)

@@ -13,9 +13,11 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from . import plots
+from .config import TrainConfig
 from .errors import OutputError
+from .events import BaseListener, TrainResult, TrainState, ValidationEvent
 from .persist import save_checkpoint, save_model
-from .train import BaseListener, TrainConfig, TrainResult, TrainState, ValidationEvent
 
 
 @contextlib.contextmanager
@@ -184,9 +186,7 @@ class PlotWriter(BaseListener):
     and, at the end, writes the pictures of :mod:`logistic_sgd.plots` for the best model as PNGs."""
 
     def __init__(self, folder: str | Path, train: tuple[Any, Any], test: tuple[Any, Any], sample: int = 5000) -> None:
-        from . import plots
-
-        plots._pyplot()  # fail now, not after training, when matplotlib is missing
+        plots.pyplot()  # fail now, not after training, when matplotlib is missing
         self.folder = Path(folder)
         self.train = (train[0][:sample], train[1][:sample])
         self.test = test
@@ -197,8 +197,6 @@ class PlotWriter(BaseListener):
         self.costs.append(event.model.negative_log_likelihood(*self.train))
 
     def on_train_end(self, result: TrainResult) -> None:
-        from . import plots
-
         if result.best_model is None:
             return
         test_x = np.asarray(self.test[0], dtype=result.best_model.dtype)

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from numbers import Integral, Real
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
-from .model import LogisticRegression, log_softmax, softmax
-from .train import TrainConfig, fit
+from .backends import BACKENDS, Backend, get_backend
+from .config import OPTIMIZERS, TrainConfig
+from .model import FLOATX, LogisticRegression, log_softmax, softmax
+from .optim import SCHEDULES
+from .train import fit
 
 
 class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
@@ -35,6 +40,9 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         Precision of the parameters and of the arithmetic.
     random_state : int, RandomState or None
         Seeds the held-out split and the shuffling.
+    backend : {"auto", "numpy", "numba", "torch"}
+        What trains and predicts (see :mod:`logistic_sgd.backends`): ``auto`` takes the compiled
+        kernels when Numba is installed (the same numbers as ``numpy`` up to float rounding).
 
     Attributes
     ----------
@@ -48,6 +56,26 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
     best_validation_score_ : float
         Validation accuracy of the kept model (``fit`` only).
     """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "patience": [Interval(Integral, 1, None, closed="left")],
+        "patience_increase": [Interval(Real, 1, None, closed="left")],
+        "improvement_threshold": [Interval(Real, 0, 1, closed="right")],
+        "optimizer": [StrOptions(set(OPTIMIZERS))],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "nesterov": ["boolean"],
+        "l2": [Interval(Real, 0, None, closed="left")],
+        "l1": [Interval(Real, 0, None, closed="left")],
+        "lr_schedule": [StrOptions(set(SCHEDULES))],
+        "shuffle": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "floatx": [StrOptions(set(FLOATX))],
+        "random_state": ["random_state"],
+        "backend": [StrOptions(set(BACKENDS))],
+    }
 
     def __init__(
         self,
@@ -67,6 +95,7 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         validation_fraction: float = 0.1,
         floatx: str = "float64",
         random_state: Any = None,
+        backend: str = "auto",
     ) -> None:
         self.learning_rate = learning_rate
         self.batch_size = batch_size
@@ -84,7 +113,9 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         self.validation_fraction = validation_fraction
         self.floatx = floatx
         self.random_state = random_state
+        self.backend = backend
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(
         self, X: ArrayLike, y: ArrayLike, eval_set: tuple[ArrayLike, ArrayLike] | None = None
     ) -> LogisticSGDClassifier:
@@ -99,8 +130,6 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
             y_val = self._encode(np.asarray(eval_set[1]))
             X_tr, y_tr = X, codes
         else:
-            if not 0 < self.validation_fraction < 1:
-                raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}")
             n_val = max(1, round(self.validation_fraction * len(X)))
             if len(X) - n_val < 1:
                 raise ValueError(f"n_samples={len(X)} is too few to hold out a validation set; pass eval_set")
@@ -109,15 +138,17 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
             X_val, y_val = X[order[:n_val]], codes[order[:n_val]]
         batch = max(1, min(self.batch_size, len(X_tr), len(X_val)))
         config = self._config(batch, seed=int(rng.randint(2**31 - 1)))
-        model = LogisticRegression(X.shape[1], len(self.classes_), dtype=self.floatx)
-        result = fit(((X_tr, y_tr), (X_val, y_val), (X_val, y_val)), config, model=model)
+        backend = self._backend()
+        model = backend.new_model(X.shape[1], len(self.classes_), self.floatx)
+        result = fit(((X_tr, y_tr), (X_val, y_val), (X_val, y_val)), config, model=model, backend=backend)
         best = result.best_model or model
-        self._set_params_from(best.W, best.b)
+        self._set_params_from(best.arrays.to_numpy(best.W), best.arrays.to_numpy(best.b))
         self.n_iter_ = result.epochs
         self.best_validation_score_ = 1.0 - result.best_validation_error if result.best_model else float("nan")
         self._opt_state = None
         return self
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X: ArrayLike, y: ArrayLike, classes: ArrayLike | None = None) -> LogisticSGDClassifier:
         """One epoch of minibatch SGD over ``X`` (no early stopping); ``classes`` is required on the first call."""
         first = not hasattr(self, "classes_")
@@ -161,11 +192,16 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         return log_softmax(self._model().decision_function(X))
 
     def predict(self, X: ArrayLike) -> NDArray[Any]:
-        """The most probable class of each row (a value of ``classes_``)."""
+        """The most probable class of each row (a value of ``classes_``), computed by the backend."""
         X = self._check(X)
-        return self.classes_[self._model().predict(X)]
+        backend = self._backend()
+        model = backend.adopt(self._model())
+        return self.classes_[model.arrays.to_numpy(backend.predict(model, backend.place(X, self.floatx)))]
 
     # -- helpers -----------------------------------------------------------------------------------
+    def _backend(self) -> Backend:
+        return get_backend(self.backend).ready()
+
     def _config(self, batch: int, seed: int = 0) -> TrainConfig:
         return TrainConfig(
             learning_rate=self.learning_rate, n_epochs=self.max_epochs, batch_size=batch, patience=self.patience,

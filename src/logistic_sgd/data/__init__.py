@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 from ..errors import DataError
 from .idx import read_idx
 from .memmap import MANIFEST, ScaledArray, read_layout
-from .npzfile import read_npz as read_npz_arrays
+from .npzfile import read_npz
 from .pickle_safe import load_pickle
 
 Split = tuple[NDArray[np.floating], NDArray[np.int32]]
@@ -100,7 +100,7 @@ def read_path(path: Path, keep_bytes: Collection[str] = ()) -> LoadedData:
             "IDX files, or mnist.pkl.gz)"
         )
     if path.name.endswith(".npz"):
-        return LoadedData(read_npz(path, keep_bytes), f"arrays in {path}", path)
+        return LoadedData(read_dataset_npz(path, keep_bytes), f"arrays in {path}", path)
     if path.name.endswith((".pkl", ".pkl.gz", ".pickle")):
         return LoadedData(read_seed_pickle(path), f"pickle {path}", path)
     raise DataError(f"{path}: unknown dataset format (expected .pkl.gz, .npz, or a folder of IDX files)")
@@ -144,10 +144,15 @@ def read_idx_folder(folder: Path, keep_bytes: Collection[str] = ()) -> Datasets:
     }, keep_bytes)
 
 
-def read_npz(path: Path, keep_bytes: Collection[str] = ()) -> Datasets:
+def read_dataset_npz(path: Path, keep_bytes: Collection[str] = ()) -> Datasets:
     """An ``.npz`` with the six arrays ``{train,valid,test}_{x,y}``, loaded without pickles."""
     keys = tuple(f"{s}_{k}" for s in SPLITS for k in "xy")
-    return _checked(path, read_npz_arrays(path, keys, DataError, "dataset .npz"), keep_bytes)
+    return _checked(path, read_npz(path, keys, DataError, "dataset .npz"), keep_bytes)
+
+
+def n_classes(datasets: Datasets) -> int:
+    """The number of classes the labels of ``datasets`` need: the largest label + 1, at least 2."""
+    return max(2, max(int(np.max(y)) for _, y in datasets) + 1)
 
 
 def fingerprint(datasets: Datasets) -> str:

@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..atomic import atomic_write
-from ..errors import DataError, UsageError
+from ..errors import DataError, UsageError, one_line
 
 MANIFEST = "manifest.json"
 FORMAT = "logistic-sgd-memmap"
@@ -103,7 +103,7 @@ def convert(datasets: tuple, out: Path) -> Path:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UsageError(f"--out {out}: cannot create the folder ({exc.strerror})") from None
+        raise UsageError(f"out {out}: cannot create the folder ({exc.strerror})", "out") from None
     (train_x, _), _, _ = datasets
     as_bytes = all(_is_bytes(x) for x, _ in datasets)
     n_classes = max(int(np.max(y)) for _, y in datasets) + 1
@@ -147,7 +147,7 @@ def read_layout(folder: Path) -> tuple:
     except DataError:
         raise
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise DataError(f"{folder}: unreadable converted dataset ({' '.join(str(exc).split())[:160]})") from None
+        raise DataError(f"{folder}: unreadable converted dataset ({one_line(exc)})") from None
     return tuple(splits)
 
 

@@ -29,10 +29,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from .errors import one_line
+from ...errors import one_line
 
 if TYPE_CHECKING:
-    from .model import LogisticRegression, Workspace
+    from ...model import LogisticRegression, Workspace
 
 MAX_GRAPHS = 8  # captured runs kept per training run: a start and a length each (the seed needs one)
 
@@ -152,11 +152,3 @@ class StepRunner:
             grads.mul_(self._rates[i])  # gW and gb are views of grads: sgd's `g *= lr`, then `p -= g`
             W.sub_(self.work.gW)
             b.sub_(self.work.gb)
-
-
-def runner(model: LogisticRegression, X: Any, y: Any, work: Workspace) -> StepRunner:
-    """The :class:`StepRunner` kept in ``work`` for these tensors (made on first use)."""
-    kept = work.runner
-    if kept is None or kept.model is not model or kept.X is not X or kept.y is not y:
-        kept = work.runner = StepRunner(model, X, y, work)
-    return kept

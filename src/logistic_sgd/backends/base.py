@@ -1,0 +1,124 @@
+"""What a backend is: an object that owns how the training step, runs of steps and scoring are computed,
+and where the data live. The loop asks its backend and never asks which one it is.
+
+:class:`Backend` itself is the reference: the model's own array math (:meth:`LogisticRegression.
+gradient_into`, :meth:`LogisticRegression.predict`) on the arrays of its :class:`~logistic_sgd.arrays.
+Arrays`, one minibatch per call. A subclass overrides what it computes its own way: the numba backend
+the step, runs of steps and scoring (compiled kernels reading bytes), the torch backend where arrays
+live and runs of steps (CUDA graphs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..arrays import NUMPY_ARRAYS, Arrays
+from ..data.memmap import ScaledArray
+from ..model import LogisticRegression, Workspace
+
+
+class Trainer:
+    """The minibatch steps of one model on one training set ``x, y``, for minibatches of ``rows`` rows
+    whose gradient is divided by ``mean_over`` (see :meth:`Workspace.for_batch`).
+
+    :meth:`gradient` computes a minibatch's gradient into buffers it owns; :attr:`grads` is that
+    gradient as one flat array (what a data-parallel run all-reduces). Where :attr:`takes_runs`,
+    :meth:`run` takes a run of plain SGD steps on consecutive minibatches of ``x`` in one call.
+    """
+
+    takes_runs: bool = False
+
+    def __init__(self, model: LogisticRegression, x: Any, y: Any, rows: int, mean_over: int) -> None:
+        self.model, self.x, self.y, self.rows = model, x, y, rows
+        self.work = Workspace.for_batch(model, rows, mean_over)
+
+    @property
+    def grads(self) -> Any:
+        return self.work.grads
+
+    def gradient(self, x: Any, y: Any) -> tuple[Any, Any]:
+        """The gradient ``(gW, gb)`` of the mean NLL over the minibatch ``x, y`` (rows of the training
+        set as the backend placed it), in this trainer's buffers."""
+        return self.model.gradient_into(x, y, self.work)
+
+    def run(self, start: int, rates: Any) -> None:
+        """``len(rates)`` steps of plain SGD, step ``i`` on the minibatch at row ``start + i * rows`` of
+        the training set, ``params -= rates[i] * gradient``: bit for bit :meth:`gradient` then
+        :func:`logistic_sgd.optim.sgd`'s update, step after step."""
+        raise NotImplementedError(f"{type(self).__name__} does not take runs of steps")
+
+    def warm_up(self, valid_x: Any) -> None:
+        """Compile or load whatever the first step and the first scoring need, before the clock starts;
+        changes nothing."""
+
+
+@dataclass(frozen=True)
+class Backend:
+    """The reference backend: the model's array math on ``arrays`` (NumPy by default), one call per step."""
+
+    name: str = "numpy"
+    arrays: Arrays = NUMPY_ARRAYS
+
+    byte_splits: ClassVar[tuple[str, ...]] = ("valid", "test")
+    """The splits that stay bytes when a dataset stores its pixels as bytes (see
+    :func:`logistic_sgd.data.open_dataset`); the training split becomes floats once, here."""
+
+    @property
+    def device(self) -> str:
+        return self.arrays.device
+
+    @property
+    def collective(self) -> str:
+        """The torch.distributed backend of a data-parallel run on this backend."""
+        return "gloo"
+
+    def ready(self) -> Backend:
+        """This backend, able to compute (its compiled code loaded), or the one to use instead."""
+        return self
+
+    def describe(self) -> str:
+        """A few words for the log: where the model is built."""
+        return ""
+
+    def new_model(self, n_in: int, n_out: int, dtype: str) -> LogisticRegression:
+        """A zero-initialised model whose parameters live on this backend."""
+        return LogisticRegression(n_in, n_out, dtype=dtype, arrays=self.arrays)
+
+    def adopt(self, model: LogisticRegression) -> LogisticRegression:
+        """``model`` itself when its parameters live here, else a copy of it that lives here."""
+        if model.arrays is self.arrays:
+            return model
+        moved = self.new_model(model.n_in, model.n_out, model.dtype.name)
+        moved.W[...] = self.arrays.asarray(model.arrays.to_numpy(model.W))
+        moved.b[...] = self.arrays.asarray(model.arrays.to_numpy(model.b))
+        moved.metadata = dict(model.metadata)
+        return moved
+
+    def place(self, x: Any, dtype: str) -> Any:
+        """The rows ``x`` as this backend computes on them, in ``dtype``: one array on its device; a
+        memory-mapped :class:`ScaledArray` stays lazy on the host (each minibatch read and scaled
+        when it is taken), so that a set larger than memory trains with flat memory."""
+        if isinstance(x, ScaledArray) and self.arrays.xp is np and isinstance(x.stored, np.memmap):
+            return x.astype(dtype)
+        return self.arrays.asarray(x, dtype=dtype)
+
+    def trainer(self, model: LogisticRegression, x: Any, y: Any, rows: int, mean_over: int) -> Trainer:
+        """The steps of ``model`` on the placed training set ``x, y`` (see :class:`Trainer`)."""
+        return Trainer(model, x, y, rows, mean_over)
+
+    def predict(self, model: LogisticRegression, x: Any, chunk: int | None = None) -> Any:
+        """``model``'s classes for the placed rows ``x`` (an array of this backend's namespace)."""
+        return model.predict(x, chunk)
+
+    def loss_and_gradient(self, model: LogisticRegression, x: Any, y: Any) -> tuple[float, Any, Any]:
+        """The mean NLL over all of ``x, y`` and its gradient ``(gW, gb)`` (the full-batch solvers' call)."""
+        return model.loss_and_gradient(x, y)
+
+    def share_cores(self, processes: int) -> None:
+        """Use this process's share of the machine's cores when ``processes`` processes share it."""
+
+
+NUMPY = Backend()

@@ -1,0 +1,121 @@
+"""The numba backend (the ``[numba]`` extra): NumPy arrays, with the training step, runs of steps and
+scoring computed by the compiled kernels of :mod:`.kernels`.
+
+The kernels read image bytes as they are stored and scale each block as they load it (the same
+floats as ``x / 255``), so every split stays bytes: a quarter of the memory, the same bits. The
+kernels are imported (compiled, or read from Numba's cache) by :meth:`NumbaBackend.ready`, after
+the data are loaded, so that the compiler's memory does not add to the loader's peak.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ...data.memmap import ScaledArray
+from ...errors import UsageError, one_line
+from ...model import LogisticRegression
+from ..base import Backend, Trainer
+
+
+@dataclass(frozen=True)
+class NumbaBackend(Backend):
+    """Compiled kernels on the CPU. ``fallback`` is used instead when they cannot be loaded (``auto``)."""
+
+    name: str = "numba"
+    fallback: Backend | None = None
+
+    byte_splits: ClassVar[tuple[str, ...]] = ("train", "valid", "test")
+
+    @property
+    def kernels(self) -> Any:
+        """The compiled kernels' module."""
+        return importlib.import_module(f"{__name__}.kernels")
+
+    def ready(self) -> Backend:
+        """This backend with its kernels loaded, or its fallback when they cannot be.
+
+        Raises
+        ------
+        UsageError
+            No fallback, and Numba cannot be imported or cannot compile here.
+        """
+        try:
+            self.kernels  # noqa: B018 - the import is the check
+        except (ImportError, RuntimeError, OSError) as exc:  # e.g. a Numba built for another NumPy
+            if self.fallback is not None:
+                print(f"... numba backend unavailable ({one_line(exc, 120)}); using numpy", file=sys.stderr)
+                return self.fallback
+            raise UsageError(f"backend {self.name}: Numba cannot be used here ({one_line(exc)})", "backend") from None
+        return self
+
+    def place(self, x: Any, dtype: str) -> Any:
+        """Bytes the kernels scale exactly stay bytes (their rows handed out unscaled); else as the reference."""
+        if isinstance(x, ScaledArray) and self.kernels.reads(x):
+            return x.astype(dtype).unscaled()
+        return super().place(x, dtype)
+
+    def trainer(self, model: LogisticRegression, x: Any, y: Any, rows: int, mean_over: int) -> Trainer:
+        return KernelTrainer(self, model, x, y, rows, mean_over)
+
+    def predict(self, model: LogisticRegression, x: Any, chunk: int | None = None) -> Any:
+        rows, divisor = self.kernel_input(model, x)
+        return self.kernels.predict(rows, model.W, model.b, divisor)
+
+    def logits(self, model: LogisticRegression, x: Any) -> Any:
+        """``x @ W + b`` by the kernels, the rows shared out between threads."""
+        rows, divisor = self.kernel_input(model, x)
+        z = np.empty((rows.shape[0], model.n_out), model.dtype)
+        self.kernels.logits_into(rows, model.W, model.b, z, divisor)
+        return z
+
+    def share_cores(self, processes: int) -> None:
+        self.kernels.share_cores(processes)
+
+    def kernel_input(self, model: LogisticRegression, x: Any) -> tuple[Any, float | None]:
+        """``x`` as the kernels take it: the stored bytes of a :class:`ScaledArray` they read, with its
+        divisor; else float rows of the model's dtype."""
+        if type(x) is np.ndarray and x.dtype == model.dtype and x.ndim == 2 and x.shape[1] == model.n_in:
+            return x, None  # the training step's case, without the general checks' cost
+        if isinstance(x, ScaledArray) and self.kernels.reads(x):
+            return model.checked_shape(x).stored, x.divisor
+        return model.as_input(x), None
+
+
+class KernelTrainer(Trainer):
+    """Steps by the compiled kernels, with their scratch buffers. Runs of steps are taken where the
+    training rows are an in-memory array of the model's dtype, or bytes the kernels scale (a
+    memory-mapped set is read minibatch by minibatch instead, to keep its memory flat)."""
+
+    def __init__(self, backend: NumbaBackend, model: LogisticRegression, x: Any, y: Any, rows: int,
+                 mean_over: int) -> None:
+        super().__init__(model, x, y, rows, mean_over)
+        self.backend = backend
+        self.kernels = backend.kernels
+        self.scratch = self.kernels.Scratch.for_model(model.n_in, model.n_out, model.dtype)
+        if isinstance(x, ScaledArray):
+            self.takes_runs = x.unscaled_rows and type(x.stored) is np.ndarray and self.kernels.reads(x)
+        else:
+            self.takes_runs = type(x) is np.ndarray and x.dtype == model.dtype and x.flags.c_contiguous
+
+    def gradient(self, x: Any, y: Any) -> tuple[Any, Any]:
+        rows, divisor = self.backend.kernel_input(self.model, x)
+        work, m = self.work, self.model
+        self.kernels.gradient_into(rows, y, m.W, m.b, work.n, work.gW, work.gb, self.scratch, divisor)
+        return work.gW, work.gb
+
+    def run(self, start: int, rates: Any) -> None:
+        rows, divisor = self.backend.kernel_input(self.model, self.x)
+        m = self.model
+        self.kernels.sgd_steps(rows, self.y, start, self.rows, rates, m.W, m.b, self.work.n, self.scratch, divisor)
+
+    def warm_up(self, valid_x: Any) -> None:
+        if self.takes_runs:
+            self.run(0, np.empty(0, self.model.dtype))  # no step: W, b unchanged
+        else:
+            self.gradient(self.x[:1], self.y[:1])
+        self.backend.predict(self.model, valid_x[:1])
