@@ -219,6 +219,7 @@ class Progress(BaseListener):
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stderr
+        self.n_epochs = 0
         self.bar: tqdm | None = None
 
     @staticmethod
@@ -226,18 +227,17 @@ class Progress(BaseListener):
         return sys.stdout.isatty() and sys.stderr.isatty()
 
     def on_train_begin(self, info: dict[str, Any]) -> None:
-        from tqdm import tqdm
-
-        resumed = info.get("resumed_at")
-        # miniters=0, mininterval=0: every validation redraws the bar, also after a clear within the same epoch
-        self.bar = tqdm(total=int(info["config"]["n_epochs"]), initial=resumed["epoch"] if resumed else 0,
-                        desc="training", unit="epoch", file=self.stream, leave=False, dynamic_ncols=True,
-                        miniters=0, mininterval=0)
+        self.n_epochs = int(info["config"]["n_epochs"])
 
     def on_validation(self, event: ValidationEvent) -> None:
-        if self.bar is not None:
-            self.bar.set_postfix_str(f"best validation {100 * event.best_validation_error:.3f} %", refresh=False)
-            self.bar.update(event.epoch - self.bar.n)
+        if self.bar is None:  # made at the first validation: an error raised before it gets a clean line
+            from tqdm import tqdm
+
+            # miniters=0, mininterval=0: every validation redraws, also after a clear within the same epoch
+            self.bar = tqdm(total=self.n_epochs, initial=event.epoch, desc="training", unit="epoch", file=self.stream,
+                            leave=False, dynamic_ncols=True, miniters=0, mininterval=0)
+        self.bar.set_postfix_str(f"best validation {100 * event.best_validation_error:.3f} %", refresh=False)
+        self.bar.update(event.epoch - self.bar.n)
 
     def clear(self) -> None:
         if self.bar is not None:
