@@ -13,8 +13,7 @@ import json
 from pathlib import Path
 
 import numpy as np
-
-from logistic_sgd.data.memmap import sha256_file
+from pooch import file_hash
 
 CHUNK = 65536
 
@@ -42,7 +41,7 @@ def write_synthetic(out: Path, n_train: int, n_features: int = 784, n_classes: i
         np.save(out / f"{split}_y.npy", y)
         manifest["splits"][split] = {
             key: {"file": f"{split}_{key}.npy", "dtype": dt, "shape": shape,
-                  "sha256": sha256_file(out / f"{split}_{key}.npy")}
+                  "sha256": file_hash(str(out / f"{split}_{key}.npy"), alg="sha256")}
             for key, dt, shape in (("x", "|u1", [n, n_features]), ("y", "<i2", [n]))
         }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2))

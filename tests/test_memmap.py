@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -62,3 +64,12 @@ def test_bad_layout_is_a_clean_error(tmp_path: Path, idx_folder: Path, capsys: p
     (tmp_path / "conv" / "valid_x.npy").write_bytes(b"\x93NUMPY broken")
     assert main(["train", "--data", str(tmp_path / "conv"), "--model-out", str(tmp_path / "m.npz")]) == 2
     assert "unreadable converted dataset" in capsys.readouterr().err
+
+
+def test_manifest_holds_each_file_sha256(idx_folder: Path, tmp_path: Path) -> None:
+    assert main(["convert", "--data", str(idx_folder), "--out", str(tmp_path / "conv")]) == 0
+    write_synthetic(tmp_path / "synthetic", 1000)
+    for folder in (tmp_path / "conv", tmp_path / "synthetic"):
+        manifest = json.loads((folder / "manifest.json").read_text())
+        for entry in (e for split in manifest["splits"].values() for e in split.values()):
+            assert entry["sha256"] == hashlib.sha256((folder / entry["file"]).read_bytes()).hexdigest()

@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
@@ -18,6 +18,9 @@ from .config import TrainConfig
 from .errors import OutputError
 from .events import BaseListener, TrainResult, TrainState, ValidationEvent
 from .persist import save_checkpoint, save_model
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 
 @contextlib.contextmanager
@@ -205,15 +208,17 @@ class PlotWriter(BaseListener):
 
 
 class Progress(BaseListener):
-    """A one-line progress bar on stderr (epoch, best validation error, epochs/s), redrawn in place.
+    """A one-line tqdm bar on stderr (epochs done, best validation error, epochs/s), redrawn in place.
 
-    Only for a terminal: :func:`Progress.wanted` is false when stdout or stderr is piped.
+    Only for a terminal: :func:`Progress.wanted` is false when stdout or stderr is piped. :meth:`clear`
+    erases it (:class:`SeedLog` does before every seed line) and the next validation draws it again;
+    it is gone when training ends.
     """
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stderr
         self.n_epochs = 0
-        self.shown = False
+        self.bar: tqdm | None = None
 
     @staticmethod
     def wanted() -> bool:
@@ -223,22 +228,26 @@ class Progress(BaseListener):
         self.n_epochs = int(info["config"]["n_epochs"])
 
     def on_validation(self, event: ValidationEvent) -> None:
-        width = 24
-        done = min(width, round(width * event.epoch / max(1, self.n_epochs)))
-        rate = event.epoch / event.elapsed if event.elapsed > 0 else 0.0
-        self.stream.write(f"\r[{'#' * done}{'.' * (width - done)}] epoch {event.epoch}/{self.n_epochs}  "
-                          f"best validation {100 * event.best_validation_error:.3f} %  {rate:.1f} epochs/s\x1b[K")
-        self.stream.flush()
-        self.shown = True
+        if self.bar is None:  # made at the first validation: an error raised before it gets a clean line
+            from tqdm import tqdm
+
+            # miniters=0, mininterval=0: every validation redraws, also after a clear within the same epoch
+            self.bar = tqdm(total=self.n_epochs, initial=event.epoch, desc="training", unit="epoch", file=self.stream,
+                            leave=False, dynamic_ncols=True, miniters=0, mininterval=0)
+        self.bar.set_postfix_str(f"best validation {100 * event.best_validation_error:.3f} %", refresh=False)
+        self.bar.update(event.epoch - self.bar.n)
 
     def clear(self) -> None:
-        if self.shown:
-            self.stream.write("\r\x1b[K")
-            self.stream.flush()
-            self.shown = False
+        if self.bar is not None:
+            self.bar.clear()
 
     def on_interrupt(self, state: TrainState) -> None:
-        self.clear()
+        self._close()
 
     def on_train_end(self, result: TrainResult) -> None:
-        self.clear()
+        self._close()
+
+    def _close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None

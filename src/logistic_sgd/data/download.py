@@ -1,11 +1,15 @@
 """Download dataset files from a list of mirrors, verifying each by its MD5 checksum.
 
-Every download streams into a temporary file beside its destination and is renamed
-into place only once its checksum matches, so an interrupted or corrupt transfer never
-leaves a partial file behind. A mirror that fails (refused connection, HTTP error,
-timeout, truncated transfer, wrong checksum) is reported as one line on stderr and the
-next mirror is tried; when every mirror fails, :class:`~logistic_sgd.errors.DownloadError`
-is raised. Nothing is ever printed to stdout.
+A transfer is done by a pooch downloader (:class:`pooch.HTTPDownloader`, i.e. requests, for
+``http`` and ``https``; a plain copy for ``file``) writing into a temporary file beside the
+destination (:func:`~logistic_sgd.atomic.atomic_write`), hashed as it is written and renamed into
+place only once its checksum matches, so an interrupted or corrupt transfer never leaves a partial
+file behind. A mirror that fails (refused connection, HTTP error, timeout, truncated transfer, wrong
+checksum) is reported as one line on stderr and the next mirror is tried; when every mirror fails,
+:class:`~logistic_sgd.errors.DownloadError` is raised. Nothing is ever printed to stdout.
+
+Progress goes to stderr: a tqdm bar when stderr is a terminal, otherwise one line when a transfer
+starts and one when it ends.
 
 Mirrors
 -------
@@ -24,21 +28,23 @@ LOGISTIC_SGD_MIRRORS
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import http.client
 import os
 import sys
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import TextIO
+from typing import TYPE_CHECKING, BinaryIO
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 from logistic_sgd.atomic import atomic_write
-from logistic_sgd.errors import DownloadError
+from logistic_sgd.errors import DownloadError, one_line
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 __all__ = [
     "CHUNK_SIZE",
@@ -49,17 +55,13 @@ __all__ = [
     "download_files",
     "env_mirrors",
     "fetch",
-    "file_md5",
 ]
 
 CHUNK_SIZE = 64 * 1024
-"""Bytes read from the network (and hashed) per step."""
+"""Bytes read from a mirror per step."""
 
 MIRRORS_ENV = "LOGISTIC_SGD_MIRRORS"
 """Environment variable holding extra base URLs, tried before the built-in mirrors."""
-
-_MB = 1024 * 1024
-_REDRAW_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,7 @@ class RemoteFile:
             Full URLs, in the order to try them, without duplicates.
         """
         folders = [base if base.endswith("/") else base + "/" for base in extra_bases]
-        urls = [_join(mirror, self.name) for mirror in (*folders, *self.mirrors)]
+        urls = [mirror + self.name if mirror.endswith("/") else mirror for mirror in (*folders, *self.mirrors)]
         return list(dict.fromkeys(urls))
 
 
@@ -121,26 +123,6 @@ def env_mirrors(environ: Mapping[str, str] | None = None) -> list[str]:
     return [entry.strip() for entry in env.get(MIRRORS_ENV, "").split(",") if entry.strip()]
 
 
-def file_md5(path: str | os.PathLike[str]) -> str:
-    """Return the MD5 checksum of a file as 32 lowercase hex digits.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        File to hash; read in chunks of :data:`CHUNK_SIZE` bytes.
-
-    Returns
-    -------
-    str
-        The hex digest.
-    """
-    digest = hashlib.md5(usedforsecurity=False)
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK_SIZE):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def fetch(
     urls: Sequence[str],
     dest: Path,
@@ -153,11 +135,10 @@ def fetch(
     """Download a file from the first mirror that delivers it with the right checksum.
 
     If ``dest`` already exists with an accepted checksum it is returned untouched.
-    Otherwise each URL is tried in turn: the body is streamed in chunks of
-    :data:`CHUNK_SIZE` bytes into a temporary file beside ``dest``, hashed on the
-    way, and renamed to ``dest`` only if the checksum matches; on any failure the
-    temporary file is removed, one line ``mirror URL failed: reason`` is written to
-    stderr, and the next URL is tried.
+    Otherwise each URL is tried in turn: the body is streamed into a temporary file
+    beside ``dest``, hashed on the way, and renamed to ``dest`` only if the checksum
+    matches; on any failure the temporary file is removed, one line
+    ``mirror URL failed: reason`` is written to stderr, and the next URL is tried.
 
     Parameters
     ----------
@@ -168,9 +149,9 @@ def fetch(
     md5 : str
         Expected MD5 checksum, 32 hex digits.
     progress : bool, optional
-        Report progress on stderr: a single self-updating line when stderr is a
-        terminal, otherwise at most one line when a transfer starts and one when
-        it ends. Mirror failures are reported regardless.
+        Report progress on stderr: a tqdm bar when stderr is a terminal, otherwise
+        one line when a transfer starts and one when it ends. Mirror failures are
+        reported regardless.
     timeout : float, optional
         Seconds to wait for the connection and for each read before giving up
         on a mirror.
@@ -188,22 +169,24 @@ def fetch(
         If no URL delivered the file with an accepted checksum, or ``dest``
         cannot be written.
     """
+    from pooch import file_hash  # imported on first use: every command reads the tables below, few download
+
     dest = Path(dest)
     expected = md5.lower()
     accepted = {expected, *(m.lower() for m in alt_md5s)}
     if dest.is_file():
         try:
-            if file_md5(dest) in accepted:
+            if file_hash(str(dest), alg="md5") in accepted:
                 return dest
         except OSError as exc:
-            raise DownloadError(f"cannot read {dest}: {_describe(exc)}") from exc
+            raise DownloadError(f"cannot read {dest}: {_strerror(exc)}") from exc
         print(f"{dest} has the wrong checksum; downloading it again", file=sys.stderr)
     if not urls:
         raise DownloadError(f"could not download {dest.name}: no mirrors given")
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise DownloadError(f"cannot create folder {dest.parent}: {_describe(exc)}") from exc
+        raise DownloadError(f"cannot create folder {dest.parent}: {_strerror(exc)}") from exc
 
     last_error = ""
     for url in urls:
@@ -213,7 +196,7 @@ def fetch(
             last_error = str(exc)
             print(f"mirror {url} failed: {last_error}", file=sys.stderr)
         except OSError as exc:  # a local problem: another mirror will not help
-            raise DownloadError(f"could not download {dest.name}: cannot write {dest}: {_describe(exc)}") from exc
+            raise DownloadError(f"could not download {dest.name}: cannot write {dest}: {_strerror(exc)}") from exc
         else:
             return dest
     tried = f"{len(urls)} mirror{'s' if len(urls) != 1 else ''} tried"
@@ -258,7 +241,7 @@ def download_files(
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise DownloadError(f"cannot create folder {folder}: {_describe(exc)}") from exc
+        raise DownloadError(f"cannot create folder {folder}: {_strerror(exc)}") from exc
     extra = env_mirrors()
     return [
         fetch(
@@ -280,163 +263,123 @@ class _MirrorError(Exception):
     """One mirror failed to deliver the file; the message says why, in one line."""
 
 
-def _join(mirror: str, name: str) -> str:
-    return mirror + name if mirror.endswith("/") else mirror
-
-
-def _describe(exc: BaseException) -> str:
-    """Render an exception as a short single line."""
-    if isinstance(exc, urllib.error.HTTPError):
-        text = f"HTTP {exc.code} {exc.reason}"
-    elif isinstance(exc, urllib.error.URLError):
-        reason = exc.reason
-        return _describe(reason) if isinstance(reason, BaseException) else _one_line(str(reason))
-    elif isinstance(exc, TimeoutError):
-        text = "timed out"
-    elif isinstance(exc, http.client.IncompleteRead):
-        text = f"connection dropped ({len(exc.partial)} bytes in last read)"
-    elif isinstance(exc, http.client.RemoteDisconnected):
-        text = "connection closed without a response"
-    elif isinstance(exc, OSError) and exc.strerror:
-        text = exc.strerror
-    else:
-        text = str(exc) or type(exc).__name__
-    return _one_line(text)
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _content_length(response: object) -> int | None:
-    headers = getattr(response, "headers", None)
-    value = headers.get("Content-Length") if headers is not None else None
-    try:
-        length = int(value) if value is not None else None
-    except ValueError:
-        return None
-    return length if length is not None and length >= 0 else None
-
-
-def _download_one(
-    url: str,
-    dest: Path,
-    expected: str,
-    accepted: set[str],
-    *,
-    progress: bool,
-    timeout: float,
-) -> None:
-    """Stream ``url`` into ``dest`` via a temporary file.
+def _download_one(url: str, dest: Path, expected: str, accepted: set[str], *, progress: bool, timeout: float) -> None:
+    """Transfer ``url`` into ``dest`` through a temporary file, or raise.
 
     Raises ``_MirrorError`` for anything the mirror did wrong and ``OSError``
     for local file-system problems.
     """
+    import requests
+
+    bar = _bar(dest.name) if progress and _isatty(sys.stderr) else None
+    if progress and bar is None:
+        print(f"downloading {url}", file=sys.stderr, flush=True)
     try:
-        response = urllib.request.urlopen(url, timeout=timeout)
-    except (OSError, http.client.HTTPException) as exc:
-        reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-        if isinstance(reason, TimeoutError):
-            raise _MirrorError(f"timed out after {timeout:g} s") from exc
-        raise _MirrorError(_describe(exc)) from exc
-    except ValueError as exc:  # unknown URL type, malformed URL
-        raise _MirrorError(f"invalid URL ({_one_line(str(exc))})") from exc
-
-    with response:
-        total = _content_length(response)
-        bar = _Progress(dest.name, url, total, enabled=progress)
-        digest = hashlib.md5(usedforsecurity=False)
-        received = 0
-        try:
-            with atomic_write(dest) as out:
-                while True:
-                    try:
-                        chunk = response.read(CHUNK_SIZE)
-                    except TimeoutError as exc:
-                        raise _MirrorError(f"timed out after {timeout:g} s ({received} bytes received)") from exc
-                    except (OSError, http.client.HTTPException) as exc:
-                        raise _MirrorError(f"connection dropped after {received} bytes: {_describe(exc)}") from exc
-                    if not chunk:
-                        break
-                    out.write(chunk)
-                    digest.update(chunk)
-                    received += len(chunk)
-                    bar.update(received)
-                if total is not None and received < total:
-                    raise _MirrorError(f"truncated transfer ({received} of {total} bytes)")
-                got = digest.hexdigest()
-                if got not in accepted:
-                    raise _MirrorError(f"checksum mismatch (got {got}, expected {expected})")
-        except BaseException:
-            bar.close(ok=False)
-            raise
-        bar.close(ok=True, dest=dest)
+        with atomic_write(dest) as out:
+            written = _HashingWriter(out)
+            try:
+                _downloader(url, bar, timeout)(url, written, None)
+            except requests.RequestException as exc:
+                raise _MirrorError(_reason(exc, timeout, written.size)) from exc
+            got = written.md5.hexdigest()
+            if got not in accepted:
+                raise _MirrorError(f"checksum mismatch (got {got}, expected {expected})")
+    except BaseException:
+        if bar is not None:
+            bar.leave = False  # erase an unfinished bar, so that the failure is reported on a line of its own
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    if progress and bar is None:
+        print(f"saved {dest} ({_size(written.size)})", file=sys.stderr, flush=True)
 
 
-class _Progress:
-    """Progress on stderr: one line redrawn in place on a TTY, else a start and an end line."""
+def _downloader(url: str, bar: tqdm | None, timeout: float) -> Callable[[str, _HashingWriter, None], object]:
+    """The pooch downloader for ``url``'s scheme."""
+    scheme = urlsplit(url).scheme
+    if scheme in ("http", "https"):
+        from pooch import HTTPDownloader
 
-    def __init__(self, name: str, url: str, total: int | None, *, enabled: bool) -> None:
-        self.stream: TextIO = sys.stderr
-        self.name = name
-        self.total = total
-        self.enabled = enabled
-        self.tty = enabled and _isatty(self.stream)
-        self.start = time.monotonic()
-        self.last_draw = -1.0
-        self.width = 0
-        self.received = 0
-        if enabled and not self.tty:
-            size = f" ({_size(total)})" if total is not None else ""
-            self._write(f"downloading {url}{size}\n")
-        elif self.tty:
-            self._draw(0)
+        return HTTPDownloader(progressbar=bar or False, chunk_size=CHUNK_SIZE, timeout=timeout)
+    if scheme == "file":
+        return functools.partial(_copy_file, progressbar=bar)
+    raise _MirrorError(f"invalid URL (not http, https or file): {one_line(url, 80)}")
 
-    def update(self, received: int) -> None:
-        self.received = received
-        if self.tty and time.monotonic() - self.last_draw >= _REDRAW_SECONDS:
-            self._draw(received)
 
-    def close(self, *, ok: bool, dest: Path | None = None) -> None:
-        if self.tty:
-            if ok:
-                self._draw(self.received)
-            self._write("\n")
-        elif self.enabled and ok:
-            elapsed = max(time.monotonic() - self.start, 1e-9)
-            rate = self.received / _MB / elapsed
-            self._write(f"saved {dest} ({_size(self.received)} in {elapsed:.1f} s, {rate:.1f} MB/s)\n")
-        self.enabled = self.tty = False
+def _copy_file(url: str, output_file: _HashingWriter, pooch: None, progressbar: tqdm | None = None) -> None:
+    """A pooch downloader for ``file://`` URLs (pooch has none): a copy of the local file."""
+    path = url2pathname(urlsplit(url).path)
+    try:
+        source = open(path, "rb")  # noqa: SIM115 (the with below closes it; an error here is the mirror's)
+    except OSError as exc:
+        raise _MirrorError(_strerror(exc)) from exc
+    with source:
+        if progressbar is not None:
+            progressbar.total = os.fstat(source.fileno()).st_size
+        while chunk := source.read(CHUNK_SIZE):
+            output_file.write(chunk)
+            if progressbar is not None:
+                progressbar.update(len(chunk))
 
-    def _draw(self, received: int) -> None:
-        now = time.monotonic()
-        self.last_draw = now
-        mb = received / _MB
-        rate = mb / max(now - self.start, 1e-9)
-        if self.total:
-            pct = 100.0 * received / self.total
-            line = f"{self.name}: {pct:5.1f}% {mb:6.1f}/{self.total / _MB:.1f} MB {rate:6.1f} MB/s"
-        else:
-            line = f"{self.name}: {mb:6.1f} MB {rate:6.1f} MB/s"
-        pad = max(self.width - len(line), 0)
-        self.width = len(line)
-        self._write("\r" + line + " " * pad)
 
-    def _write(self, text: str) -> None:
-        try:
-            self.stream.write(text)
-            self.stream.flush()
-        except (OSError, ValueError):  # closed or broken stderr must not break the download
-            pass
+class _HashingWriter:
+    """A binary file that hashes (MD5) and counts what is written to it."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self.out = out
+        self.md5 = hashlib.md5(usedforsecurity=False)
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.md5.update(data)
+        self.size += len(data)
+        return self.out.write(data)
+
+    def flush(self) -> None:
+        self.out.flush()
+
+
+def _bar(name: str) -> tqdm:
+    """A tqdm bar on stderr for one transfer; the downloader sets its ``total`` once the size is known."""
+    from tqdm import tqdm
+
+    class Bar(tqdm):
+        def __bool__(self) -> bool:  # pooch draws a bar only if it is true; a tqdm of unknown size is not
+            return True
+
+    return Bar(desc=name, file=sys.stderr, unit="B", unit_scale=True, unit_divisor=1024, leave=True)
+
+
+def _reason(exc: BaseException, timeout: float, received: int) -> str:
+    """Why a mirror failed, in one line, from what requests raised."""
+    import requests
+
+    if isinstance(exc, requests.HTTPError) and exc.response is not None:
+        return f"HTTP {exc.response.status_code} {exc.response.reason}"
+    causes = [exc]
+    while (cause := causes[-1].__cause__ or causes[-1].__context__) is not None and cause not in causes:
+        causes.append(cause)
+    if any(isinstance(c, TimeoutError) for c in causes):
+        return f"timed out after {timeout:g} s ({received} bytes received)"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError) or received:
+        return f"connection dropped after {received} bytes"
+    return _strerror(causes[-1])
+
+
+def _strerror(exc: BaseException) -> str:
+    return one_line(exc.strerror if isinstance(exc, OSError) and exc.strerror else exc)
 
 
 def _size(n: int) -> str:
-    return f"{n / _MB:.1f} MB" if n >= _MB // 10 else f"{n / 1024:.1f} KB"
+    from tqdm import tqdm
+
+    return tqdm.format_sizeof(n, "B", 1024)
 
 
-def _isatty(stream: TextIO) -> bool:
+def _isatty(stream: object) -> bool:
     try:
-        return stream.isatty()
+        return bool(stream.isatty())  # type: ignore[attr-defined]
     except (AttributeError, ValueError, OSError):
         return False
 
