@@ -52,6 +52,7 @@ from ..errors import DataError
 from .idx import read_idx
 from .labels import Classes, check_range, known_names
 from .memmap import MANIFEST, ScaledArray, read_layout
+from .npzfile import MALFORMED
 from .npzfile import read_npz as read_npz_arrays
 from .pickle_safe import load_pickle
 from .splits import DEFAULT_FRACTIONS, SPLIT_NAMES, Examples, assemble
@@ -197,7 +198,9 @@ def read_path(
 
     def assembled(parts: dict[str, Examples], description: str) -> LoadedData:
         parts |= {split: read_single(p, label_column) for split, p in given.items()}
+        description = "; ".join([description, *(f"{SPLIT_NAMES[s]} from {p}" for s, p in given.items())])
         return _assembled(path, parts, description, keep_bytes, names, cut)
+
     if path.is_dir():
         if (path / MANIFEST).is_file():
             datasets = read_layout(path)
@@ -269,10 +272,8 @@ def _assembled(
     made = assemble(parts, **cut)
     datasets = _checked(path, made.arrays, keep_bytes)
     train = parts["train"]
-    notes = [made.note] if made.note else []
-    notes += [f"{SPLIT_NAMES[s]} from {p.source}" for s, p in parts.items() if s != "train" and p.source != path]
-    return LoadedData(datasets, "; ".join([what, *notes]), path, made.class_names, train.image_shape,
-                      train.feature_names)
+    description = f"{what}; {made.note}" if made.note else what
+    return LoadedData(datasets, description, path, made.class_names, train.image_shape, train.feature_names)
 
 
 def _seed_layout(datasets: Datasets, description: str, path: Path, names: tuple[str, ...] | None) -> LoadedData:
@@ -389,6 +390,11 @@ def read_npz(path: Path, keep_bytes: Collection[str] = ()) -> Datasets:
 def _read_npz(path: Path, keep_bytes: Collection[str] = ()) -> tuple[Datasets, str]:
     if {f"{k}.npy" for k in KERAS_KEYS} <= _members(path):
         arrays = read_npz_arrays(path, KERAS_KEYS, DataError, "Keras dataset .npz")
+        for split in ("train", "test"):
+            x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+            if x.ndim < 2 or y.shape != (len(x),):
+                raise DataError(f"{path}: x_{split} of shape {x.shape} but y_{split} of shape {y.shape} "
+                                f"(expected ({len(x)},))")
         renamed = {f"{split}_{k}": arrays[f"{k}_{split}"] for split in ("train", "test") for k in "xy"}
         return _five_sixths(path, renamed, keep_bytes), "Keras arrays"
     keys = tuple(f"{s}_{k}" for s in SPLITS for k in "xy")
@@ -411,7 +417,7 @@ def _members(path: Path) -> set[str]:
     try:
         with zipfile.ZipFile(path) as archive:
             return set(archive.namelist())
-    except (OSError, zipfile.BadZipFile, ValueError, EOFError, UnicodeDecodeError):
+    except MALFORMED:
         return set()
 
 

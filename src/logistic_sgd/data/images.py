@@ -13,6 +13,7 @@ readable image is a :class:`DataError` naming it.
 
 from __future__ import annotations
 
+import io
 import os
 from collections import Counter
 from collections.abc import Iterator
@@ -65,7 +66,7 @@ def read_grey(pillow: Any, source: Path | bytes, name: str | Path | None = None)
     """An image file (or its bytes) as a (height, width) array of grey bytes; DataError naming it."""
     name = name or source
     try:
-        with pillow.open(source if isinstance(source, Path) else _bytes_io(source)) as image:
+        with pillow.open(source if isinstance(source, Path) else io.BytesIO(source)) as image:
             return np.asarray(image.convert("L"), dtype=np.uint8)
     except (pillow.DecompressionBombError, SyntaxError, *MALFORMED) as exc:  # UnidentifiedImageError is an OSError
         raise DataError(f"{name}: not a readable image ({one_line(exc)})") from None
@@ -128,9 +129,3 @@ def _is_image_name(path: Path) -> bool:
 def _resize(pillow: Any, image: NDArray[np.uint8], shape: tuple[int, ...]) -> NDArray[np.uint8]:
     resized = pillow.fromarray(image).resize((shape[1], shape[0]), pillow.Resampling.LANCZOS)
     return np.asarray(resized, dtype=np.uint8)
-
-
-def _bytes_io(data: bytes) -> Any:
-    import io
-
-    return io.BytesIO(data)

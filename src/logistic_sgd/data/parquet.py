@@ -22,6 +22,8 @@ from ..errors import DataError, one_line
 from .images import pillow_image, read_grey
 from .splits import Examples
 
+_MALFORMED = (ValueError, TypeError, KeyError, IndexError, OverflowError, OSError, MemoryError, NotImplementedError,
+              RuntimeError)
 SPLIT_PREFIXES = {"train": ("train",), "valid": ("validation", "valid", "val"), "test": ("test",)}
 _FILE = re.compile(r"(?P<split>[a-z]+)(-.*)?\.parquet")
 
@@ -42,31 +44,39 @@ def read_parquet(files: list[Path]) -> Examples:
     images, labels, names = [], [], None
     for path in sorted(files):
         table = _read(path)
-        names = names or _class_names(table.schema)
-        for column in ("image", "label"):
-            if column not in table.column_names:
-                raise DataError(f"{path}: no {column!r} column (expected Hugging Face's image and label columns; "
-                                f"found {', '.join(table.column_names[:8]) or 'none'})")
-        image = table.column("image")
-        if not (_is_struct(image.type) and image.type.get_field_index("bytes") >= 0):
-            raise DataError(f"{path}: the 'image' column is {image.type}, expected a struct with the image bytes")
-        label = table.column("label")
-        if label.null_count or not _is_integer(label.type):
-            raise DataError(f"{path}: the 'label' column must hold class numbers, without gaps (found {label.type})")
-        encoded = image.combine_chunks().field("bytes").to_pylist()
-        for row, data in enumerate(encoded):
-            if not data:
-                raise DataError(f"{path}: row {row} has no image bytes")
-            images.append(read_grey(pillow, data, f"{path} (row {row})"))
-        labels.append(label.to_numpy().astype(np.int64))
+        try:
+            file_images, file_labels, file_names = _images_and_labels(path, table, pillow)
+        except _MALFORMED as exc:  # a damaged file can fail anywhere its columns are decoded
+            raise DataError(f"{path}: not a readable parquet file ({one_line(exc) or type(exc).__name__})") from None
+        images += file_images
+        labels.append(file_labels)
+        names = names or file_names
+    if not images:
+        raise DataError(f"{files[0]}: holds no rows")
     shapes = {image.shape for image in images}
     if len(shapes) > 1:
         raise DataError(f"{files[0]}: images of several sizes ({', '.join(f'{w}x{h}' for h, w in sorted(shapes))})")
-    if not images:
-        raise DataError(f"{files[0]}: holds no rows")
-    shape = images[0].shape
     return Examples(np.stack(images).reshape(len(images), -1), np.concatenate(labels), sorted(files)[0],
-                    class_names=names, image_shape=shape)
+                    class_names=names, image_shape=images[0].shape)
+
+
+def _images_and_labels(path: Path, table: Any, pillow: Any) -> tuple[list[np.ndarray], np.ndarray, Any]:
+    for column in ("image", "label"):
+        if column not in table.column_names:
+            raise DataError(f"{path}: no {column!r} column (expected Hugging Face's image and label columns; "
+                            f"found {', '.join(table.column_names[:8]) or 'none'})")
+    image = table.column("image")
+    if not (_is_struct(image.type) and image.type.get_field_index("bytes") >= 0):
+        raise DataError(f"{path}: the 'image' column is {image.type}, expected a struct with the image bytes")
+    label = table.column("label")
+    if label.null_count or not _is_integer(label.type):
+        raise DataError(f"{path}: the 'label' column must hold a class number on every row (found {label.type})")
+    images = []
+    for row, data in enumerate(image.combine_chunks().field("bytes").to_pylist()):
+        if not data:
+            raise DataError(f"{path}: row {row} has no image bytes")
+        images.append(read_grey(pillow, data, f"{path} (row {row})"))
+    return images, label.to_numpy().astype(np.int64), _class_names(table.schema)
 
 
 def _read(path: Path) -> Any:
@@ -77,7 +87,7 @@ def _read(path: Path) -> Any:
         raise DataError(f"{path}: reading parquet needs pyarrow: pip install 'logistic-sgd[parquet]'") from None
     try:
         return pq.read_table(path)
-    except (pa.ArrowException, OSError, ValueError) as exc:
+    except (pa.ArrowException, *_MALFORMED) as exc:
         raise DataError(f"{path}: not a readable parquet file ({one_line(exc)})") from None
 
 

@@ -6,7 +6,8 @@ seeded, stratified split: each class is shuffled and divided in the given fracti
 0.1 by default: of the examples given, for train, validation and test), so every split holds
 every class of the training split. A class with fewer examples than there are splits to cut is a
 :class:`DataError`. Validation and test files given explicitly are used as they are; their labels
-must be classes of the training split.
+must be classes of the training split. The training split comes in a seeded random order
+either way (the seed's minibatches follow the order of the examples).
 """
 
 from __future__ import annotations
@@ -82,8 +83,10 @@ def assemble(given: Mapping[str, Examples], fractions: Sequence[float] = DEFAULT
         note = (f"{' and '.join(SPLIT_NAMES[s] for s in missing)} cut from {train.source.name} by a stratified "
                 f"split {shown} (seed {seed}): " + ", ".join(f"{len(p)} {SPLIT_NAMES[s]}" for s, p in
                                                              zip(("train", *missing), pieces, strict=True)))
-    else:
-        arrays["train_x"], arrays["train_y"] = train.x, y
+    else:  # files listed by class (ImageFolder) would give the seed's ordered minibatches one class at a time
+        index = np.random.default_rng(seed).permutation(len(y))
+        arrays["train_x"], arrays["train_y"] = train.x[index], y[index]
+        note = f"training examples in a random order (seed {seed})"
     for split in SPLITS[1:]:
         if split in given:
             other = given[split]

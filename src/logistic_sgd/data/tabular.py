@@ -142,7 +142,12 @@ class _Layout:
         if not lines:
             raise DataError(f"{path}: holds no rows")
         delimiter = _delimiter(path, lines[0])
-        rows = [next(csv.reader([line], delimiter=delimiter)) for line in lines]
+        rows = []
+        for number, line in enumerate(lines, start=skipped + 1):
+            try:
+                rows.append(next(csv.reader([line], delimiter=delimiter)))
+            except csv.Error as exc:
+                raise DataError(f"{path}: line {number}: {one_line(exc)}") from None
         first, second = rows[0], (rows[1] if len(rows) > 1 else None)
         if second is None:
             header = any(not _is_number(cell) for cell in first)
