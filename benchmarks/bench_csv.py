@@ -3,10 +3,11 @@
 Builds the 60,000-row ``label,pixel0,...,pixel783`` file (~130 MB) from Debian's Fashion-MNIST IDX
 files once, then times each reader in every repetition, in a rotating order, in this one process,
 and prints the median seconds, the ratio of medians to pyarrow's, and the range of the ratios
-within repetitions. ``ours`` is :func:`logistic_sgd.data.tabular.read_table` (parse, check every
-cell, a C-ordered uint8 array and the labels); ``open_dataset`` adds the stratified split and
-the float32 ``x / 255`` of every split; ``ours-python`` (``--python``) is our reader without
-pyarrow, timed once.
+within repetitions. ``pyarrow`` infers the column types (int64); ``pyarrow-typed`` is told the
+types our reader asks for (uint8 pixels, the label as text). ``ours`` is
+:func:`logistic_sgd.data.tabular.read_table` (parse, check every cell, a C-ordered uint8 array and
+the labels); ``open_dataset`` adds the stratified split and the float32 ``x / 255`` of every
+split; ``ours-python`` (``--python``) is our reader without pyarrow, timed once.
 
 Usage: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_csv.py [--dir /tmp/lsgd-csv]
        [--repeats 7] [--python]
@@ -36,13 +37,16 @@ def main() -> None:
     path = build_csv(a.dir / "train.csv")
     print(f"file: {path} ({path.stat().st_size / 1e6:.1f} MB); CPU: {cpu_model()}")
 
+    import pyarrow as pa
     import pyarrow.csv as pacsv
 
     from logistic_sgd.data import open_dataset
     from logistic_sgd.data.tabular import read_table
 
+    typed = pacsv.ConvertOptions(column_types={f"pixel{j}": pa.uint8() for j in range(784)} | {"label": pa.string()})
     readers: dict[str, Callable[[], object]] = {
         "pyarrow": lambda: pacsv.read_csv(path),
+        "pyarrow-typed": lambda: pacsv.read_csv(path, convert_options=typed),
         "ours": lambda: read_table(path),
         "open_dataset": lambda: open_dataset(path),
     }
