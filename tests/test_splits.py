@@ -153,3 +153,27 @@ def test_fit_scaling_auto_keeps_images_and_standardises_features() -> None:
     assert isinstance(fit_scaling("standard", x, images=True), Standardizer)
     with pytest.raises(UsageError, match="scale must be one of auto, standard, none, got 'minmax'"):
         fit_scaling("minmax", x, images=False)
+
+
+def test_align_classes_to_a_models_names(tmp_path: Path) -> None:
+    from logistic_sgd.data import align_classes, open_dataset
+    from logistic_sgd.data.labels import FASHION_MNIST_CLASSES
+
+    path = tmp_path / "eval.csv"
+    path.write_text("f,label\n" + "".join(f"{i},{'cb'[i % 2]}\n" for i in range(40)))
+    loaded = open_dataset(path)
+    assert loaded.class_names == ("b", "c")
+    aligned = align_classes(loaded, ("a", "b", "c"))
+    for (x, y), (_, y_own) in zip(aligned.datasets, loaded.datasets, strict=True):
+        np.testing.assert_array_equal(y, y_own + 1)
+        np.testing.assert_array_equal(y, np.where(x[:, 0] % 2 == 0, 2, 1))
+    assert aligned.class_names == ("a", "b", "c")
+    with pytest.raises(DataError, match=rf"^{path}: class 'c' does not occur in the training data"):
+        align_classes(loaded, ("a", "b"))
+    numbered = Path(tmp_path / "n.csv")
+    numbered.write_text("f,label\n" + "".join(f"{i},{i % 3}\n" for i in range(30)))
+    digits = open_dataset(numbered)
+    same = align_classes(digits, FASHION_MNIST_CLASSES)  # numbered classes are indices into named ones
+    np.testing.assert_array_equal(same.datasets[0][1], digits.datasets[0][1])
+    shifted = align_classes(digits, ("7", "0", "1", "2"))  # numbered ones match numbered ones by number
+    np.testing.assert_array_equal(shifted.datasets[0][1], digits.datasets[0][1] + 1)

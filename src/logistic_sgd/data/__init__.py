@@ -169,6 +169,22 @@ def open_dataset(
     return loaded
 
 
+def align_classes(loaded: LoadedData, class_names: Sequence[str]) -> LoadedData:
+    """``loaded`` with its labels made indices into ``class_names`` (a model's classes, say).
+
+    Classes are matched by name (:class:`.labels.Classes`): names that are all whole numbers
+    match as numbers, and data whose classes are only numbered (``"0"``, ``"1"``, ...) keep their
+    numbers as indices when ``class_names`` are not numbers. A class of the data that
+    ``class_names`` lack is a :class:`DataError` naming the data.
+    """
+    own = np.array(loaded.class_names, dtype=str)
+    if len(own) and all(name.isdigit() for name in own):
+        own = own.astype(np.int64)
+    mapping = Classes(tuple(class_names)).encode(own, loaded.path)
+    datasets = tuple((x, mapping[y]) for x, y in loaded.datasets)
+    return replace(loaded, datasets=datasets, class_names=tuple(class_names))  # type: ignore[arg-type]
+
+
 def read_path(
     path: Path,
     keep_bytes: Collection[str] = (),

@@ -49,7 +49,8 @@ _BLOCK = 4096
 class Table:
     """The rows of a CSV/TSV file: features ``x`` (n, d), ``uint8`` for pixel columns and float64
     otherwise, ``labels`` (n,) as whole numbers (int64) or names (str), or ``None`` when the file
-    has no label column; the header's names of the feature and label columns when there is one."""
+    has no label column; the header's names of the feature and label columns (``None`` without a
+    header)."""
 
     x: NDArray
     labels: NDArray | None
@@ -108,7 +109,7 @@ def read_table(path: str | Path, label_column: str | int | None = None, *, requi
     return Table(
         x=x, labels=None if labels is None else _label_values(labels, path, layout.column_name(label)),
         source=path, feature_names=None if names is None else tuple(names[i] for i in features),
-        label_name=None if label is None else layout.column_name(label),
+        label_name=None if label is None or names is None else names[label],
     )
 
 
