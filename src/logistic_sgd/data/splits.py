@@ -5,9 +5,9 @@ A source that holds only training examples (a CSV file, an ImageFolder tree with
 seeded, stratified split: each class is shuffled and divided in the given fractions (0.8, 0.1,
 0.1 by default: of the examples given, for train, validation and test), so every split holds
 every class of the training split. A class with fewer examples than there are splits to cut is a
-:class:`DataError`. Validation and test files given explicitly are used as they are; their labels
-must be classes of the training split. The training split comes in a seeded random order
-either way (the seed's minibatches follow the order of the examples).
+:class:`DataError`. Validation and test files given explicitly are used as they are (they may
+lack some classes); their labels must be classes of the training split. The training split comes
+in a seeded random order either way (the seed's minibatches follow the order of the examples).
 """
 
 from __future__ import annotations
