@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import bz2
+import functools
 import gzip
+import io
+import lzma
+import os
 import struct
 from pathlib import Path
 
@@ -43,3 +48,70 @@ def idx_folder(tmp_path: Path) -> Path:
     write_idx(folder / "t10k-images-idx3-ubyte.gz", sx)
     write_idx(folder / "t10k-labels-idx1-ubyte.gz", sy)
     return folder
+
+
+@functools.cache
+def _fashion_arrays() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    from logistic_sgd.data.idx import read_idx
+
+    return tuple(read_idx(FASHION / f"{stem}.gz") for stem in (  # type: ignore[return-value]
+        "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"))
+
+
+def fashion(n_train: int, n_test: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The first ``n_train`` training and ``n_test`` test images (n x 28 x 28 uint8) and labels of
+    Debian's Fashion-MNIST; the test is skipped where it is absent (and fails in CI)."""
+    if not (FASHION / "t10k-labels-idx1-ubyte.gz").is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"{FASHION} is missing (scripts/setup installs Debian's dataset-fashion-mnist)")
+        pytest.skip(f"needs Debian's dataset-fashion-mnist in {FASHION}")
+    tx, ty, sx, sy = _fashion_arrays()
+    return tx[:n_train], ty[:n_train], sx[:n_test], sy[:n_test]
+
+
+def write_kaggle_csv(path: Path, images: np.ndarray, labels: np.ndarray, header: bool = True) -> Path:
+    """Kaggle's MNIST CSV layout: ``label,pixel0,...,pixel783``, one image a row (compressed by the suffix)."""
+    flat = images.reshape(len(images), -1)
+    lines = [",".join(["label", *(f"pixel{i}" for i in range(flat.shape[1]))])] if header else []
+    lines += [",".join(map(str, [int(y), *row.tolist()])) for y, row in zip(labels, flat, strict=True)]
+    data = ("\n".join(lines) + "\n").encode()
+    openers = {".gz": gzip.compress, ".bz2": bz2.compress, ".xz": lzma.compress}
+    path.write_bytes(openers.get(path.suffix, bytes)(data))
+    return path
+
+
+def png_bytes(image: np.ndarray, mode: str = "L") -> bytes:
+    """An image (h x w uint8) encoded as PNG by Pillow, converted to ``mode`` first."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(image).convert(mode).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def write_image_folder(root: Path, images: np.ndarray, labels: np.ndarray, names: list[str]) -> Path:
+    """torchvision's ImageFolder: ``root/<names[label]>/<i>.png``."""
+    for i, (image, label) in enumerate(zip(images, labels, strict=True)):
+        folder = root / names[int(label)]
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{i:05d}.png").write_bytes(png_bytes(image))
+    return root
+
+
+def write_hf_parquet(path: Path, images: np.ndarray, labels: np.ndarray, names: list[str] | None) -> Path:
+    """A Hugging Face ``datasets`` parquet file: ``image`` {bytes, path} and ``label``, with the
+    ``ClassLabel`` names in the schema's ``huggingface`` metadata."""
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    image = pa.array([{"bytes": png_bytes(x), "path": None} for x in images],
+                     type=pa.struct([("bytes", pa.binary()), ("path", pa.string())]))
+    table = pa.table({"image": image, "label": pa.array(labels.astype(np.int64))})
+    if names is not None:
+        features = {"image": {"_type": "Image"}, "label": {"names": names, "_type": "ClassLabel"}}
+        table = table.replace_schema_metadata({"huggingface": json.dumps({"info": {"features": features}})})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, path)
+    return path

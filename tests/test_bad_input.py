@@ -112,7 +112,80 @@ CASES: list[tuple[str, Callable[[Path, Path], list[str]], str]] = [
     ("output folder missing", lambda t, i: ["train", "--data", str(i), "--model-out", str(t / "no" / "m.npz")],
      "does not exist"),
     ("diverging run", lambda t, i: [*TRAIN, "--data", str(i), "--learning-rate", "1e38"], "diverged in epoch 1"),
+    ("CSV with ragged rows", lambda t, i: [*TRAIN, "--data", str(_csv(t, "a,b,label\n1,2,0\n3,1\n"))],
+     "data.csv: line 3 has 2 cells, expected 3 like line 1"),
+    ("CSV with a non-numeric cell", lambda t, i: [*TRAIN, "--data", str(_csv(t, "a,b,label\n1,2,0\n3,x7,1\n"))],
+     "data.csv: line 3, column 2 ('b'): 'x7' is not a number"),
+    ("CSV header with no rows", lambda t, i: [*TRAIN, "--data", str(_csv(t, "label,pixel0,pixel1\n"))],
+     "data.csv: has a header but no rows"),
+    ("CSV without a label column", lambda t, i: [*TRAIN, "--data", str(_csv(t, "a,b,c\n1,2,0\n"))],
+     "data.csv: which column holds the labels? The file has no column named label"),
+    ("CSV with a missing value", lambda t, i: [*TRAIN, "--data", str(_csv(t, "a,b,label\n1,2,0\n,1,1\n"))],
+     "data.csv: line 3, column 1 ('a'): missing value"),
+    ("CSV with fractional labels", lambda t, i: [*TRAIN, "--data", str(_csv(t, "a,label\n1,0.5\n"))],
+     "class labels must be whole numbers or names"),
+    ("CSV with too few examples of a class", lambda t, i: [*TRAIN, "--data", str(_csv(t, "a,y\n1,p\n2,q\n"))],
+     "class 'p' has 1 example(s), too few to cut validation and test splits"),
+    ("truncated gzipped CSV", lambda t, i: [*TRAIN, "--data", str(_truncate(_csv(t, "a,y\n1,2\n" * 500, ".csv.gz")))],
+     "data.csv.gz: corrupt or truncated gzip data"),
+    ("test-set class training never saw", lambda t, i: [*TRAIN, "--data", str(_image_tree(t, test_extra=True))],
+     "test: class 'c' does not occur in the training data"),
+    ("ImageFolder with a non-image file", lambda t, i: [*TRAIN, "--data", str(_image_tree(t, stray=b"hello"))],
+     "readme.txt: not an image file"),
+    ("ImageFolder with a broken image", lambda t, i: [*TRAIN, "--data", str(_image_tree(t, broken=True))],
+     "00000.png: not a readable image"),
+    ("parquet without the image column", lambda t, i: [*TRAIN, "--data", str(_parquet(t, {"img": [b"x"],
+                                                                                         "label": [0]}))],
+     "no 'image' column (expected Hugging Face's image and label columns; found img, label)"),
+    ("parquet file that is not parquet", lambda t, i: [*TRAIN, "--data", str(_touch(t / "train.parquet",
+                                                                                    b"PAR1 not really"))],
+     "train.parquet: not a readable parquet file"),
+    ("Keras npz with fewer labels", lambda t, i: [*TRAIN, "--data", str(_keras(t / "mnist.npz"))],
+     "mnist.npz: x_train of shape (60, 28, 28) but y_train of shape (59,)"),
 ]
+
+
+def _csv(tmp: Path, text: str, suffix: str = ".csv") -> Path:
+    path = tmp / f"data{suffix}"
+    path.write_bytes(gzip.compress(text.encode()) if suffix.endswith(".gz") else text.encode())
+    return path
+
+
+def _image_tree(tmp: Path, test_extra: bool = False, stray: bytes | None = None, broken: bool = False) -> Path:
+    pytest.importorskip("PIL")
+    from conftest import png_bytes
+
+    x, y = make_images(40, seed=8, n_classes=2)
+    root = tmp / "tree"
+    for split, n_extra in (("train", 0), ("test", int(test_extra))):
+        for i, (image, label) in enumerate(zip(x, y, strict=True)):
+            folder = root / split / "ab"[label]
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{i:05d}.png").write_bytes(png_bytes(image))
+        for k in range(n_extra):
+            (root / split / "c").mkdir()
+            (root / split / "c" / f"{k}.png").write_bytes(png_bytes(x[0]))
+    if stray is not None:
+        (root / "train" / "a" / "readme.txt").write_bytes(stray)
+    if broken:
+        for png in (root / "train").rglob("00000.png"):
+            png.write_bytes(png.read_bytes()[:40])
+    return root
+
+
+def _parquet(tmp: Path, columns: dict) -> Path:
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    path = tmp / "train-00000-of-00001.parquet"
+    pq.write_table(pa.table(columns), path)
+    return path
+
+
+def _keras(path: Path) -> Path:
+    x, y = make_images(60, seed=9)
+    np.savez(path, x_train=x, y_train=y[:-1], x_test=x, y_test=y)
+    return path
 
 
 def _touch(path: Path, data: bytes, folder: Path | None = None) -> Path:

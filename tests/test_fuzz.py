@@ -9,9 +9,11 @@ import gzip
 import io
 import os
 import pickle
+import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -38,12 +40,46 @@ def _seeds() -> dict[str, bytes]:
     save_model(save_model_path, model, {"data": "fuzz"})
     model_buf.write(save_model_path.read_bytes())
     save_model_path.unlink()
+    keras = io.BytesIO()
+    np.savez(keras, x_train=x, y_train=y, x_test=x, y_test=y)
+    kaggle = "label," + ",".join(f"pixel{i}" for i in range(16)) + "\n" + "".join(
+        ",".join(map(str, [int(label), *image.reshape(-1).tolist()])) + "\n" for image, label in zip(x, y, strict=True))
+    names = "a,b,label\n" + "".join(f"{i * 0.5},{-i},{'xyz'[i % 3]}\n" for i in range(12))
     return {
         "idx": idx,
         "npz": buf.getvalue(),
+        "keras": keras.getvalue(),
+        "kaggle.csv": kaggle.encode(),
+        "names.csv": names.encode(),
+        "parquet": _parquet_seed(x, y),
+        "png": _png_seed(x[0]),
         "pickle": gzip.compress(pickle.dumps(splits, protocol=2)),
         "model": model_buf.getvalue(),
     }
+
+
+def _parquet_seed(x: np.ndarray, y: np.ndarray) -> bytes:
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        return b"PAR1"
+    from conftest import png_bytes
+
+    image = pa.array([{"bytes": png_bytes(i), "path": None} for i in x],
+                     type=pa.struct([("bytes", pa.binary()), ("path", pa.string())]))
+    buf = io.BytesIO()
+    pq.write_table(pa.table({"image": image, "label": pa.array(y.astype(np.int64))}), buf)
+    return buf.getvalue()
+
+
+def _png_seed(image: np.ndarray) -> bytes:
+    try:
+        from conftest import png_bytes
+
+        return png_bytes(image)
+    except ImportError:
+        return b"\x89PNG"
 
 
 SEEDS = _seeds()
@@ -105,3 +141,48 @@ def test_pickle_loader_on_gzipped_garbage(tmp_path: Path, data: bytes) -> None:
 @given(data=mutated("model"))
 def test_model_loader(tmp_path: Path, data: bytes) -> None:
     _only_clean(load_model, tmp_path / "m.npz", data)
+
+
+@FUZZ
+@given(data=mutated("keras"))
+def test_keras_npz_loader(tmp_path: Path, data: bytes) -> None:
+    _only_clean(load_data, tmp_path / "mnist.npz", data)
+
+
+CSV_TEXT = st.text(alphabet=st.sampled_from(list(',;\t\n\r"0123456789.-+eEaNxy _')), max_size=300)
+
+
+@FUZZ
+@given(data=st.one_of(mutated("kaggle.csv"), mutated("names.csv"), CSV_TEXT.map(str.encode)),
+       parser=st.sampled_from(["pyarrow", "python"]), suffix=st.sampled_from([".csv", ".tsv", ".csv.gz"]))
+def test_csv_loader(tmp_path: Path, data: bytes, parser: str, suffix: str) -> None:
+    if suffix == ".csv.gz":
+        data = gzip.compress(data)
+    with pytest.MonkeyPatch.context() as patch:
+        if parser == "python":
+            patch.setitem(sys.modules, "pyarrow", None)
+        _only_clean(load_data, tmp_path / f"data{suffix}", data)
+
+
+@FUZZ
+@given(data=mutated("parquet"))
+def test_parquet_loader(tmp_path: Path, data: bytes) -> None:
+    pytest.importorskip("pyarrow")
+    _only_clean(load_data, tmp_path / "train-00000-of-00001.parquet", data)
+
+
+@FUZZ
+@given(data=mutated("png"))
+def test_image_folder_loader(tmp_path: Path, data: bytes) -> None:
+    pytest.importorskip("PIL")
+    from conftest import png_bytes
+
+    good = png_bytes(np.zeros((4, 4), np.uint8))
+    for i, label in enumerate("aabbaabb"):
+        (tmp_path / "tree" / label).mkdir(parents=True, exist_ok=True)
+        (tmp_path / "tree" / label / f"{i}.png").write_bytes(good)
+    (tmp_path / "tree" / "a" / "x.png").write_bytes(data)
+    try:
+        load_data(tmp_path / "tree")
+    except LogisticSGDError as exc:
+        assert "\n" not in str(exc) and str(tmp_path / "tree") in str(exc)

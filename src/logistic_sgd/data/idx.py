@@ -7,7 +7,9 @@ Files may be gzip-compressed (``.gz``).
 
 from __future__ import annotations
 
+import bz2
 import gzip
+import lzma
 import os
 import struct
 import zlib
@@ -51,7 +53,7 @@ def read_idx(path: str | os.PathLike[str]) -> NDArray[np.generic]:
 
 
 def read_bytes(path: Path) -> bytes:
-    """The file's bytes, gunzipped when it starts with the gzip magic; errors become DataError."""
+    """The file's bytes, decompressed when they start with the gzip, bzip2 or xz magic; errors become DataError."""
     try:
         with path.open("rb") as f:
             raw = f.read()
@@ -63,11 +65,19 @@ def read_bytes(path: Path) -> bytes:
         raise DataError(f"{path}: cannot read ({exc.strerror})") from None
     if not raw:
         raise DataError(f"{path}: file is empty")
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise DataError(f"{path}: corrupt or truncated gzip data ({one_line(exc)})") from None
-    elif path.suffix == ".gz":
-        raise DataError(f"{path}: named .gz but is not gzip data")
+    for name, (magic, suffix, decompress) in _COMPRESSIONS.items():
+        if raw.startswith(magic):
+            try:
+                return decompress(raw)
+            except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError) as exc:
+                raise DataError(f"{path}: corrupt or truncated {name} data ({one_line(exc)})") from None
+        if path.suffix == suffix:
+            raise DataError(f"{path}: named {suffix} but is not {name} data")
     return raw
+
+
+_COMPRESSIONS = {
+    "gzip": (b"\x1f\x8b", ".gz", gzip.decompress),
+    "bzip2": (b"BZh", ".bz2", bz2.decompress),
+    "xz": (b"\xfd7zXZ\x00", ".xz", lzma.decompress),
+}

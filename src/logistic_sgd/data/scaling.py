@@ -1,0 +1,105 @@
+"""Feature scaling fitted on the training split: ``x' = (x - mean) / scale``.
+
+Images keep the seed's scaling, ``x / 255``, done when they are read. Other features (a CSV's
+columns in their own units) are standardised: ``mean`` and ``scale`` (the standard deviation,
+``ddof=0``, as scikit-learn's ``StandardScaler``) are computed on the training split in float64;
+a feature that is constant there gets ``scale = 1``, so it is only centred. The same two vectors
+are applied to every split and to every example classified later, so a model file stores them
+(:meth:`Standardizer.to_arrays`, :meth:`Standardizer.from_arrays`).
+
+A linear model on standardised inputs is a linear model on raw inputs: with ``z = W^T x' + b``,
+``z = (W / scale)^T x + (b - (mean / scale)^T W)``; :meth:`Standardizer.fold` returns those
+weights, for consumers that take raw features (an ONNX graph, say).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import DTypeLike, NDArray
+
+from ..errors import UsageError
+
+SCALES = ("auto", "standard", "none")
+_CHUNK = 8192
+
+
+@dataclass(frozen=True)
+class Standardizer:
+    """Per-feature ``mean`` and ``scale`` (float64 vectors of length n_features, ``scale > 0``)."""
+
+    mean: NDArray[np.float64]
+    scale: NDArray[np.float64]
+
+    @classmethod
+    def fit(cls, x: Any) -> Standardizer:
+        """Fit on ``x`` (n, n_features): any array, or a :class:`ScaledArray`, read in chunks of rows.
+
+        Two passes in float64 (the mean, then the squared deviations), which keeps the variance
+        exact to rounding where the one-pass formula loses digits on features with a large mean.
+        """
+        n = len(x)
+        if n == 0:
+            raise ValueError("cannot fit a scaling on no examples")
+        total = np.zeros(x.shape[1])
+        for block in _blocks(x):
+            total += block.sum(axis=0)
+        mean = total / n
+        squares = np.zeros(x.shape[1])
+        for block in _blocks(x):
+            squares += ((block - mean) ** 2).sum(axis=0)
+        std = np.sqrt(squares / n)
+        scale = np.where(std > 0, std, 1.0)
+        return cls(mean, scale)
+
+    def transform(self, x: Any, dtype: DTypeLike = np.float32) -> NDArray[np.floating]:
+        """``(x - mean) / scale`` computed in float64, returned as ``dtype`` (shape of ``x``)."""
+        x = np.asarray(x)
+        if x.ndim != 2 or x.shape[1] != len(self.mean):
+            raise ValueError(f"x must have shape (n, {len(self.mean)}), got {x.shape}")
+        out = np.empty(x.shape, dtype=dtype)
+        for lo in range(0, len(x), _CHUNK):
+            out[lo : lo + _CHUNK] = (x[lo : lo + _CHUNK] - self.mean) / self.scale
+        return out
+
+    def fold(self, W: NDArray[np.floating], b: NDArray[np.floating]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Weights ``(W', b')`` on raw features equal to ``(W, b)`` on standardised ones:
+        ``W' = W / scale[:, None]``, ``b' = b - (mean / scale) @ W`` (``W`` is (n_features, n_classes))."""
+        W = np.asarray(W, dtype=np.float64)
+        return W / self.scale[:, None], np.asarray(b, dtype=np.float64) - (self.mean / self.scale) @ W
+
+    def to_arrays(self) -> dict[str, NDArray[np.float64]]:
+        """The two vectors under the names a model file stores them by."""
+        return {"scale_mean": self.mean, "scale_std": self.scale}
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, Any], n_features: int | None = None) -> Standardizer:
+        """The scaling stored by :meth:`to_arrays`; ``ValueError`` if the vectors are malformed
+        (wrong shape, non-finite, a scale that is not positive)."""
+        mean = np.asarray(arrays["scale_mean"], dtype=np.float64)
+        scale = np.asarray(arrays["scale_std"], dtype=np.float64)
+        expected = (n_features if n_features is not None else len(mean),)
+        if mean.shape != expected or scale.shape != expected:
+            raise ValueError(f"scaling vectors must have shape {expected}, got {mean.shape} and {scale.shape}")
+        if not (np.isfinite(mean).all() and np.isfinite(scale).all() and (scale > 0).all()):
+            raise ValueError("scaling vectors must be finite, with every scale > 0")
+        return cls(mean, scale)
+
+
+def fit_scaling(scale: str, train_x: Any, images: bool) -> Standardizer | None:
+    """The scaling ``scale`` asks for on a training split: ``"standard"`` fits a
+    :class:`Standardizer`, ``"none"`` returns None, and ``"auto"`` is ``"none"`` for images
+    (already ``x / 255``) and ``"standard"`` for other features."""
+    if scale not in SCALES:
+        raise UsageError(f"scale must be one of {', '.join(SCALES)}, got {scale!r}")
+    if scale == "none" or (scale == "auto" and images):
+        return None
+    return Standardizer.fit(train_x)
+
+
+def _blocks(x: Any) -> Any:
+    for lo in range(0, len(x), _CHUNK):
+        yield np.asarray(x[lo : lo + _CHUNK], dtype=np.float64)
