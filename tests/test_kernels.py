@@ -18,7 +18,7 @@ import pytest
 from logistic_sgd import LogisticRegression, TrainConfig
 from logistic_sgd.backends import NUMPY, get_backend
 from logistic_sgd.data.memmap import ScaledArray
-from logistic_sgd.errors import UsageError
+from logistic_sgd.errors import MissingExtraError, UsageError
 from logistic_sgd.experiment import Outputs, run_experiment
 from logistic_sgd.model import Workspace
 
@@ -269,7 +269,7 @@ def test_auto_is_numba_when_installed_else_numpy(monkeypatch: pytest.MonkeyPatch
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "numba" else real(name, *a))
     assert get_backend("auto") is NUMPY
-    with pytest.raises(UsageError, match=r"pip install 'logistic-sgd\[numba\]'"):
+    with pytest.raises(MissingExtraError, match=r"pip install 'logistic-sgd\[numba\]'"):
         get_backend("numba")
     with pytest.raises(UsageError, match="cpu only"):
         get_backend("numba", "cuda")
@@ -419,3 +419,18 @@ def test_training_in_runs_of_steps_is_training_step_by_step(
     for a, b in ((in_runs.best_model, single.best_model), (models[0], models[1])):
         np.testing.assert_array_equal(a.W, b.W)
         np.testing.assert_array_equal(a.b, b.b)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_full_batch_loss_and_gradient_are_the_references(dtype: str) -> None:
+    """What L-BFGS and CG call: the mean NLL over every row and its gradient, from bytes or floats."""
+    rng = np.random.default_rng(7)
+    u = rng.integers(0, 256, size=(1234, 50), dtype=np.uint8)
+    y = rng.integers(0, 10, size=1234)
+    ref, fast = _pair(50, 10, dtype)
+    loss, gW, gb = ref.loss_and_gradient((u / np.float32(255)).astype(dtype), y)
+    for x in ((u / np.float32(255)).astype(dtype), ScaledArray(u, 255).astype(dtype).unscaled()):
+        got_loss, got_gW, got_gb = NUMBA.loss_and_gradient(fast, x, y)
+        assert got_loss == pytest.approx(loss, rel=TOL[dtype] * 10)
+        np.testing.assert_allclose(got_gW, gW, rtol=0, atol=TOL[dtype] * np.abs(gW).max())
+        np.testing.assert_allclose(got_gb, gb, rtol=0, atol=TOL[dtype] * np.abs(gb).max())

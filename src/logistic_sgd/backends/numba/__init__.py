@@ -73,6 +73,24 @@ class NumbaBackend(Backend):
         self.kernels.logits_into(rows, model.W, model.b, z, divisor)
         return z
 
+    def loss_and_gradient(self, model: LogisticRegression, x: Any, y: Any) -> tuple[float, Any, Any]:
+        """The full-batch mean NLL and its gradient by the kernels: the gradient is the training step's
+        over all rows (divided by their number); the loss comes from the logits as ``logsumexp(z) - z_y``."""
+        rows, divisor = self.kernel_input(model, x)
+        n = rows.shape[0]
+        gW = np.empty_like(model.W)
+        gb = np.empty_like(model.b)
+        scratch = self._full_batch_scratch(model)
+        self.kernels.gradient_into(rows, y, model.W, model.b, model.dtype.type(n), gW, gb, scratch, divisor)
+        z = self.logits(model, x)
+        top = z.max(axis=1, keepdims=True)
+        log_norm = np.log(np.exp(z - top).sum(axis=1, dtype=np.float64)) + top[:, 0]
+        loss = float(np.mean(log_norm - z[np.arange(n), y]))
+        return loss, gW, gb
+
+    def _full_batch_scratch(self, model: LogisticRegression) -> Any:
+        return self.kernels.Scratch.for_model(model.n_in, model.n_out, model.dtype)
+
     def share_cores(self, processes: int) -> None:
         self.kernels.share_cores(processes)
 
