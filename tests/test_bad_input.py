@@ -89,7 +89,8 @@ CASES: list[tuple[str, Callable[[Path, Path], list[str]], str]] = [
     ("wrong width at evaluate", lambda t, i: ["evaluate", "--model", str(_model(t, i)), "--data", str(_npz(
         t / "w.npz", **{k: np.zeros((60, 100)) for k in ("train_x", "valid_x", "test_x")}))], "model takes 784"),
     ("labels beyond the model's classes", lambda t, i: ["evaluate", "--model", str(_model(t, i)), "--data", str(_npz(
-        t / "c.npz", test_y=np.full(60, 12)))], "knows 10 classes"),
+        t / "c.npz", train_y=np.full(60, 12), valid_y=np.full(60, 12), test_y=np.full(60, 12)))],
+     "class '12' does not occur in the model's classes"),
     ("truncated model", lambda t, i: ["predict", "--model", str(_truncate(_model(t, i))), str(t / "x.npy")],
      "not a readable model file"),
     ("tampered model shape", lambda t, i: ["predict", "--model", str(_rewrite_model(

@@ -39,9 +39,9 @@ def _writes(data: Path, tmp_path: Path, every: float, monkeypatch: pytest.Monkey
 
     writes: list[tuple[np.ndarray, dict[str, Any]]] = []
 
-    def save(path: Path, model: Any, metadata: dict[str, Any]) -> None:
+    def save(path: Path, model: Any, metadata: dict[str, Any], scaler: Any = None) -> None:
         writes.append((np.array(model.W), json.loads(json.dumps(metadata))))
-        save_model(path, model, metadata)
+        save_model(path, model, metadata, scaler)
 
     monkeypatch.setattr(report, "save_model", save)
     last: list[bool] = []

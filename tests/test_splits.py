@@ -168,7 +168,7 @@ def test_align_classes_to_a_models_names(tmp_path: Path) -> None:
         np.testing.assert_array_equal(y, y_own + 1)
         np.testing.assert_array_equal(y, np.where(x[:, 0] % 2 == 0, 2, 1))
     assert aligned.class_names == ("a", "b", "c")
-    with pytest.raises(DataError, match=rf"^{path}: class 'c' does not occur in the training data"):
+    with pytest.raises(DataError, match=rf"^{path}: class 'c' does not occur in the model's classes"):
         align_classes(loaded, ("a", "b"))
     numbered = Path(tmp_path / "n.csv")
     numbered.write_text("f,label\n" + "".join(f"{i},{i % 3}\n" for i in range(30)))

@@ -19,6 +19,8 @@ import numpy as np
 from ._version import __version__
 from .backends import BACKENDS
 from .config import CHOICES, DEFAULTS, TrainConfig
+from .data.scaling import SCALES
+from .data.splits import DEFAULT_FRACTIONS
 from .errors import LogisticSGDError, UsageError
 
 PROG = "logistic-sgd"
@@ -76,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", parents=[common], help="train (the seed's experiment by default)",
                            description="Train by minibatch SGD with the seed's patience early stopping; "
                            "prints the seed's log lines.")
-    _add_data_args(train)
+    _add_data_args(train, scale=True)
     hp = train.add_argument_group("hyperparameters (defaults: the seed's)")
     _option(hp, "learning_rate", float, "SGD step size")
     _option(hp, "batch_size", int, "minibatch size")
@@ -96,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     _option(opt, "lr_decay", float, "step: factor every --lr-step-epochs; inverse-time: lr / (1 + decay * epoch)")
     _option(opt, "lr_step_epochs", float, "step schedule period")
     _option(opt, "tol", float, "lbfgs/cg: stop when the projected gradient falls below this")
+    _option(opt, "class_weight", str, "balanced: weigh each example by n / (classes x its class's count)")
     hp.add_argument("--backend", default="auto", choices=BACKENDS,
                     help="numba (compiled CPU kernels; the [numba] extra), numpy, torch (GPU; the [torch] extra), "
                          "or auto (default: numba if installed, else numpy)")
@@ -122,11 +125,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_args(evaluate)
     evaluate.set_defaults(func=cmd_evaluate)
 
-    predict = sub.add_parser("predict", parents=[common], help="classify images, .npy arrays or IDX files")
+    predict = sub.add_parser("predict", parents=[common],
+                             help="classify images, CSV/TSV rows, .npy arrays or IDX files")
     predict.add_argument("--model", type=Path, required=True, help="model file written by train")
     predict.add_argument("--top", type=int, default=1, metavar="K", help="show the K most likely classes")
+    predict.add_argument("--label-column", type=_column, metavar="NAME|INDEX",
+                         help="a CSV/TSV input's label column, left out (default: one named label, class, ...)")
+    predict.add_argument("--out", type=Path, metavar="FILE.csv",
+                         help="write one row per example (input, label, each class's probability) instead")
     predict.add_argument("inputs", nargs="+", type=Path, metavar="INPUT",
-                         help="PNG/PGM/... image (needs Pillow), .npy array, or IDX image file")
+                         help="PNG/PGM/JPEG... image (needs Pillow), CSV/TSV file, .npy array, or IDX image file")
     predict.set_defaults(func=cmd_predict)
 
     export = sub.add_parser("export", parents=[common], help="export a model to ONNX")
@@ -169,15 +177,54 @@ def _dataset_names() -> list[str]:
     return sorted(DATASETS)
 
 
-def _add_data_args(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("data").add_mutually_exclusive_group()
-    group.add_argument("--data", type=Path, help="dataset file or folder: mnist.pkl.gz, IDX folder, or .npz")
-    group.add_argument("--dataset", default="mnist", choices=_dataset_names(),
-                       help="named dataset, from the cache or downloaded (default mnist)")
+def _add_data_args(parser: argparse.ArgumentParser, scale: bool = False) -> None:
+    group = parser.add_argument_group("data")
+    source = group.add_mutually_exclusive_group()
+    source.add_argument("--data", type=Path, help="dataset file or folder: IDX folder, mnist.pkl.gz, .npz (also "
+                        "Keras'), CSV/TSV, Hugging Face parquet, an ImageFolder tree, or a converted folder")
+    source.add_argument("--dataset", default="mnist", choices=_dataset_names(),
+                        help="named dataset, from the cache or downloaded (default mnist)")
+    group.add_argument("--label-column", type=_column, metavar="NAME|INDEX",
+                       help="CSV/TSV: the label column, by header name or number (negative from the end; default: "
+                            "the column named label, labels, class, target or y)")
+    group.add_argument("--valid-data", type=Path, metavar="PATH", help="the validation examples, from this file")
+    group.add_argument("--test-data", type=Path, metavar="PATH", help="the test examples, from this file")
+    group.add_argument("--split", type=_fractions, default=DEFAULT_FRACTIONS, metavar="TRAIN,VALID,TEST",
+                       help="fractions for the splits a source lacks, cut stratified (default 0.8,0.1,0.1)")
+    group.add_argument("--split-seed", type=int, default=0, help="seed of that split (default 0)")
+    if scale:
+        group.add_argument("--scale", default="auto", choices=SCALES,
+                           help="feature scaling fitted on the training split: standard, none, or auto (default: "
+                                "standard for all but images, which are x / 255)")
+
+
+def _column(text: str) -> str | int:
+    """A label column: a number (a column index) or a header name."""
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+def _fractions(text: str) -> tuple[float, float, float]:
+    try:
+        parts = tuple(float(p) for p in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected three fractions like 0.8,0.1,0.1, got {text!r}") from None
+    if len(parts) != 3:
+        raise argparse.ArgumentTypeError(f"expected three fractions like 0.8,0.1,0.1, got {text!r}")
+    return parts  # type: ignore[return-value]
 
 
 def _data_source(args: argparse.Namespace) -> str | Path:
     return args.data if args.data is not None else args.dataset
+
+
+def _data_options(args: argparse.Namespace) -> Any:
+    from .experiment import DataOptions
+
+    return DataOptions(label_column=args.label_column, valid=args.valid_data, test=args.test_data, split=args.split,
+                       split_seed=args.split_seed, scale=getattr(args, "scale", "auto"))
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -202,8 +249,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                       quiet=args.quiet)
     resume = args.resume or bool(args.auto_resume and args.checkpoint and args.checkpoint.is_file())
     try:
-        run_experiment(_data_source(args), config, backend=backend, outputs=outputs, resume=resume, stop=stop,
-                       comm=comm)
+        run_experiment(_data_source(args), config, data=_data_options(args), backend=backend, outputs=outputs,
+                       resume=resume, stop=stop, comm=comm)
     except TrainingInterrupted as exc:
         st = exc.state
         print(f"{PROG}: interrupted by {signal.Signals(exc.signal).name} in epoch {st.epoch} after minibatch "
@@ -220,79 +267,114 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .backends import NUMPY
-    from .data import open_dataset
-    from .persist import read_model
-    from .scoring import count_errors
+    from .metrics import ClassScores, confusion_matrix
 
-    model, meta = read_model(args.model)
-    loaded = open_dataset(_data_source(args))
+    classifier, meta, loaded = _model_and_data(args)
     print(f"model: {args.model} (trained on {meta.get('data', 'unknown data')})")
     print(f"data: {loaded.description}")
-    _check_compatible(args.model, model, loaded.datasets)
+    test_pred = None
     for name, (x, y) in zip(("train", "validation", "test"), loaded.datasets, strict=True):
-        wrong = count_errors(NUMPY, model, x.astype(model.dtype, copy=False), y)
+        pred = _classes(classifier, x)
+        wrong = int(np.sum(pred != y))
         print(f"{name:<10} error {100.0 * wrong / len(y):9.6f} %  ({wrong}/{len(y)})")
+        test_pred = pred
+    names = classifier.class_names
+    print("test, per class:")
+    print("\n".join(ClassScores.of(confusion_matrix(loaded.datasets[2][1], test_pred, len(names)), names).lines()))
     return 0
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from .inputs import read_examples
-    from .persist import load_model
+    from .persist import load_classifier
 
-    model = load_model(args.model)
+    classifier = load_classifier(args.model)
+    model, names = classifier.model, classifier.class_names
     if not 1 <= args.top <= model.n_out:
         raise UsageError(f"--top must be between 1 and {model.n_out}, got {args.top}")
-    batches = [(path, read_examples(path, model.n_in)) for path in args.inputs]  # all checked before printing
-    for path, rows in batches:
-        proba = model.p_y_given_x(rows)
-        best = np.argsort(-proba, axis=1, kind="stable")[:, : args.top]
-        for i, (p, order) in enumerate(zip(proba, best, strict=True)):
-            name = str(path) if len(rows) == 1 else f"{path}[{i}]"
-            print("\t".join([name, *(f"{k}\t{p[k]:.6f}" for k in order)]))
+    if args.out is not None:
+        from .experiment import check_writable
+
+        check_writable("out", args.out)
+    batches = [(path, read_examples(path, model.n_in, classifier.image_shape, args.label_column))
+               for path in args.inputs]  # all checked before anything is printed or written
+    rows = []
+    for path, x in batches:
+        proba = classifier.predict_proba(x)
+        for i, p in enumerate(proba):
+            rows.append((str(path) if len(x) == 1 else f"{path}[{i}]", p))
+    if args.out is not None:
+        _write_predictions(args.out, rows, names)
+        print(f"wrote {args.out}: {len(rows)} rows")
+        return 0
+    for name, p in rows:
+        order = np.argsort(-p, kind="stable")[: args.top]
+        print("\t".join([name, *(f"{names[k]}\t{p[k]:.6f}" for k in order)]))
     return 0
+
+
+def _write_predictions(path: Path, rows: list[tuple[str, Any]], names: tuple[str, ...]) -> None:
+    """One CSV row per example: the input, the predicted class, each class's probability."""
+    import csv
+    import io
+
+    from .atomic import atomic_write
+
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(["input", "label", *(f"p({name})" for name in names)])
+    for name, p in rows:
+        writer.writerow([name, names[int(np.argmax(p))], *(f"{v:.6f}" for v in p)])
+    with atomic_write(path) as f:
+        f.write(text.getvalue().encode("utf-8"))
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     from .experiment import check_writable
     from .onnx_export import export_onnx
-    from .persist import load_model
+    from .persist import load_classifier
 
-    model = load_model(args.model)
+    classifier = load_classifier(args.model)
+    model = classifier.model
     check_writable("onnx", args.onnx)
-    export_onnx(model, args.onnx, args.opset)
+    export_onnx(classifier, args.onnx, args.opset)
     print(f"wrote {args.onnx}: input float32 [N, {model.n_in}] -> label int64 [N], probabilities [N, {model.n_out}]")
     return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .data import open_dataset
     from .experiment import check_writable
     from .html_report import build_report, write_report
-    from .persist import read_model
 
-    model, meta = read_model(args.model)
     check_writable("out", args.out)
-    loaded = open_dataset(_data_source(args))
-    _check_compatible(args.model, model, loaded.datasets)
-    write_report(args.out, build_report(model, meta, loaded, args.model.name))
+    classifier, meta, loaded = _model_and_data(args)
+    write_report(args.out, build_report(classifier, meta, loaded, args.model.name))
     print(f"wrote {args.out}")
     return 0
 
 
-def _check_compatible(path: Path, model: Any, datasets: Any) -> None:
-    for name, (x, y) in zip(("train", "validation", "test"), datasets, strict=True):
-        if x.shape[1] != model.n_in:
-            raise UsageError(f"{path}: model takes {model.n_in} features, the data have {x.shape[1]}")
-        if y.max() >= model.n_out:
-            raise UsageError(f"{path}: model knows {model.n_out} classes, the {name} labels reach {y.max()}")
+def _model_and_data(args: argparse.Namespace) -> tuple[Any, dict[str, Any], Any]:
+    """The model file of ``--model``, its metadata, and the data with labels as the model's classes."""
+    from .data import align_classes
+    from .persist import load_classifier
+
+    classifier = load_classifier(args.model)
+    loaded = align_classes(_data_options(args).open(_data_source(args), ()), classifier.class_names)
+    n_features = loaded.datasets[0][0].shape[1]
+    if n_features != classifier.model.n_in:
+        raise UsageError(f"{args.model}: the model takes {classifier.model.n_in} features, the data have {n_features}")
+    return classifier, classifier.model.metadata, loaded
+
+
+def _classes(classifier: Any, x: Any, chunk: int = 8192) -> Any:
+    """The classifier's class index for each row of ``x``, in chunks (bounded memory)."""
+    return np.concatenate([classifier.predict(x[i : i + chunk]) for i in range(0, len(x), chunk)])
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    from .data import open_dataset
     from .data.memmap import convert
 
-    loaded = open_dataset(_data_source(args))
+    loaded = _data_options(args).open(_data_source(args), ())
     convert(loaded.datasets, args.out)
     print(f"wrote {args.out}: {loaded.description}, memory-mappable (train with --data {args.out})")
     return 0

@@ -18,10 +18,12 @@ import numpy as np
 from .errors import UsageError, UsageTypeError
 from .model import FLOATX
 from .optim import SCHEDULES, Optimizer, make_schedule, sgd
+from .weighting import CLASS_WEIGHTS
 
 OPTIMIZERS = ("sgd", "lbfgs", "cg")
 FULL_BATCH = ("lbfgs", "cg")
-CHOICES: dict[str, tuple[str, ...]] = {"floatx": FLOATX, "optimizer": OPTIMIZERS, "lr_schedule": SCHEDULES}
+CHOICES: dict[str, tuple[str, ...]] = {"floatx": FLOATX, "optimizer": OPTIMIZERS, "lr_schedule": SCHEDULES,
+                                       "class_weight": CLASS_WEIGHTS}
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,9 @@ class TrainConfig:
         Minibatch SGD, or a full-batch solver (an epoch is then one iteration).
     momentum, nesterov, l2, l1, lr_schedule, lr_decay, lr_step_epochs
         Optimiser pieces (see :mod:`logistic_sgd.optim`).
+    class_weight : {"none", "balanced"}
+        ``balanced`` weighs each training example by ``n / (n_classes * count of its class)``
+        (see :mod:`logistic_sgd.weighting`), so that rare classes count as much as common ones.
     tol : float
         Full-batch solvers stop when the relative decrease of the loss falls below ``tol``
         (scikit-learn's ``tol``); ignored by SGD.
@@ -74,6 +79,7 @@ class TrainConfig:
     lr_schedule: str = "constant"
     lr_decay: float = 0.5
     lr_step_epochs: float = 10.0
+    class_weight: str = "none"
     tol: float = 1e-4
 
     def validate(self) -> None:
@@ -108,6 +114,7 @@ class TrainConfig:
             (self.lr_decay > 0 and finite(self.lr_decay), "lr_decay", "a finite number > 0"),
             (self.lr_step_epochs > 0, "lr_step_epochs", "a number > 0"),
             (self.tol >= 0 and finite(self.tol), "tol", "a finite number >= 0"),
+            (self.class_weight in CLASS_WEIGHTS, "class_weight", f"one of {', '.join(CLASS_WEIGHTS)}"),
             (self.optimizer == "sgd" or not (self.l1 or self.momentum or self.lr_schedule != "constant"),
              "optimizer", "sgd to use l1, momentum or lr_schedule (lbfgs and cg take l2 only)"),
         ]

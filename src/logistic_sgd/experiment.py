@@ -7,7 +7,7 @@ import io
 import os
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -15,7 +15,9 @@ import numpy as np
 
 from .backends import Backend, get_backend
 from .config import TrainConfig
-from .data import LoadedData, fingerprint, open_dataset
+from .data import LoadedData, fingerprint, n_classes, open_dataset
+from .data.scaling import Standardizer, fit_scaling
+from .data.splits import DEFAULT_FRACTIONS
 from .errors import UsageError
 from .events import Listener, StopRequest, TrainResult, TrainState
 from .persist import load_checkpoint
@@ -26,6 +28,38 @@ if TYPE_CHECKING:
     from .distributed import Communicator
 
 PathLike = str | os.PathLike[str]
+
+
+@dataclass(frozen=True)
+class DataOptions:
+    """How the data are read and prepared (see :func:`logistic_sgd.data.open_dataset`).
+
+    Parameters
+    ----------
+    label_column : str, int or None
+        A CSV/TSV file's label column (header name or number); by default one named ``label``,
+        ``labels``, ``class``, ``target`` or ``y``.
+    valid, test : path, optional
+        Files holding the validation or test examples, instead of a split cut from the data.
+    split : three floats
+        Fractions (train, validation, test) of the examples, for the splits a source lacks.
+    split_seed : int
+        Seed of that stratified split.
+    scale : {"auto", "standard", "none"}
+        Feature scaling fitted on the training split: ``standard`` standardises every feature,
+        ``none`` leaves them as read, ``auto`` standardises all but images (which are ``x / 255``).
+    """
+
+    label_column: str | int | None = None
+    valid: PathLike | None = None
+    test: PathLike | None = None
+    split: tuple[float, float, float] = DEFAULT_FRACTIONS
+    split_seed: int = 0
+    scale: str = "auto"
+
+    def open(self, dataset: PathLike, keep_bytes: tuple[str, ...]) -> LoadedData:
+        return open_dataset(dataset, keep_bytes, label_column=self.label_column, valid=self.valid, test=self.test,
+                            split=self.split, split_seed=self.split_seed)
 
 
 @dataclass(frozen=True)
@@ -67,13 +101,15 @@ def run_experiment(
     dataset: PathLike,
     config: TrainConfig,
     *,
+    data: DataOptions | None = None,
     backend: Backend | str = "auto",
     outputs: Outputs | None = None,
     resume: bool = False,
     stop: StopRequest | None = None,
     comm: Communicator | None = None,
 ) -> TrainResult:
-    """Load ``dataset``, train with ``config`` printing the seed's lines, and write ``outputs``.
+    """Load ``dataset`` (read and scaled as ``data`` says), train with ``config`` printing the seed's
+    lines, and write ``outputs``.
 
     The output paths are checked for writability before any data is loaded. ``resume`` continues
     from ``outputs.checkpoint`` (same data and hyperparameters only). ``backend`` is a
@@ -81,14 +117,20 @@ def run_experiment(
     """
     config.validate()
     backend = get_backend(backend) if isinstance(backend, str) else backend
+    data = data or DataOptions()
     outputs = outputs or Outputs()
     if comm is not None:
         outputs = outputs.for_rank(comm.rank, resume)
     check_request(config, outputs, resume, comm)
     out = outputs.stream or sys.stdout
     print("... loading data", file=out, flush=True)
-    loaded = open_dataset(dataset, keep_bytes=backend.byte_splits)
+    loaded = data.open(dataset, backend.byte_splits)
     print(f"... data: {loaded.description}", file=out, flush=True)
+    scaler = fit_scaling(data.scale, loaded.datasets[0][0], loaded.images)
+    if scaler is not None:
+        loaded = replace(loaded, datasets=tuple((scaler.transform(x, config.floatx), y) for x, y in loaded.datasets))
+        print("... features standardised (mean and scale of the training split, stored with the model)",
+              file=out, flush=True)
     backend = backend.ready()
     if comm is not None:  # the processes on a machine share its cores
         backend.share_cores(int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
@@ -100,10 +142,13 @@ def run_experiment(
         state = load_checkpoint(outputs.checkpoint, config, digest, backend)  # type: ignore[arg-type]
         print(f"... resuming from {outputs.checkpoint}: epoch {state.epoch}, minibatch {state.minibatch}",
               file=out, flush=True)
-    listeners, writer = _listeners(outputs, config, loaded, digest, state, comm)
+    listeners, writer = _listeners(outputs, config, loaded, digest, state, comm, scaler)
+    model = None if state is not None else backend.new_model(
+        loaded.datasets[0][0].shape[1], max(2, len(loaded.class_names), n_classes(loaded.datasets)), config.floatx)
     try:
         with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected and reported by fit itself
-            return fit(loaded.datasets, config, listeners, backend=backend, resume=state, stop=stop, comm=comm)
+            return fit(loaded.datasets, config, listeners, model=model, backend=backend, resume=state, stop=stop,
+                       comm=comm)
     except BaseException:
         if writer is not None:
             writer.flush()  # a run that fails (diverges, say) or is stopped leaves its best model on disk
@@ -140,7 +185,7 @@ def check_request(config: TrainConfig, outputs: Outputs, resume: bool, comm: Com
 
 def _listeners(
     outputs: Outputs, config: TrainConfig, loaded: LoadedData, digest: str | None, state: TrainState | None,
-    comm: Communicator | None,
+    comm: Communicator | None, scaler: Standardizer | None,
 ) -> tuple[list[Listener], BestModelWriter | None]:
     """The listeners ``outputs`` asks for, the seed's log first and the progress bar last (it redraws
     after the seed's lines of the same event); and the best model's writer, if any."""
@@ -151,11 +196,15 @@ def _listeners(
     if outputs.log_json is not None:
         listeners.append(JsonLog(outputs.log_json, append=state is not None))
     if outputs.plots is not None:
-        listeners.append(PlotWriter(outputs.plots, loaded.datasets[0], loaded.datasets[2]))
+        listeners.append(PlotWriter(outputs.plots, loaded.datasets[0], loaded.datasets[2], loaded.class_names))
     writer = None
     if outputs.model_out is not None:
-        metadata: dict[str, Any] = {"data": loaded.description, "hyperparameters": config.as_dict()}
-        writer = BestModelWriter(outputs.model_out, metadata, state=state)
+        metadata: dict[str, Any] = {
+            "data": loaded.description, "hyperparameters": config.as_dict(),
+            "class_names": list(loaded.class_names) or None, "scaling": "none" if scaler is None else "standard",
+            "image_shape": None if loaded.image_shape is None else list(loaded.image_shape),
+        }
+        writer = BestModelWriter(outputs.model_out, metadata, state=state, scaler=scaler)
         listeners.append(writer)
     if progress is not None:
         listeners.append(progress)
@@ -172,14 +221,17 @@ def sgd_optimization_mnist(
     """The seed's entry point, same arguments: train on ``dataset`` printing the seed's lines.
 
     Extra keyword arguments are :class:`TrainConfig` fields (``patience``, ``floatx``, ``shuffle``...),
-    :class:`Outputs` fields (``quiet``, ``model_out``, ``log_json``...) or :func:`run_experiment`'s
+    :class:`DataOptions` fields (``label_column``, ``scale``...), :class:`Outputs` fields (``quiet``,
+    ``model_out``, ``log_json``...) or :func:`run_experiment`'s
     (``backend``, ``resume``, ``stop``). Returns the :class:`TrainResult` instead of only printing it.
     """
     output_keys = {f.name for f in dataclasses.fields(Outputs)}
+    data_keys = {f.name for f in dataclasses.fields(DataOptions)}
     outputs = Outputs(**{k: options.pop(k) for k in list(options) if k in output_keys})
+    data = DataOptions(**{k: options.pop(k) for k in list(options) if k in data_keys})
     run = {k: options.pop(k) for k in ("backend", "resume", "stop", "comm") if k in options}
     config = TrainConfig(learning_rate=learning_rate, n_epochs=n_epochs, batch_size=batch_size, **options)
-    return run_experiment(dataset, config, outputs=outputs, **run)
+    return run_experiment(dataset, config, data=data, outputs=outputs, **run)
 
 
 def check_writable(param: str, path: Path) -> None:

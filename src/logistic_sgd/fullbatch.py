@@ -48,6 +48,7 @@ def fit_full_batch(
     resume: TrainState | None = None,
     stop: StopRequest | None = None,
     comm: Communicator | None = None,
+    weights: Any = None,
 ) -> TrainResult:
     """Train with ``config.optimizer`` (``lbfgs`` or ``cg``) on the full training set; see the module doc.
 
@@ -74,7 +75,8 @@ def fit_full_batch(
     state = TrainState(model=model, opt_state={}, stopping=PatienceStopping(
         config.patience / steps_per_epoch, config.patience_increase, config.improvement_threshold))
     evaluation = Evaluation(backend, valid, test, config.batch_size, 1, listeners)
-    objective = _Objective(backend, model, train_x, train_y, config.l2)
+    weights = None if weights is None else backend.arrays.asarray(weights, dtype=config.floatx)
+    objective = _Objective(backend, model, train_x, train_y, config.l2, weights)
 
     for listener in listeners:
         listener.on_train_begin({
@@ -108,8 +110,8 @@ class _Objective:
     """The full-batch loss and gradient as SciPy wants them: a flat float64 vector of ``(W, b)`` in,
     the loss and its gradient as a float64 vector out (computed by the backend in the model's dtype)."""
 
-    def __init__(self, backend: Backend, model: LogisticRegression, x: Any, y: Any, l2: float) -> None:
-        self.backend, self.model, self.x, self.y, self.l2 = backend, model, x, y, l2
+    def __init__(self, backend: Backend, model: LogisticRegression, x: Any, y: Any, l2: float, weights: Any) -> None:
+        self.backend, self.model, self.x, self.y, self.l2, self.weights = backend, model, x, y, l2, weights
         self.k = model.n_in * model.n_out
 
     def pack(self) -> np.ndarray:
@@ -125,7 +127,7 @@ class _Objective:
     def __call__(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         self.unpack(theta)
         model, arrays = self.model, self.model.arrays
-        loss, gW, gb = self.backend.loss_and_gradient(model, self.x, self.y)
+        loss, gW, gb = self.backend.loss_and_gradient(model, self.x, self.y, self.weights)
         gW, gb = arrays.to_numpy(gW), arrays.to_numpy(gb)
         if self.l2:
             W = theta[: self.k].reshape(model.n_in, model.n_out)

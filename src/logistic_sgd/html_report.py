@@ -12,11 +12,10 @@ from typing import Any
 import numpy as np
 
 from .atomic import atomic_write
-from .backends import NUMPY
+from .classifier import Classifier
 from .data import LoadedData
-from .model import LogisticRegression
+from .metrics import ClassScores, confusion_matrix
 from .plots import figures
-from .scoring import count_errors
 
 CAPTIONS = {
     "learning_curve": "Validation error at each validation, test error of each new best model.",
@@ -26,14 +25,23 @@ CAPTIONS = {
 }
 
 
-def build_report(model: LogisticRegression, meta: dict[str, Any], data: LoadedData, model_name: str) -> str:
-    """The report page as a string."""
-    rows = []
+def build_report(classifier: Classifier, meta: dict[str, Any], data: LoadedData, model_name: str) -> str:
+    """The report page as a string: ``data``'s labels must be ``classifier``'s classes
+    (:func:`logistic_sgd.data.align_classes`)."""
+    model, names = classifier.model, classifier.class_names
+    rows, predicted = [], []
     for name, (x, y) in zip(("train", "validation", "test"), data.datasets, strict=True):
-        wrong = count_errors(NUMPY, model, np.asarray(x, dtype=model.dtype), y)
+        pred = np.concatenate([classifier.predict(x[i : i + 8192]) for i in range(0, len(x), 8192)])
+        wrong = int(np.sum(pred != y))
+        predicted.append(pred)
         rows.append(f"<tr><td>{name}</td><td>{len(y)}</td><td>{wrong}</td><td>{100 * wrong / len(y):.3f} %</td></tr>")
+    scores = ClassScores.of(confusion_matrix(data.datasets[2][1], predicted[2], len(names)), names)
+    per_class = "".join(
+        f"<tr><td>{html.escape(n)}</td><td>{_pct(p)}</td><td>{_pct(r)}</td><td>{s}</td></tr>"
+        for n, p, r, s in zip(scores.names, scores.precision, scores.recall, scores.support, strict=True)
+    )
     test_x, test_y = data.datasets[2]
-    pictures = figures(model, (np.asarray(test_x, dtype=model.dtype), test_y), meta.get("history") or ())
+    pictures = figures(model, (classifier.inputs(test_x), test_y), meta.get("history") or (), class_names=names)
     images = "\n".join(
         f'<figure><img alt="{name}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
         f"<figcaption>{html.escape(CAPTIONS[name])}</figcaption></figure>"
@@ -55,6 +63,9 @@ figure {{ margin: 1.5em 0; }} img {{ max-width: 100%; }} pre {{ background: #f6f
 <h2>Errors on the complete splits</h2>
 <table><tr><th>split</th><th>examples</th><th>wrong</th><th>error</th></tr>
 {"".join(rows)}</table>
+<h2>Test set, per class</h2>
+<table><tr><th>class</th><th>precision</th><th>recall</th><th>examples</th></tr>
+{per_class}</table>
 <h2>Pictures</h2>
 {images}
 <h2>Metadata</h2>
@@ -68,6 +79,10 @@ window.addEventListener("load", () => {{
 </script>
 </body></html>
 """
+
+
+def _pct(value: float) -> str:
+    return "-" if np.isnan(value) else f"{100 * value:.2f} %"
 
 
 def write_report(path: str | os.PathLike[str], page: str) -> None:

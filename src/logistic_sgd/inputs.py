@@ -1,4 +1,7 @@
-"""Examples to classify, read from images (PNG, PGM, ... through Pillow), ``.npy`` arrays or IDX files."""
+"""Examples to classify: images (PNG, PGM, JPEG... through Pillow), CSV/TSV rows, ``.npy`` arrays,
+IDX files. Each becomes rows of the model's features, as in training: pixels ``x / 255`` at the
+model's image size, table columns as read (the model's scaling is applied afterwards, by
+:class:`~logistic_sgd.classifier.Classifier`)."""
 
 from __future__ import annotations
 
@@ -10,29 +13,34 @@ from numpy.typing import NDArray
 
 from .data import as_features
 from .data.idx import read_idx
+from .data.images import IMAGE_SUFFIXES, pillow_image, read_grey
 from .data.npzfile import MALFORMED
+from .data.tabular import is_table, read_table
 from .errors import DataError, one_line
 
-IMAGE_SUFFIXES = {".png", ".pgm", ".pnm", ".ppm", ".pbm", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
-
-def read_examples(path: Path, n_in: int) -> NDArray[np.floating]:
+def read_examples(
+    path: Path, n_in: int, image_shape: tuple[int, int] | None = None, label_column: str | int | None = None
+) -> NDArray[np.floating]:
     """Rows of ``n_in`` features from one input file; raises :class:`DataError` naming the file.
 
-    Images are converted to grey and resized to the model's square side (28 for 784 inputs).
-    Byte pixels become ``x / 255``, as in training.
+    Images are converted to grey and resized to ``image_shape`` (by default the square of ``n_in``
+    pixels: 28 x 28 for 784 inputs); byte pixels become ``x / 255``. A CSV/TSV file's label column
+    (``label_column``, or one with a label's name), if it has one, is left out.
     """
-    suffix = path.suffix.lower()
     if not path.is_file():
         raise DataError(f"{path}: {'is a folder, expected a file' if path.is_dir() else 'no such file'}")
+    suffix = path.suffix.lower()
     if suffix in IMAGE_SUFFIXES:
-        rows = _read_image(path, n_in)
+        rows = _read_image(path, n_in, image_shape)
+    elif is_table(path):
+        rows = as_features(read_table(path, label_column, require_label=False).x)
     elif suffix == ".npy":
         rows = _read_npy(path, n_in)
     elif "idx" in path.name or suffix == ".gz":
         rows = as_features(read_idx(path))
     else:
-        raise DataError(f"{path}: unknown input type (expected an image, .npy, or an IDX file)")
+        raise DataError(f"{path}: unknown input type (expected an image, a CSV/TSV file, .npy, or an IDX file)")
     if rows.ndim == 1:
         rows = rows.reshape(1, -1)
     if rows.ndim != 2 or rows.shape[1] != n_in:
@@ -57,20 +65,14 @@ def _read_npy(path: Path, n_in: int) -> NDArray[np.floating]:
     return as_features(arr)
 
 
-def _read_image(path: Path, n_in: int) -> NDArray[np.floating]:
-    try:
-        from PIL import Image, UnidentifiedImageError
-    except ImportError:
-        raise DataError(f"{path}: reading images needs Pillow: pip install 'logistic-sgd[images]'") from None
-    side = math.isqrt(n_in)
-    if side * side != n_in:
-        raise DataError(f"{path}: the model takes {n_in} features, not a square image")
-    try:
-        with Image.open(path) as img:
-            grey = img.convert("L")
-            if grey.size != (side, side):
-                grey = grey.resize((side, side), Image.Resampling.LANCZOS)
-            pixels = np.asarray(grey, dtype=np.uint8)
-    except (UnidentifiedImageError, Image.DecompressionBombError, SyntaxError, *MALFORMED) as exc:
-        raise DataError(f"{path}: not a readable image ({one_line(exc)})") from None
-    return as_features(pixels.reshape(1, -1))
+def _read_image(path: Path, n_in: int, image_shape: tuple[int, int] | None) -> NDArray[np.floating]:
+    pillow = pillow_image(path)
+    if image_shape is None:
+        side = math.isqrt(n_in)
+        if side * side != n_in:
+            raise DataError(f"{path}: the model takes {n_in} features, not a square image")
+        image_shape = (side, side)
+    grey = read_grey(pillow, path)
+    if grey.shape != image_shape:
+        grey = np.asarray(pillow.fromarray(grey).resize(image_shape[::-1], pillow.Resampling.LANCZOS), dtype=np.uint8)
+    return as_features(grey.reshape(1, -1))

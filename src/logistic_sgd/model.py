@@ -128,34 +128,43 @@ class LogisticRegression:
         wrong = self.predict(X) != self.arrays.asarray(y)
         return float(self.arrays.to_numpy(wrong).mean())
 
-    def gradient(self, X: Any, y: Any) -> tuple[Any, Any]:
+    def gradient(self, X: Any, y: Any, weights: Any = None) -> tuple[Any, Any]:
         """Gradient of :meth:`negative_log_likelihood` with respect to ``(W, b)``, as new arrays.
 
         With ``D = (softmax(X W + b) - onehot(y)) / n``: ``dW = X^T D`` and ``db = sum_k D_k``.
+        With ``weights`` (one per row), row ``k`` of ``D`` is multiplied by ``weights[k]``: the
+        gradient of ``1/n sum_k weights[k] * (-log P(Y = y_k | x_k))``.
         """
         X = self.as_input(X)
         y = self.arrays.asarray(y)
-        return self.gradient_into(X, y, Workspace.for_batch(self, X.shape[0]))
+        weights = None if weights is None else self.arrays.asarray(weights, dtype=self.dtype.name)
+        return self.gradient_into(X, y, Workspace.for_batch(self, X.shape[0]), weights)
 
-    def loss_and_gradient(self, X: Any, y: Any) -> tuple[float, Any, Any]:
-        """Mean NLL and its gradient from one forward pass (for full-batch optimisers)."""
+    def loss_and_gradient(self, X: Any, y: Any, weights: Any = None) -> tuple[float, Any, Any]:
+        """Mean NLL (weighted by ``weights``, as in :meth:`gradient`) and its gradient from one
+        forward pass (for full-batch optimisers)."""
         xp = self.arrays.xp
         X = self.as_input(X)
         y = self.arrays.asarray(y)
         z = self.decision_function(X)
         rows = self.arrays.arange(z.shape[0])
         logp = log_softmax(z, xp)
-        loss = -float(xp.mean(logp[rows, y]))
         d = xp.exp(logp)
         d[rows, y] -= 1
+        if weights is None:
+            loss = -float(xp.mean(logp[rows, y]))
+        else:
+            weights = self.arrays.asarray(weights, dtype=self.dtype.name)
+            loss = -float(xp.mean(weights * logp[rows, y]))
+            d *= weights[:, None]
         d /= self.arrays.scalar(z.shape[0], self.dtype.name)
         return loss, X.T @ d, xp.sum(d, axis=0)
 
-    def gradient_into(self, X: Any, y: Any, work: Workspace) -> tuple[Any, Any]:
+    def gradient_into(self, X: Any, y: Any, work: Workspace, weights: Any = None) -> tuple[Any, Any]:
         """:meth:`gradient` computed in the buffers of ``work``, allocating nothing (the training step).
 
-        ``X`` and ``y`` must already be arrays of this model's namespace, ``X`` of its dtype; the
-        returned arrays are ``work``'s and are overwritten by the next call.
+        ``X``, ``y`` (and ``weights``) must already be arrays of this model's namespace, ``X`` of its
+        dtype; the returned arrays are ``work``'s and are overwritten by the next call.
         """
         xp = self.arrays.xp
         z = self.arrays.matmul(X, self.W, out=work.z)
@@ -168,6 +177,8 @@ class LogisticRegression:
         xp.exp(dt, out=dt)
         dt /= xp.sum(dt, axis=0, keepdims=True)
         dt[y, work.rows] -= 1
+        if weights is not None:
+            dt *= weights[None, :]
         dt /= work.n
         z[...] = dt.T
         self.arrays.matmul(X.T, z, out=work.gW)

@@ -2,11 +2,13 @@
 
 Layout of a model file (format version 1)::
 
-    W         float32|float64 (n_in, n_out)
-    b         float32|float64 (n_out,)
-    metadata  uint8 (k,)   UTF-8 JSON: format, format_version, n_in, n_out, dtype, library
-                           version, and whatever the writer adds (data source, hyperparameters,
-                           validation and test error)
+    W           float32|float64 (n_in, n_out)
+    b           float32|float64 (n_out,)
+    metadata    uint8 (k,)   UTF-8 JSON: format, format_version, n_in, n_out, dtype, library
+                             version, and whatever the writer adds (data source, class names,
+                             image shape, hyperparameters, validation and test error)
+    scale_mean  float64 (n_in,)  optional: the features' standardisation, fitted on the training
+    scale_std   float64 (n_in,)  split, applied to inputs before the model (:mod:`.data.scaling`)
 
 Files are read with ``allow_pickle=False``: opening a model never runs code.
 """
@@ -23,8 +25,10 @@ import numpy as np
 from ._version import __version__
 from .arrays import NUMPY_ARRAYS, Arrays
 from .atomic import atomic_write
+from .classifier import Classifier
 from .config import TrainConfig
 from .data.npzfile import read_npz
+from .data.scaling import Standardizer
 from .errors import ModelFileError, one_line
 from .events import TrainState
 from .model import FLOATX, LogisticRegression
@@ -37,16 +41,21 @@ FORMAT = "logistic-sgd-model"
 FORMAT_VERSION = 1
 
 
-def save_model(path: str | os.PathLike[str], model: LogisticRegression, metadata: dict[str, Any] | None = None) -> None:
-    """Write ``model`` and ``metadata`` to ``path`` atomically (temp file beside it, then rename)."""
+def save_model(
+    path: str | os.PathLike[str], model: LogisticRegression, metadata: dict[str, Any] | None = None,
+    scaler: Standardizer | None = None,
+) -> None:
+    """Write ``model``, ``metadata`` and the inputs' ``scaler`` to ``path`` atomically (temp file
+    beside it, then rename)."""
     meta = {
         **(metadata or {}),
         "format": FORMAT, "format_version": FORMAT_VERSION, "library_version": __version__,
         "n_in": model.n_in, "n_out": model.n_out, "dtype": model.dtype.name,
     }
     blob = np.frombuffer(json.dumps(meta, sort_keys=True).encode("utf-8"), dtype=np.uint8)
+    scaling = {} if scaler is None else scaler.to_arrays()
     with atomic_write(path) as f:
-        np.savez(f, W=model.arrays.to_numpy(model.W), b=model.arrays.to_numpy(model.b), metadata=blob)
+        np.savez(f, W=model.arrays.to_numpy(model.W), b=model.arrays.to_numpy(model.b), metadata=blob, **scaling)
 
 
 def load_model(path: str | os.PathLike[str]) -> LogisticRegression:
@@ -61,10 +70,38 @@ def load_model(path: str | os.PathLike[str]) -> LogisticRegression:
     return model
 
 
+def load_classifier(path: str | os.PathLike[str]) -> Classifier:
+    """The model file at ``path`` as it is applied: the model, its class names, the scaling of its
+    inputs and the shape of its images (see :class:`~logistic_sgd.classifier.Classifier`).
+
+    Raises
+    ------
+    ModelFileError
+        As :func:`load_model`, or the stored scaling or class names are malformed.
+    """
+    model, meta, arrays = _read(Path(path))
+    try:
+        scaler = Standardizer.from_arrays(arrays, model.n_in) if "scale_mean" in arrays else None
+    except (ValueError, KeyError) as exc:
+        raise ModelFileError(f"{path}: the stored scaling is malformed ({one_line(exc)})") from None
+    names = meta.get("class_names") or [str(k) for k in range(model.n_out)]
+    shape = meta.get("image_shape")
+    if (not isinstance(names, list) or len(names) != model.n_out or not all(isinstance(n, str) for n in names)
+            or not (shape is None or (isinstance(shape, list) and len(shape) == 2
+                                      and shape[0] * shape[1] == model.n_in))):
+        raise ModelFileError(f"{path}: class names or image shape disagree with the model's {model.n_out} classes "
+                             f"and {model.n_in} inputs")
+    return Classifier(model, tuple(names), scaler, None if shape is None else (int(shape[0]), int(shape[1])))
+
+
 def read_model(path: str | os.PathLike[str]) -> tuple[LogisticRegression, dict[str, Any]]:
     """Like :func:`load_model`, and also return the metadata dict."""
-    path = Path(path)
-    arrays = read_npz(path, ("W", "b", "metadata"), ModelFileError, "model file")
+    model, meta, _ = _read(Path(path))
+    return model, meta
+
+
+def _read(path: Path) -> tuple[LogisticRegression, dict[str, Any], dict[str, np.ndarray]]:
+    arrays = read_npz(path, ("W", "b", "metadata"), ModelFileError, "model file", optional=("scale_",))
     try:
         meta = json.loads(arrays["metadata"].tobytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
@@ -91,7 +128,7 @@ def read_model(path: str | os.PathLike[str]) -> tuple[LogisticRegression, dict[s
     model.W[...] = W
     model.b[...] = b
     model.metadata = meta
-    return model, meta
+    return model, meta, arrays
 
 
 

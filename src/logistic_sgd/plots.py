@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 from .atomic import atomic_write
 from .errors import UsageError
 from .extras import require
+from .metrics import confusion_matrix
 from .model import LogisticRegression
 
 
@@ -70,14 +71,14 @@ def weights(model: LogisticRegression, class_names: Sequence[str] | None = None)
     return fig
 
 
-def confusion(model: LogisticRegression, x: NDArray[Any], y: NDArray[Any]) -> Any:
+def confusion(model: LogisticRegression, x: NDArray[Any], y: NDArray[Any],
+              class_names: Sequence[str] | None = None) -> Any:
     """The confusion matrix on ``(x, y)``: rows true class, columns predicted, counts in the cells."""
     plt = pyplot()
     pred = np.asarray(model.arrays.to_numpy(model.predict(x)))
     k = model.n_out
-    matrix = np.zeros((k, k), dtype=np.int64)
-    np.add.at(matrix, (np.asarray(y), pred), 1)
-    fig, ax = plt.subplots(figsize=(6, 5))
+    matrix = confusion_matrix(y, pred, k)
+    fig, ax = plt.subplots(figsize=(6 + 0.2 * k, 5 + 0.2 * k))
     ax.imshow(matrix, cmap="Blues")
     for i in range(k):
         for j in range(k):
@@ -85,14 +86,15 @@ def confusion(model: LogisticRegression, x: NDArray[Any], y: NDArray[Any]) -> An
                     color="white" if matrix[i, j] > matrix.max() / 2 else "black")
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    ax.set_xticks(range(k))
-    ax.set_yticks(range(k))
+    ax.set_xticks(range(k), labels=class_names or None, rotation=90 if class_names else 0, fontsize=7)
+    ax.set_yticks(range(k), labels=class_names or None, fontsize=7)
     ax.set_title(f"Confusion matrix ({int(np.trace(matrix))}/{len(y)} right)")
     fig.tight_layout()
     return fig
 
 
-def confidently_wrong(model: LogisticRegression, x: NDArray[Any], y: NDArray[Any], n: int = 16) -> Any:
+def confidently_wrong(model: LogisticRegression, x: NDArray[Any], y: NDArray[Any], n: int = 16,
+                      class_names: Sequence[str] | None = None) -> Any:
     """The ``n`` misclassified examples the model was surest of, with true and predicted labels."""
     plt = pyplot()
     proba = np.asarray(model.arrays.to_numpy(model.p_y_given_x(x)))
@@ -108,7 +110,8 @@ def confidently_wrong(model: LogisticRegression, x: NDArray[Any], y: NDArray[Any
     for ax, i in zip(axes.flat, worst, strict=False):
         if side * side == x.shape[1]:
             ax.imshow(np.asarray(x[i]).reshape(side, side), cmap="gray_r")
-        ax.set_title(f"true {y[i]}, said {pred[i]}\np={proba[i, pred[i]]:.3f}", fontsize=7)
+        true, said = (class_names[y[i]], class_names[pred[i]]) if class_names else (y[i], pred[i])
+        ax.set_title(f"true {true}, said {said}\np={proba[i, pred[i]]:.3f}", fontsize=7)
     fig.suptitle("Most confidently wrong test images")
     fig.tight_layout()
     return fig
@@ -125,16 +128,16 @@ def png_bytes(fig: Any) -> bytes:
 
 def figures(
     model: LogisticRegression, test: tuple[NDArray[Any], NDArray[Any]], history: Sequence[dict[str, Any]] = (),
-    costs: Sequence[float] | None = None,
+    costs: Sequence[float] | None = None, class_names: Sequence[str] = (),
 ) -> dict[str, bytes]:
     """All pictures as ``{name: png bytes}``: learning_curve (when there is a history), weights, confusion, wrong."""
     out: dict[str, bytes] = {}
     if history:
         out["learning_curve"] = png_bytes(learning_curve(history, costs))
     if math.isqrt(model.n_in) ** 2 == model.n_in:
-        out["weights"] = png_bytes(weights(model))
-    out["confusion"] = png_bytes(confusion(model, *test))
-    out["wrong"] = png_bytes(confidently_wrong(model, *test))
+        out["weights"] = png_bytes(weights(model, class_names))
+    out["confusion"] = png_bytes(confusion(model, *test, class_names=class_names))
+    out["wrong"] = png_bytes(confidently_wrong(model, *test, class_names=class_names))
     return out
 
 

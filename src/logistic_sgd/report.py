@@ -15,6 +15,7 @@ import numpy as np
 
 from . import plots
 from .config import TrainConfig
+from .data.scaling import Standardizer
 from .errors import OutputError
 from .events import BaseListener, TrainResult, TrainState, ValidationEvent
 from .persist import save_checkpoint, save_model
@@ -129,9 +130,10 @@ class BestModelWriter(BaseListener):
     """
 
     def __init__(self, path: str | Path, metadata: dict[str, Any], every: float = 1.0,
-                 state: TrainState | None = None) -> None:
+                 state: TrainState | None = None, scaler: Standardizer | None = None) -> None:
         self.path = Path(path)
         self.metadata = metadata
+        self.scaler = scaler
         self.every = every
         self._state = state
         self._written: int | None = None  # the iteration of the best model this writer last wrote
@@ -155,7 +157,7 @@ class BestModelWriter(BaseListener):
                 "epoch": found["epoch"], "iteration": found["iteration"],
                 "validation_error": found["validation_error"], "test_error": found["test_error"],
                 "history": history,
-            })
+            }, scaler=self.scaler)
         self._written, self._written_at = state.best_iteration, time.monotonic()
 
     def on_interrupt(self, state: TrainState) -> None:
@@ -188,9 +190,11 @@ class PlotWriter(BaseListener):
     """Records the training cost at each validation (mean NLL on a fixed sample of the training set)
     and, at the end, writes the pictures of :mod:`logistic_sgd.plots` for the best model as PNGs."""
 
-    def __init__(self, folder: str | Path, train: tuple[Any, Any], test: tuple[Any, Any], sample: int = 5000) -> None:
+    def __init__(self, folder: str | Path, train: tuple[Any, Any], test: tuple[Any, Any],
+                 class_names: tuple[str, ...] = (), sample: int = 5000) -> None:
         plots.pyplot()  # fail now, not after training, when matplotlib is missing
         self.folder = Path(folder)
+        self.class_names = class_names
         self.train = (train[0][:sample], train[1][:sample])
         self.test = test
         self.costs: list[float] = []
@@ -203,7 +207,8 @@ class PlotWriter(BaseListener):
         if result.best_model is None:
             return
         test_x = np.asarray(self.test[0], dtype=result.best_model.dtype)
-        pictures = plots.figures(result.best_model, (test_x, np.asarray(self.test[1])), result.history, self.costs)
+        pictures = plots.figures(result.best_model, (test_x, np.asarray(self.test[1])), result.history, self.costs,
+                                 self.class_names)
         self.written = plots.write_pngs(self.folder, pictures)
 
 

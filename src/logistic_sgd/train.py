@@ -30,6 +30,7 @@ from .fullbatch import fit_full_batch
 from .model import LogisticRegression
 from .stopping import PatienceStopping
 from .validation import Evaluation, check_finite
+from .weighting import row_weights
 
 if TYPE_CHECKING:
     from .distributed import Communicator
@@ -44,6 +45,7 @@ def fit(
     resume: TrainState | None = None,
     stop: StopRequest | None = None,
     comm: Communicator | None = None,
+    sample_weight: Any = None,
 ) -> TrainResult:
     """Train a :class:`LogisticRegression` on ``datasets`` by minibatch SGD with early stopping.
 
@@ -71,6 +73,9 @@ def fit(
     comm : Communicator, optional
         Data-parallel training (see :mod:`logistic_sgd.distributed`): this rank computes the gradient
         of its slice of every minibatch; gradients and validation counts are summed over ranks.
+    sample_weight : array of shape (n_train,), optional
+        A weight for each training example, times its class's weight (``config.class_weight``):
+        see :mod:`logistic_sgd.weighting`. Validation errors stay unweighted, as the seed's.
 
     Returns
     -------
@@ -85,9 +90,12 @@ def fit(
             raise UsageError(
                 f"batch_size {config.batch_size} is larger than the {name} set ({len(x)} examples)", "batch_size"
             )
+    n_out = model.n_out if model is not None else resume.model.n_out if resume is not None else n_classes(datasets)
+    weights = row_weights(config.class_weight, datasets[0][1], n_out, sample_weight)
     if config.optimizer in FULL_BATCH:
-        return fit_full_batch(datasets, config, listeners, model, backend, resume=resume, stop=stop, comm=comm)
-    return _Loop(datasets, config, listeners, model, backend.ready(), resume, comm).train(stop)
+        return fit_full_batch(datasets, config, listeners, model, backend, resume=resume, stop=stop, comm=comm,
+                              weights=weights)
+    return _Loop(datasets, config, listeners, model, backend.ready(), resume, comm, weights).train(stop)
 
 
 class _Loop:
@@ -95,7 +103,7 @@ class _Loop:
 
     def __init__(
         self, datasets: Datasets, config: TrainConfig, listeners: Sequence[Listener], model: LogisticRegression | None,
-        backend: Backend, resume: TrainState | None, comm: Communicator | None,
+        backend: Backend, resume: TrainState | None, comm: Communicator | None, weights: Any = None,
     ) -> None:
         self.config, self.listeners, self.comm, self.resume = config, listeners, comm, resume
         if resume is not None:
@@ -118,7 +126,9 @@ class _Loop:
         self.rng = np.random.default_rng(config.seed)
         self.lo, self.hi = comm.slice(bs) if comm is not None else (0, bs)
         self.backend = backend
-        self.trainer = backend.trainer(model, self.train_x, self.train_y, self.hi - self.lo, bs)
+        self.train_w = None if weights is None else backend.arrays.asarray(weights, dtype=config.floatx)
+        self.trainer = backend.trainer(model, self.train_x, self.train_y, self.hi - self.lo, bs,
+                                       weighted=weights is not None)
         self.takes_runs = (comm is None and not config.shuffle and self.optimizer.takes_runs
                            and self.trainer.takes_runs)
         self.evaluation = Evaluation(backend, valid, test, bs, self.n_batches, listeners, comm)
@@ -202,7 +212,8 @@ class _Loop:
         rows = slice(start + self.lo, start + self.hi)
         if order is not None:
             rows = order[rows]
-        grads = self.trainer.gradient(self.train_x[rows], self.train_y[rows])
+        weights = None if self.train_w is None else self.train_w[rows]
+        grads = self.trainer.gradient(self.train_x[rows], self.train_y[rows], weights)
         if self.comm is not None:
             self.comm.allreduce_(self.trainer.grads)
         state = self.state

@@ -39,10 +39,13 @@ class Trainer:
     def grads(self) -> Any:
         return self.work.grads
 
-    def gradient(self, x: Any, y: Any) -> tuple[Any, Any]:
+    def gradient(self, x: Any, y: Any, weights: Any = None) -> tuple[Any, Any]:
         """The gradient ``(gW, gb)`` of the mean NLL over the minibatch ``x, y`` (rows of the training
-        set as the backend placed it), in this trainer's buffers."""
-        return self.model.gradient_into(x, y, self.work)
+        set as the backend placed it; each row's term times its weight, when ``weights`` are given),
+        in this trainer's buffers."""
+        if isinstance(x, ScaledArray):  # bytes another backend placed for its own kernels
+            x = self.model.as_input(x)
+        return self.model.gradient_into(x, y, self.work, weights)
 
     def run(self, start: int, rates: Any) -> None:
         """``len(rates)`` steps of plain SGD, step ``i`` on the minibatch at row ``start + i * rows`` of
@@ -105,17 +108,21 @@ class Backend:
             return x.astype(dtype)
         return self.arrays.asarray(x, dtype=dtype)
 
-    def trainer(self, model: LogisticRegression, x: Any, y: Any, rows: int, mean_over: int) -> Trainer:
-        """The steps of ``model`` on the placed training set ``x, y`` (see :class:`Trainer`)."""
+    def trainer(self, model: LogisticRegression, x: Any, y: Any, rows: int, mean_over: int,
+                weighted: bool = False) -> Trainer:
+        """The steps of ``model`` on the placed training set ``x, y`` (see :class:`Trainer`); with
+        ``weighted``, steps whose rows carry weights (the reference steps, on every backend)."""
         return Trainer(model, x, y, rows, mean_over)
 
     def predict(self, model: LogisticRegression, x: Any, chunk: int | None = None) -> Any:
         """``model``'s classes for the placed rows ``x`` (an array of this backend's namespace)."""
         return model.predict(x, chunk)
 
-    def loss_and_gradient(self, model: LogisticRegression, x: Any, y: Any) -> tuple[float, Any, Any]:
-        """The mean NLL over all of ``x, y`` and its gradient ``(gW, gb)`` (the full-batch solvers' call)."""
-        return model.loss_and_gradient(x, y)
+    def loss_and_gradient(self, model: LogisticRegression, x: Any, y: Any,
+                          weights: Any = None) -> tuple[float, Any, Any]:
+        """The mean NLL over all of ``x, y`` (weighted per row by ``weights``) and its gradient
+        ``(gW, gb)``: the full-batch solvers' call."""
+        return model.loss_and_gradient(x, y, weights)
 
     def share_cores(self, processes: int) -> None:
         """Use this process's share of the machine's cores when ``processes`` processes share it."""

@@ -179,7 +179,9 @@ def align_classes(loaded: LoadedData, class_names: Sequence[str]) -> LoadedData:
     own = np.array(loaded.class_names, dtype=str)
     if len(own) and all(name.isdigit() for name in own):
         own = own.astype(np.int64)
-    mapping = Classes(tuple(class_names)).encode(own, loaded.path)
+    used = np.unique(np.concatenate([np.unique(y) for _, y in loaded.datasets]))  # classes with examples
+    mapping = np.full(len(own), -1, dtype=np.int32)
+    mapping[used] = Classes(tuple(class_names)).encode(own[used], loaded.path, among="the model's classes")
     datasets = tuple((x, mapping[y]) for x, y in loaded.datasets)
     return replace(loaded, datasets=datasets, class_names=tuple(class_names))  # type: ignore[arg-type]
 

@@ -61,12 +61,13 @@ class Classes:
         classes.encode(labels, source)
         return classes
 
-    def encode(self, labels: NDArray, source: Path) -> NDArray[np.int32]:
-        """Class indices of ``labels``; a label that is not a class is a DataError naming ``source``."""
+    def encode(self, labels: NDArray, source: Path, among: str = "the training data") -> NDArray[np.int32]:
+        """Class indices of ``labels``; a label that is not a class is a DataError naming ``source``
+        (and saying it does not occur in ``among``)."""
         if labels.dtype.kind in "iu":
             keys: NDArray = self._numbers()
             if keys is None:
-                check_range(labels, len(self.names), source)
+                check_range(labels, len(self.names), source, among)
                 return labels.astype(np.int32)
         elif labels.dtype.kind == "U":
             keys = np.array(self.names, dtype=str)
@@ -78,8 +79,8 @@ class Classes:
         position = np.minimum(np.searchsorted(keys[order], labels), len(keys) - 1)
         unseen = keys[order][position] != labels
         if unseen.any():
-            raise DataError(f"{source}: class {str(labels[np.argmax(unseen)])!r} does not occur in the training "
-                            f"data (classes: {_listed(self.names)})")
+            raise DataError(f"{source}: class {str(labels[np.argmax(unseen)])!r} does not occur in {among} "
+                            f"(classes: {_listed(self.names)})")
         return order[position].astype(np.int32)
 
     def _numbers(self) -> NDArray[np.int64] | None:
@@ -88,7 +89,7 @@ class Classes:
         return np.array([int(name) for name in self.names], dtype=np.int64)
 
 
-def check_range(labels: NDArray, n_classes: int, source: Path) -> None:
+def check_range(labels: NDArray, n_classes: int, source: Path, among: str = "the training data") -> None:
     """Raise DataError unless every label is a class index in ``0..n_classes-1``."""
     if len(labels) == 0:
         return
@@ -96,7 +97,7 @@ def check_range(labels: NDArray, n_classes: int, source: Path) -> None:
     if low < 0:
         raise DataError(f"{source}: labels must be >= 0, found {low}")
     if high >= n_classes:
-        raise DataError(f"{source}: class {high} does not occur in the training data (classes 0..{n_classes - 1})")
+        raise DataError(f"{source}: class {high} does not occur in {among} (classes 0..{n_classes - 1})")
 
 
 def known_names(name: str) -> tuple[str, ...] | None:

@@ -59,7 +59,10 @@ class NumbaBackend(Backend):
             return x.astype(dtype).unscaled()
         return super().place(x, dtype)
 
-    def trainer(self, model: LogisticRegression, x: Any, y: Any, rows: int, mean_over: int) -> Trainer:
+    def trainer(self, model: LogisticRegression, x: Any, y: Any, rows: int, mean_over: int,
+                weighted: bool = False) -> Trainer:
+        if weighted:  # the kernels take no weights: the reference steps, on floats
+            return super().trainer(model, x, y, rows, mean_over, weighted)
         return KernelTrainer(self, model, x, y, rows, mean_over)
 
     def predict(self, model: LogisticRegression, x: Any, chunk: int | None = None) -> Any:
@@ -73,9 +76,13 @@ class NumbaBackend(Backend):
         self.kernels.logits_into(rows, model.W, model.b, z, divisor)
         return z
 
-    def loss_and_gradient(self, model: LogisticRegression, x: Any, y: Any) -> tuple[float, Any, Any]:
+    def loss_and_gradient(self, model: LogisticRegression, x: Any, y: Any,
+                          weights: Any = None) -> tuple[float, Any, Any]:
         """The full-batch mean NLL and its gradient by the kernels: the gradient is the training step's
-        over all rows (divided by their number); the loss comes from the logits as ``logsumexp(z) - z_y``."""
+        over all rows (divided by their number); the loss comes from the logits as ``logsumexp(z) - z_y``.
+        With ``weights``, the reference computes them."""
+        if weights is not None:
+            return model.loss_and_gradient(np.asarray(x, dtype=model.dtype), y, weights)
         rows, divisor = self.kernel_input(model, x)
         n = rows.shape[0]
         gW = np.empty_like(model.W)
@@ -120,7 +127,9 @@ class KernelTrainer(Trainer):
         else:
             self.takes_runs = type(x) is np.ndarray and x.dtype == model.dtype and x.flags.c_contiguous
 
-    def gradient(self, x: Any, y: Any) -> tuple[Any, Any]:
+    def gradient(self, x: Any, y: Any, weights: Any = None) -> tuple[Any, Any]:
+        if weights is not None:
+            raise ValueError("the kernels take no weights (NumbaBackend.trainer gives weighted steps to the reference)")
         rows, divisor = self.backend.kernel_input(self.model, x)
         work, m = self.work, self.model
         self.kernels.gradient_into(rows, y, m.W, m.b, work.n, work.gW, work.gb, self.scratch, divisor)

@@ -68,7 +68,10 @@ class TorchBackend(Backend):
     def describe(self) -> str:
         return f"{self.name} on {self.device}"
 
-    def trainer(self, model: LogisticRegression, x: Any, y: Any, rows: int, mean_over: int) -> Trainer:
+    def trainer(self, model: LogisticRegression, x: Any, y: Any, rows: int, mean_over: int,
+                weighted: bool = False) -> Trainer:
+        if weighted:  # runs of steps take no weights
+            return super().trainer(model, x, y, rows, mean_over, weighted)
         return TorchTrainer(model, x, y, rows, mean_over)
 
 
