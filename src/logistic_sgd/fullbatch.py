@@ -49,6 +49,7 @@ def fit_full_batch(
     stop: StopRequest | None = None,
     comm: Communicator | None = None,
     weights: Any = None,
+    class_weights: Any = None,
 ) -> TrainResult:
     """Train with ``config.optimizer`` (``lbfgs`` or ``cg``) on the full training set; see the module doc.
 
@@ -74,7 +75,7 @@ def fit_full_batch(
     steps_per_epoch = max(1, len(train_x) // config.batch_size)
     state = TrainState(model=model, opt_state={}, stopping=PatienceStopping(
         config.patience / steps_per_epoch, config.patience_increase, config.improvement_threshold))
-    evaluation = Evaluation(backend, valid, test, config.batch_size, 1, listeners)
+    evaluation = Evaluation(backend, valid, test, config.batch_size, 1, listeners, class_weights=class_weights)
     weights = None if weights is None else backend.arrays.asarray(weights, dtype=config.floatx)
     objective = _Objective(backend, model, train_x, train_y, config.l2, weights)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
@@ -10,13 +11,16 @@ from numpy.typing import ArrayLike, NDArray
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, check_random_state, validate_data
 
 from .backends import BACKENDS, Backend, get_backend
 from .config import OPTIMIZERS, TrainConfig
+from .data.scaling import Standardizer
 from .model import FLOATX, LogisticRegression, log_softmax, softmax
 from .optim import SCHEDULES
+from .persist import save_model
 from .train import fit
+from .weighting import class_weights, row_weights
 
 
 class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
@@ -40,6 +44,12 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         Precision of the parameters and of the arithmetic.
     random_state : int, RandomState or None
         Seeds the held-out split and the shuffling.
+    class_weight : "balanced", dict or None
+        Weights of the classes (keys: values of ``y``), multiplying each example's term of the loss;
+        ``"balanced"``: ``n_samples / (n_classes * count of the class)``, as scikit-learn's.
+    scale : {"none", "standard"}
+        ``standard`` standardises each feature on the training part (mean and scale kept in
+        ``scaler_`` and applied before every prediction, and written by :meth:`save`).
     backend : {"auto", "numpy", "numba", "torch"}
         What trains and predicts (see :mod:`logistic_sgd.backends`): ``auto`` takes the compiled
         kernels when Numba is installed (the same numbers as ``numpy`` up to float rounding).
@@ -55,6 +65,8 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         Epochs run by the last ``fit`` (optimiser iterations for lbfgs and cg).
     best_validation_score_ : float
         Validation accuracy of the kept model (``fit`` only).
+    scaler_ : Standardizer or None
+        The features' standardisation (``scale="standard"``).
     """
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
@@ -74,6 +86,8 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "floatx": [StrOptions(set(FLOATX))],
         "random_state": ["random_state"],
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+        "scale": [StrOptions({"none", "standard"})],
         "backend": [StrOptions(set(BACKENDS))],
     }
 
@@ -95,6 +109,8 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         validation_fraction: float = 0.1,
         floatx: str = "float64",
         random_state: Any = None,
+        class_weight: str | dict[Any, float] | None = None,
+        scale: str = "none",
         backend: str = "auto",
     ) -> None:
         self.learning_rate = learning_rate
@@ -113,22 +129,30 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         self.validation_fraction = validation_fraction
         self.floatx = floatx
         self.random_state = random_state
+        self.class_weight = class_weight
+        self.scale = scale
         self.backend = backend
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(
-        self, X: ArrayLike, y: ArrayLike, eval_set: tuple[ArrayLike, ArrayLike] | None = None
+        self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None,
+        eval_set: tuple[ArrayLike, ArrayLike] | None = None,
     ) -> LogisticSGDClassifier:
-        """Train from zero weights, early-stopping on ``eval_set`` or a held-out ``validation_fraction``."""
+        """Train from zero weights, early-stopping on ``eval_set`` or a held-out ``validation_fraction``.
+
+        ``sample_weight`` (one per row of ``X``) multiplies each example's term of the loss, times
+        its class's weight (``class_weight``); the validation error stays unweighted.
+        """
         X, y = validate_data(self, X, y, dtype=self.floatx, reset=True)
         check_classification_targets(y)
         self.classes_, codes = np.unique(y, return_inverse=True)
         _need_two_classes(self.classes_)
+        weights = None if sample_weight is None else _check_sample_weight(sample_weight, X, dtype=np.float64)
         rng = check_random_state(self.random_state)
         if eval_set is not None:
             X_val = validate_data(self, eval_set[0], dtype=self.floatx, reset=False)
             y_val = self._encode(np.asarray(eval_set[1]))
-            X_tr, y_tr = X, codes
+            X_tr, y_tr, w_tr = X, codes, weights
         else:
             n_val = max(1, round(self.validation_fraction * len(X)))
             if len(X) - n_val < 1:
@@ -136,11 +160,18 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
             order = rng.permutation(len(X))
             X_tr, y_tr = X[order[n_val:]], codes[order[n_val:]]
             X_val, y_val = X[order[:n_val]], codes[order[:n_val]]
+            w_tr = None if weights is None else weights[order[n_val:]]
+        self.scaler_ = Standardizer.fit(X_tr) if self.scale == "standard" else None
+        X_tr, X_val = self._scaled(X_tr), self._scaled(X_val)
         batch = max(1, min(self.batch_size, len(X_tr), len(X_val)))
         config = self._config(batch, seed=int(rng.randint(2**31 - 1)))
         backend = self._backend()
         model = backend.new_model(X.shape[1], len(self.classes_), self.floatx)
-        result = fit(((X_tr, y_tr), (X_val, y_val), (X_val, y_val)), config, model=model, backend=backend)
+        class_weight = self._class_weight()
+        if isinstance(class_weight, str):
+            class_weight = dict(enumerate(class_weights(class_weight, y_tr, len(self.classes_))))
+        result = fit(((X_tr, y_tr), (X_val, y_val), (X_val, y_val)), config, model=model, backend=backend,
+                     sample_weight=w_tr, class_weight=class_weight)
         best = result.best_model or model
         self._set_params_from(best.arrays.to_numpy(best.W), best.arrays.to_numpy(best.b))
         self.n_iter_ = result.epochs
@@ -149,8 +180,11 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X: ArrayLike, y: ArrayLike, classes: ArrayLike | None = None) -> LogisticSGDClassifier:
-        """One epoch of minibatch SGD over ``X`` (no early stopping); ``classes`` is required on the first call."""
+    def partial_fit(
+        self, X: ArrayLike, y: ArrayLike, classes: ArrayLike | None = None, sample_weight: ArrayLike | None = None
+    ) -> LogisticSGDClassifier:
+        """One epoch of minibatch SGD over ``X`` (no early stopping); ``classes`` is required on the first
+        call. ``class_weight="balanced"`` weighs the classes by their counts in this call's ``y``."""
         first = not hasattr(self, "classes_")
         X, y = validate_data(self, X, y, dtype=self.floatx, reset=first)
         check_classification_targets(y)
@@ -163,44 +197,72 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
                                   np.zeros(len(self.classes_), self.floatx))
             self._opt_state = None
             self.n_iter_ = 0
+            self.scaler_ = Standardizer.fit(X) if self.scale == "standard" else None
         codes = self._encode(y)
+        X = self._scaled(X)
+        weights = None if sample_weight is None else _check_sample_weight(sample_weight, X, dtype=np.float64)
+        row_w = row_weights(self._class_weight(), codes, len(self.classes_), weights)
         batch = max(1, min(self.batch_size, len(X)))
         optimizer = self._config(batch).make_optimizer(max(1, len(X) // batch))
         model = self._model()
         state = getattr(self, "_opt_state", None) or optimizer.init(model.params)
         for i in range(0, len(X) - batch + 1, batch):
-            state = optimizer.update(model.gradient(X[i : i + batch], codes[i : i + batch]), state, model.params)
+            rows = slice(i, i + batch)
+            step = model.gradient(X[rows], codes[rows], None if row_w is None else row_w[rows])
+            state = optimizer.update(step, state, model.params)
         self._opt_state = state
         self._set_params_from(model.W, model.b)
         self.n_iter_ += 1
         return self
 
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the fitted model as a logistic-sgd model file (class names, and the scaling when
+        ``scale="standard"``), for ``logistic-sgd predict``, ``evaluate``, ``report`` and ``export``."""
+        check_is_fitted(self)
+        metadata = {"data": f"{type(self).__name__}.fit", "class_names": [str(c) for c in self.classes_],
+                    "scaling": self.scale}
+        save_model(path, self._model(), metadata, scaler=self.scaler_)
+
     def decision_function(self, X: ArrayLike) -> NDArray[np.floating]:
         """Logits ``X W + b``, shape (n, n_classes); for two classes the margin ``z_1 - z_0``, shape (n,)."""
         X = self._check(X)
-        z = self._model().decision_function(X)
+        z = self._model().decision_function(self._scaled(X))
         return z[:, 1] - z[:, 0] if len(self.classes_) == 2 else z
 
     def predict_proba(self, X: ArrayLike) -> NDArray[np.floating]:
         """``softmax(X W + b)``, shape (n, n_classes), columns in the order of ``classes_``."""
         X = self._check(X)
-        return softmax(self._model().decision_function(X))
+        return softmax(self._model().decision_function(self._scaled(X)))
 
     def predict_log_proba(self, X: ArrayLike) -> NDArray[np.floating]:
         """``log softmax(X W + b)``, computed stably."""
         X = self._check(X)
-        return log_softmax(self._model().decision_function(X))
+        return log_softmax(self._model().decision_function(self._scaled(X)))
 
     def predict(self, X: ArrayLike) -> NDArray[Any]:
         """The most probable class of each row (a value of ``classes_``), computed by the backend."""
         X = self._check(X)
         backend = self._backend()
         model = backend.adopt(self._model())
-        return self.classes_[model.arrays.to_numpy(backend.predict(model, backend.place(X, self.floatx)))]
+        rows = backend.place(self._scaled(X), self.floatx)
+        return self.classes_[model.arrays.to_numpy(backend.predict(model, rows))]
 
     # -- helpers -----------------------------------------------------------------------------------
     def _backend(self) -> Backend:
         return get_backend(self.backend).ready()
+
+    def _scaled(self, X: NDArray[np.floating]) -> NDArray[np.floating]:
+        scaler = getattr(self, "scaler_", None)
+        return X if scaler is None else scaler.transform(X, dtype=self.floatx)
+
+    def _class_weight(self) -> str | dict[int, float] | None:
+        """``class_weight`` keyed by class index."""
+        if not isinstance(self.class_weight, dict):
+            return self.class_weight
+        unknown = [k for k in self.class_weight if k not in set(self.classes_.tolist())]
+        if unknown:
+            raise ValueError(f"class_weight names classes not in the data: {unknown[:5]}")
+        return {int(np.searchsorted(self.classes_, k)): w for k, w in self.class_weight.items()}
 
     def _config(self, batch: int, seed: int = 0) -> TrainConfig:
         return TrainConfig(

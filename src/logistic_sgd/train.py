@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -30,7 +30,7 @@ from .fullbatch import fit_full_batch
 from .model import LogisticRegression
 from .stopping import PatienceStopping
 from .validation import Evaluation, check_finite
-from .weighting import row_weights
+from .weighting import error_weights, row_weights
 
 if TYPE_CHECKING:
     from .distributed import Communicator
@@ -46,6 +46,7 @@ def fit(
     stop: StopRequest | None = None,
     comm: Communicator | None = None,
     sample_weight: Any = None,
+    class_weight: Mapping[int, float] | None = None,
 ) -> TrainResult:
     """Train a :class:`LogisticRegression` on ``datasets`` by minibatch SGD with early stopping.
 
@@ -74,8 +75,11 @@ def fit(
         Data-parallel training (see :mod:`logistic_sgd.distributed`): this rank computes the gradient
         of its slice of every minibatch; gradients and validation counts are summed over ranks.
     sample_weight : array of shape (n_train,), optional
-        A weight for each training example, times its class's weight (``config.class_weight``):
-        see :mod:`logistic_sgd.weighting`. Validation errors stay unweighted, as the seed's.
+        A weight for each training example, times its class's weight: see
+        :mod:`logistic_sgd.weighting`.
+    class_weight : mapping of class index to weight, optional
+        The classes' weights, instead of ``config.class_weight`` (which names a rule). With class
+        weights, validation and test errors are weighted alike; sample weights weigh the loss only.
 
     Returns
     -------
@@ -90,12 +94,14 @@ def fit(
             raise UsageError(
                 f"batch_size {config.batch_size} is larger than the {name} set ({len(x)} examples)", "batch_size"
             )
+    class_weight = config.class_weight if class_weight is None else class_weight
     n_out = model.n_out if model is not None else resume.model.n_out if resume is not None else n_classes(datasets)
-    weights = row_weights(config.class_weight, datasets[0][1], n_out, sample_weight)
+    weights = row_weights(class_weight, datasets[0][1], n_out, sample_weight)
+    scored = error_weights(class_weight, datasets[0][1], n_out)
     if config.optimizer in FULL_BATCH:
         return fit_full_batch(datasets, config, listeners, model, backend, resume=resume, stop=stop, comm=comm,
-                              weights=weights)
-    return _Loop(datasets, config, listeners, model, backend.ready(), resume, comm, weights).train(stop)
+                              weights=weights, class_weights=scored)
+    return _Loop(datasets, config, listeners, model, backend.ready(), resume, comm, weights, scored).train(stop)
 
 
 class _Loop:
@@ -104,6 +110,7 @@ class _Loop:
     def __init__(
         self, datasets: Datasets, config: TrainConfig, listeners: Sequence[Listener], model: LogisticRegression | None,
         backend: Backend, resume: TrainState | None, comm: Communicator | None, weights: Any = None,
+        class_weights: Any = None,
     ) -> None:
         self.config, self.listeners, self.comm, self.resume = config, listeners, comm, resume
         if resume is not None:
@@ -131,7 +138,7 @@ class _Loop:
                                        weighted=weights is not None)
         self.takes_runs = (comm is None and not config.shuffle and self.optimizer.takes_runs
                            and self.trainer.takes_runs)
-        self.evaluation = Evaluation(backend, valid, test, bs, self.n_batches, listeners, comm)
+        self.evaluation = Evaluation(backend, valid, test, bs, self.n_batches, listeners, comm, class_weights)
 
     def train(self, stop: StopRequest | None) -> TrainResult:
         """Run epochs until the patience rule or ``n_epochs`` ends the run; return its result."""

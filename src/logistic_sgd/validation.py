@@ -23,7 +23,8 @@ class Evaluation:
     """The held-out splits of a run and who hears about them: what a validation needs.
 
     ``n_train_batches`` is the number of steps in an epoch (1 for a full-batch solver, whose
-    iteration is one step over the whole training set); ``started`` is the clock's reading at the
+    iteration is one step over the whole training set); ``class_weights`` (one per class), when the
+    training loss weighs classes, weigh the errors alike; ``started`` is the clock's reading at the
     start of the run (earlier by the time already spent, when resumed).
     """
 
@@ -34,6 +35,7 @@ class Evaluation:
     n_train_batches: int
     listeners: Sequence[Listener] = ()
     comm: Communicator | None = None
+    class_weights: Any = None
     started: float = field(default_factory=time.perf_counter)
 
     def elapsed(self) -> float:
@@ -74,7 +76,7 @@ class Evaluation:
         return result
 
     def _score(self, model: LogisticRegression, split: tuple[Any, Any]) -> float:
-        return minibatch_error(self.backend, model, *split, self.batch_size, self.comm)
+        return minibatch_error(self.backend, model, *split, self.batch_size, self.comm, self.class_weights)
 
 
 def check_finite(model: LogisticRegression, epoch: int, learning_rate: float) -> None:

@@ -5,6 +5,15 @@ A row's term in the loss is multiplied by its weight: ``1/n sum_k w_k * (-log P(
 ``n_samples / (n_classes * count_c)`` (scikit-learn's ``compute_class_weight``), so that every
 class weighs as much in the loss as the others, whatever its share of the data; a mapping gives
 the weights of the classes it names (1 for the others). ``sample_weight`` multiplies in.
+
+The weights are then rescaled to a mean of 1 over the training set, so that the learning rate takes
+steps of the same size with and without them. The weighted loss has the same minimiser; with
+``l2``, the penalty weighs as much against the data as without weights (scikit-learn's
+``LogisticRegression`` instead lets the weights' total scale the data term against ``C``).
+
+With class weights, validation and test errors are weighted alike (:func:`error_weights`): each
+minibatch's error is ``sum w_y wrong / sum w_y``, the balanced error rate for balanced weights, so
+that early stopping keeps the model the weighted loss asks for.
 """
 
 from __future__ import annotations
@@ -44,6 +53,15 @@ def class_weights(
     return weights
 
 
+def error_weights(class_weight: str | Mapping[int, float] | None, y: NDArray[Any],
+                  n_classes: int) -> NDArray[np.float64] | None:
+    """The class weights that weigh validation and test errors as the training loss weighs examples,
+    or None for unweighted errors (no class weights)."""
+    if class_weight is None or (isinstance(class_weight, str) and class_weight == "none"):
+        return None
+    return class_weights(class_weight, y, n_classes)
+
+
 def row_weights(
     class_weight: str | Mapping[int, float] | None, y: NDArray[Any], n_classes: int,
     sample_weight: Any = None,
@@ -60,4 +78,7 @@ def row_weights(
         if not (np.isfinite(sample_weight).all() and (sample_weight >= 0).all()):
             raise UsageError("sample_weight must be finite and >= 0", "sample_weight")
         w = w * sample_weight
-    return w
+    total = w.sum()
+    if not total > 0:
+        raise UsageError("the weights of the training examples are all zero", "sample_weight")
+    return w * (len(w) / total)
