@@ -53,8 +53,8 @@ class TrainConfig:
     momentum, nesterov, l2, l1, lr_schedule, lr_decay, lr_step_epochs
         Optimiser pieces (see :mod:`logistic_sgd.optim`).
     tol : float
-        Full-batch solvers stop when the relative decrease of the loss falls below ``tol``
-        (scikit-learn's ``tol``); ignored by SGD.
+        Full-batch solvers stop when the norm of the (projected) gradient falls below ``tol``
+        (SciPy's ``gtol``); ignored by SGD.
     """
 
     learning_rate: float = 0.13
