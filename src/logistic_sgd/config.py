@@ -58,8 +58,8 @@ class TrainConfig:
         ``balanced`` weighs each training example by ``n / (n_classes * count of its class)``
         (see :mod:`logistic_sgd.weighting`), so that rare classes count as much as common ones.
     tol : float
-        Full-batch solvers stop when the relative decrease of the loss falls below ``tol``
-        (scikit-learn's ``tol``); ignored by SGD.
+        Full-batch solvers stop when the norm of the (projected) gradient falls below ``tol``
+        (SciPy's ``gtol``); ignored by SGD.
     """
 
     learning_rate: float = 0.13

@@ -121,9 +121,9 @@ class BestModelWriter(BaseListener):
     end of training, when it is interrupted (``on_interrupt``) and when it fails (:meth:`flush`,
     called by :func:`logistic_sgd.experiment.run_experiment`).
 
-    A write costs 2-3 ms (the archive, its JSON metadata, ``fsync`` and the rename): after every
-    improvement of a fast run (50 in the 61 epochs of 40 ms of the seed's experiment on a CPU) that
-    was 5 % of the run. The file ends the same; in between it is at most ``every`` seconds behind
+    A write (the archive, its JSON metadata, ``fsync`` and the rename) costs milliseconds, which at
+    every improvement of a fast run (50 in the seed's 61 epochs) would be a noticeable share of
+    the run. The file ends the same; in between it is at most ``every`` seconds behind
     (``every=0`` writes at every improvement). Each write holds the model, epoch, errors and history
     of the moment it improved. A resumed run passes its ``state``: its best model is written at the
     end even if the run finds no better one (the process that found it may have been killed first).

@@ -31,7 +31,7 @@ class ScaledArray:
 
     Indexing (a slice, or an index array) returns the scaled float32 block; nothing else is read.
     The view from :meth:`unscaled` hands out its rows still stored, as ScaledArrays, for compiled
-    kernels that scale bytes themselves (see :mod:`logistic_sgd.kernels`).
+    kernels that scale bytes themselves (see :mod:`logistic_sgd.backends.numba.kernels`).
     """
 
     def __init__(

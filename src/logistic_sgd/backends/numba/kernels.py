@@ -1,10 +1,9 @@
 """Compiled CPU kernels for the training step (the ``numba`` backend; the ``[numba]`` extra).
 
 The products of an epoch have a skinny shape: ``x @ W`` with ``W`` of 10 columns, ``x.T @ d``
-with ``d`` of 10 columns. BLAS libraries tune for square blocks: on these OpenBLAS reaches 57 % of
-its own square-matrix rate here. The kernels, written for few columns, reach 35-40 GFLOP/s
-(forward) and 39 (backward) on one core with the rows in cache, where a large square sgemm
-reaches 45 (README, Benchmark):
+with ``d`` of 10 columns. BLAS libraries tune for square blocks and reach a fraction of their
+square-matrix rate on these; the kernels are written for few columns (their speed is on the docs'
+benchmarks page):
 
 - the forward pass computes four rows by two classes per sweep over the features, so each load of
   ``x`` and of ``W`` feeds several multiply-adds held in registers;
