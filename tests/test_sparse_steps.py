@@ -106,7 +106,7 @@ def test_the_scale_folds_into_the_weights_when_it_gets_small(ops) -> None:
 
 @OPS
 def test_predict_is_the_models_rule(ops) -> None:
-    dense, X, y, rng = _data(n=300, seed=2)
+    dense, X, _, rng = _data(n=300, seed=2)
     model = LogisticRegression(40, 5, dtype="float64")
     model.W[...] = rng.standard_normal((40, 5))
     model.b[...] = rng.standard_normal(5)

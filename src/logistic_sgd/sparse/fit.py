@@ -191,7 +191,7 @@ def _count_errors(ops: ModuleType, model: LogisticRegression, x: CSR, y: NDArray
 
 
 def _copy(model: LogisticRegression, into: LogisticRegression | None) -> LogisticRegression:
-    """``model``'s parameters copied into ``into`` (the previous best: its pages are already resident), or a new model."""
+    """``model``'s parameters copied into ``into`` (the previous best, whose pages are resident), or a new model."""
     clone = into or LogisticRegression(model.n_in, model.n_out, dtype=model.dtype)
     clone.W[...] = model.W
     clone.b[...] = model.b

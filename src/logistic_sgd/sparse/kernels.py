@@ -8,9 +8,10 @@ gradient is never formed, and rows of ``W`` that the minibatch does not touch ar
 
 The steps run on one thread: a step's work (a minibatch of a few thousand non-zeros) is shorter than
 what it costs to wake other threads for it. Scoring and the folding of the L2 scale into the weights
-share their rows out between threads. L2 decay uses scaled weights as in :mod:`logistic_sgd.sparse.steps`. The sums run in another order than
-SciPy's and the minibatch's terms are subtracted one row at a time rather than summed first, so
-the results agree with the reference path to rounding, not to the bit.
+share their rows out between threads. L2 decay uses the scaled weights of
+:mod:`logistic_sgd.sparse.steps`. The sums run in another order than SciPy's, and a minibatch's
+terms are subtracted from a weight one row at a time rather than summed first, so the results agree
+with the reference path to rounding, not to the bit.
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ _lock = threading.Lock()  # numba's default thread pool must not be entered from
 
 
 @njit(fastmath=_fastmath, cache=True, inline="always")
-def _row_logits(data: Any, indices: Any, lo: int, hi: int, W: Any, scale: Any, b: Any, z: Any) -> None:  # pragma: no cover
+def _row_logits(  # pragma: no cover - compiled
+    data: Any, indices: Any, lo: int, hi: int, W: Any, scale: Any, b: Any, z: Any
+) -> None:
     """``z <- scale * (x W) + b`` for the row whose values are ``data[lo:hi]`` in columns ``indices[lo:hi]``."""
     J = W.shape[1]
     for j in range(J):
