@@ -61,6 +61,16 @@ class CSR:
         lo, hi = int(self.indptr[start]), int(self.indptr[stop])
         return CSR(self.data[lo:hi], self.indices[lo:hi], self.indptr[start : stop + 1] - lo, self.n_features)
 
+    def read_rows(self, start: int, stop: int) -> CSR:
+        """Rows ``start:stop`` as :meth:`rows`, but read from memory-mapped files with ``pread`` into fresh
+        arrays: the file's pages stay in the page cache, out of this process's resident memory, so a
+        reader of window after window keeps its memory flat. Views, for arrays in memory."""
+        if not isinstance(self.data, np.memmap):
+            return self.rows(start, stop)
+        indptr = _pread(self.indptr, start, stop + 1)
+        lo, hi = int(indptr[0]), int(indptr[-1])
+        return CSR(_pread(self.data, lo, hi), _pread(self.indices, lo, hi), indptr - lo, self.n_features)
+
     def take(self, rows: NDArray[np.integer]) -> CSR:
         """The rows at the integer positions ``rows``, in that order, as a new matrix."""
         rows = np.asarray(rows, dtype=np.int64)
@@ -107,3 +117,15 @@ class CSR:
         indptr = np.zeros(x.shape[0] + 1, dtype=np.int32)
         np.cumsum(np.bincount(rows, minlength=x.shape[0]), out=indptr[1:])
         return cls(x[rows, cols], cols.astype(np.int32), indptr, int(x.shape[1]))
+
+
+def _pread(array: NDArray[Any], lo: int, hi: int) -> NDArray[Any]:
+    """Elements ``lo:hi`` of a memory-mapped 1-D array, read from its file into a new array."""
+    if not isinstance(array, np.memmap):
+        return np.array(array[lo:hi])
+    out = np.empty(hi - lo, array.dtype)
+    with open(array.filename, "rb", buffering=0) as f:
+        f.seek(array.offset + lo * array.itemsize)
+        if f.readinto(memoryview(out).cast("B")) != out.nbytes:
+            raise OSError(f"{array.filename}: shorter than its header says")
+    return out

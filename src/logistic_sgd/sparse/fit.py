@@ -33,6 +33,7 @@ from ..train import Listener, TrainConfig, TrainResult, TrainState, ValidationEv
 from .csr import CSR
 
 SparseSplit = tuple[CSR, NDArray[np.integer]]
+WINDOW = 1 << 22  # non-zeros read at a time from a memory-mapped set (with their indices, 32 MB in float32)
 
 
 def sparse_ops(name: str = "auto") -> ModuleType:
@@ -105,7 +106,7 @@ def fit_sparse(
         listener.on_train_begin(info)
     if ops.__name__.endswith("kernels"):  # compile (or load from Numba's cache) before the clock starts
         ops.sgd_steps(train_x, train_y, 0, bs, np.empty(0, dtype), model.W, model.b)
-        ops.predict(valid[0].rows(0, 1), model.W, model.b)
+        ops.predict(valid[0].read_rows(0, 1), model.W, model.b)
     rng = np.random.default_rng(config.seed)
     start = time.perf_counter()
     done = False
@@ -127,7 +128,7 @@ def fit_sparse(
                 steps = _steps_ahead(first, n_train_batches - minibatch, validation_frequency, stopping)
                 count = state.opt_state["count"]
                 rates = np.array([schedule(count + i) for i in range(steps)], dtype=dtype)
-                ops.sgd_steps(xs, ys, minibatch * bs, bs, rates, model.W, model.b, l2=config.l2)
+                _windowed_steps(ops, xs, ys, minibatch * bs, bs, rates, model, config.l2)
                 state.opt_state = {"count": count + steps}
             minibatch += steps
             iteration = state.iteration = first + steps - 1
@@ -157,8 +158,31 @@ def minibatch_error(ops: ModuleType, model: LogisticRegression, x: CSR, y: NDArr
                     batch_size: int) -> float:
     """The seed's score on CSR rows: the mean over whole minibatches of each minibatch's error rate."""
     n_batches = len(x) // batch_size
-    wrong = ops.predict(x.rows(0, n_batches * batch_size), model.W, model.b) != y[: n_batches * batch_size]
+    wrong = _predict(ops, model, x, n_batches * batch_size) != y[: n_batches * batch_size]
     return float(np.mean(wrong.reshape(n_batches, batch_size).sum(axis=1) / batch_size))
+
+
+def _windowed_steps(ops: ModuleType, x: CSR, y: NDArray[np.integer], start: int, bs: int, rates: NDArray[Any],
+                    model: LogisticRegression, l2: float) -> None:
+    """``ops.sgd_steps`` on rows from ``start``: in one call for data in memory; window by window (whole
+    minibatches of about :data:`WINDOW` non-zeros, read with ``pread``) for memory-mapped data. With L2,
+    each window ends with the scale folded into the weights: a pass over them per window."""
+    if not isinstance(x.data, np.memmap):
+        ops.sgd_steps(x, y, start, bs, rates, model.W, model.b, l2=l2)
+        return
+    per_row = max(1.0, x.nnz / max(1, len(x)))
+    window = max(1, int(WINDOW / per_row) // bs)  # minibatches per window
+    for i in range(0, len(rates), window):
+        lo = start + i * bs
+        part = rates[i : i + window]
+        ops.sgd_steps(x.read_rows(lo, lo + len(part) * bs), y[lo : lo + len(part) * bs], 0, bs, part,
+                      model.W, model.b, l2=l2)
+
+
+def _predict(ops: ModuleType, model: LogisticRegression, x: CSR, n: int, chunk: int = 1 << 15) -> NDArray[np.int64]:
+    """Predictions for the first ``n`` rows, ``chunk`` rows read at a time."""
+    return np.concatenate([ops.predict(x.read_rows(lo, min(n, lo + chunk)), model.W, model.b)
+                           for lo in range(0, n, chunk)] or [np.empty(0, np.int64)])
 
 
 def _validate(state: TrainState, ops: ModuleType, valid: SparseSplit, test: SparseSplit, bs: int, minibatch: int,
@@ -187,7 +211,7 @@ def _steps_ahead(first: int, left_in_epoch: int, validation_frequency: int, stop
 
 
 def _count_errors(ops: ModuleType, model: LogisticRegression, x: CSR, y: NDArray[np.integer]) -> int:
-    return int(np.sum(ops.predict(x, model.W, model.b) != y))
+    return int(np.sum(_predict(ops, model, x, len(x)) != y))
 
 
 def _copy(model: LogisticRegression, into: LogisticRegression | None) -> LogisticRegression:

@@ -7,11 +7,10 @@ minibatch has its ``D`` subtracts ``c x_k D_r`` from each weight row ``k`` the r
 gradient is never formed, and rows of ``W`` that the minibatch does not touch are not read.
 
 The steps run on one thread: a step's work (a minibatch of a few thousand non-zeros) is shorter than
-what it costs to wake other threads for it. Scoring and the folding of the L2 scale into the weights
-share their rows out between threads. L2 decay uses the scaled weights of
-:mod:`logistic_sgd.sparse.steps`. The sums run in another order than SciPy's, and a minibatch's
-terms are subtracted from a weight one row at a time rather than summed first, so the results agree
-with the reference path to rounding, not to the bit.
+what it costs to wake other threads for it. Scoring shares its rows out between threads. L2 decay
+uses the scaled weights of :mod:`logistic_sgd.sparse.steps`. The sums run in another order than
+SciPy's, and a minibatch's terms are subtracted from a weight one row at a time rather than summed
+first, so the results agree with the reference path to rounding, not to the bit.
 """
 
 from __future__ import annotations
@@ -104,9 +103,9 @@ def _steps(  # pragma: no cover - compiled
         _fold(W, scale)
 
 
-@njit(fastmath=_fastmath, cache=True, parallel=True)
+@njit(fastmath=_fastmath, cache=True)
 def _fold(W: Any, scale: float) -> None:  # pragma: no cover - compiled
-    for k in prange(W.shape[0]):
+    for k in range(W.shape[0]):
         for j in range(W.shape[1]):
             W[k, j] *= scale  # in float64, rounded once to W's dtype
 
