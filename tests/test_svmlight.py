@@ -181,3 +181,51 @@ def test_any_bytes_end_in_a_matrix_or_a_clean_error(tmp_path: Path, parser: str,
         assert "\n" not in str(exc) and str(path) in str(exc)
     else:
         assert len(x) == len(y) >= 1 and np.all(np.diff(x.indptr) >= 0) and np.isfinite(x.data).all()
+
+
+def test_scipy_npz_reads_both_ways(tmp_path: Path) -> None:
+    from scipy import sparse
+
+    from logistic_sgd.data.sparse_npz import read_csr_npz, write_csr_npz
+
+    rng = np.random.default_rng(0)
+    dense = rng.standard_normal((9, 12)) * (rng.random((9, 12)) < 0.3)
+    sparse.save_npz(tmp_path / "m.npz", sparse.csr_array(dense.astype(np.float32)))
+    x, y = read_csr_npz(tmp_path / "m.npz")
+    assert y is None and x.dtype == np.float32
+    np.testing.assert_array_equal(x.toarray(), dense.astype(np.float32))
+    write_csr_npz(tmp_path / "ours.npz", x, np.arange(9))
+    np.testing.assert_array_equal(sparse.load_npz(tmp_path / "ours.npz").toarray(), x.toarray())
+    back, labels = read_csr_npz(tmp_path / "ours.npz")
+    np.testing.assert_array_equal(back.toarray(), x.toarray())
+    np.testing.assert_array_equal(labels, np.arange(9))
+
+
+@pytest.mark.parametrize(("matrix", "message"), [
+    (lambda s: s.csc_array(np.eye(3)), "a 'csc' sparse matrix; save it as CSR"),
+    (lambda s: s.csr_array((np.ones(2), np.array([1, 1]), np.array([0, 2, 2])), shape=(2, 3)), "row 0 has unsorted"),
+    (lambda s: s.csr_array((np.ones(3), np.array([2, 0, 1]), np.array([0, 1, 3])), shape=(2, 3)), None),
+    (lambda s: s.csr_array((np.ones(2), np.array([2, 1]), np.array([0, 2, 2])), shape=(2, 3)), "row 0 has unsorted"),
+    (lambda s: s.csr_array((np.array([1.0, np.nan]), np.array([0, 1]), np.array([0, 1, 2])), shape=(2, 3)), "NaN"),
+])
+def test_scipy_npz_refuses_what_is_not_a_clean_csr(tmp_path: Path, matrix, message: str | None) -> None:
+    from scipy import sparse
+
+    from logistic_sgd.data.sparse_npz import read_csr_npz
+
+    sparse.save_npz(tmp_path / "m.npz", matrix(sparse))
+    if message is None:  # sorted within rows, lower at a row's start: fine
+        assert read_csr_npz(tmp_path / "m.npz")[0].toarray().sum() == 3
+        return
+    with pytest.raises(DataError, match=message):
+        read_csr_npz(tmp_path / "m.npz")
+
+
+@FUZZ
+@given(data=st.binary(max_size=600))
+def test_scipy_npz_reader_on_any_bytes(tmp_path: Path, data: bytes) -> None:
+    from logistic_sgd.data.sparse_npz import read_csr_npz
+
+    (path,) = _paths(tmp_path, b"PK\x03\x04" + data)
+    with pytest.raises(LogisticSGDError):
+        read_csr_npz(path)
