@@ -5,7 +5,7 @@ The last ``--valid-fraction`` of the training file's rows validate (the corpus's
 order); the rest train. Prints the seed's lines, then ``load S s, train S s, test accuracy A %``.
 ``--load-only`` reads the files and prints ``load S s``.
 
-Usage: python benchmarks/sparse_train.py TRAIN TEST [--learning-rate 30] [--batch-size 64] [--l2 0]
+Usage: python benchmarks/sparse_train.py TRAIN TEST [--learning-rate 30] [--batch-size 32] [--l2 0]
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def main() -> None:
     parser.add_argument("train")
     parser.add_argument("test")
     parser.add_argument("--learning-rate", type=float, default=30.0)
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--l2", type=float, default=0.0)
     parser.add_argument("--patience", type=int, default=5000)
     parser.add_argument("--valid-fraction", type=float, default=0.1)
