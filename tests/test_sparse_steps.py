@@ -125,6 +125,24 @@ def test_bad_arguments(ops) -> None:
     assert not W.any() and not b.any()
 
 
+def test_kernels_refuse_rows_that_would_read_or_write_outside_the_arrays() -> None:
+    kernels = pytest.importorskip("logistic_sgd.sparse.kernels")
+    _, X, y, _ = _data()
+    W, b = np.zeros((40, 5)), np.zeros(5)
+    wide = CSR(X.data, X.indices.copy(), X.indptr, 40)
+    wide.indices[-1] = 40
+    with pytest.raises(IndexError, match=r"column indices must lie in \[0, 40\)"):
+        kernels.sgd_steps(wide, y, 0, 10, np.ones(6), W, b)
+    with pytest.raises(IndexError, match=r"column indices must lie in \[0, 40\)"):
+        kernels.predict(wide, W, b)
+    kernels.sgd_steps(wide, y, 0, 10, np.ones(5), W, b)  # the last row is not among these: fine
+    broken = CSR(X.data, X.indices, X.indptr * 2, 40)
+    with pytest.raises(ValueError, match="indptr must increase and stay within"):
+        kernels.predict(broken, W, b)
+    with pytest.raises(ValueError, match="X has 40 features but W has 41 rows"):
+        kernels.predict(X, np.zeros((41, 5)), b)
+
+
 def test_kernels_refuse_labels_outside_the_classes() -> None:
     kernels = pytest.importorskip("logistic_sgd.sparse.kernels")
     _, X, y, _ = _data()

@@ -154,6 +154,7 @@ def sgd_steps(
     labels = y[start:end]
     if len(labels) and (labels.min() < 0 or labels.max() >= W.shape[1]):
         raise IndexError(f"labels must lie in [0, {W.shape[1]}), got {int(labels.min())}..{int(labels.max())}")
+    _check_rows(X, start, end, W)
     D = np.empty((batch, W.shape[1]), W.dtype)
     with _lock:
         _steps(X.data, X.indices, X.indptr, _labels(y), start, batch, W.dtype.type(n or batch), rates, float(l2),
@@ -162,10 +163,25 @@ def sgd_steps(
 
 def predict(X: CSR, W: NDArray[np.floating], b: NDArray[np.floating]) -> NDArray[np.int64]:
     """:func:`logistic_sgd.sparse.steps.predict`, compiled (rows shared out between threads)."""
+    _check_rows(X, 0, len(X), W)
     out = np.empty(len(X), np.int64)
     with _lock:
         _predict(X.data, X.indices, X.indptr, W, b, out)
     return out
+
+
+def _check_rows(X: CSR, start: int, end: int, W: NDArray[Any]) -> None:
+    """The compiled loops index ``W`` and ``data`` without bounds checks: the rows they will read must hold
+    column indices of ``W`` and an ``indptr`` that stays within ``data`` (one pass over those indices)."""
+    if X.n_features != W.shape[0]:
+        raise ValueError(f"X has {X.n_features} features but W has {W.shape[0]} rows")
+    ptr = np.asarray(X.indptr[start : end + 1])
+    if len(ptr) and (ptr[0] < 0 or ptr[-1] > min(len(X.data), len(X.indices)) or np.any(np.diff(ptr) < 0)):
+        raise ValueError("X.indptr must increase and stay within X.data")
+    if len(ptr) and ptr[-1] > ptr[0]:
+        used = X.indices[ptr[0] : ptr[-1]]
+        if used.min() < 0 or used.max() >= W.shape[0]:
+            raise IndexError(f"column indices must lie in [0, {W.shape[0]}), got {int(used.min())}..{int(used.max())}")
 
 
 def _labels(y: NDArray[Any]) -> NDArray[np.intp]:
