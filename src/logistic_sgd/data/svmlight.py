@@ -96,6 +96,11 @@ def read_svmlight_files(
     width = widest if n_features is None else int(n_features)
     result = []
     for path, labels, idx, indptr, data in out:
+        finite = np.isfinite(data)
+        if not finite.all():
+            row = int(np.searchsorted(indptr, np.argmin(finite), side="right")) - 1
+            raise DataError(f"{path}: line {_line_of_row(path, row)}: a value overflows {data.dtype} "
+                            "(read with dtype float64)")
         if len(idx) and idx.max() >= width:
             row = int(np.searchsorted(indptr, np.argmax(idx), side="right")) - 1
             first = 0 if zero_based else 1
@@ -201,7 +206,8 @@ def _python_line(
     row, nnz = int(state[1]), int(state[2])
     labels[row] = label
     indices[nnz : nnz + len(keys)] = keys
-    data[nnz : nnz + len(keys)] = values
+    with np.errstate(over="ignore"):  # a float64 beyond float32's range: reported once the file is read
+        data[nnz : nnz + len(keys)] = values
     state[1] = row + 1
     state[2] = nnz + len(keys)
     indptr[row + 1] = state[2]
