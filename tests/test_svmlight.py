@@ -24,7 +24,8 @@ MIXED = b"""# a comment line
 1 qid:7 2:0.1 3:123456789012345678 5:1.0000000000000002
 0 6:.5 7:5. 8:+3 9:7E+2
 2
-1 1:0.30000000000000004 2:1e-30 3:1e30 4:-0 11:0.00091038120247931381
+1 1:0.30000000000000004 2:1e-30 3:1e30 4:-0
+2 11:0.00091038120247931381
 0 2:1\r
 2 10:3"""
 
@@ -63,7 +64,7 @@ def _same_as_sklearn(paths: list[Path], dtype: str, **kw: object) -> None:
 def test_matches_sklearn_on_every_feature_of_the_format(tmp_path: Path, parser: str, dtype: str) -> None:
     _same_as_sklearn(_paths(tmp_path, MIXED), dtype)
     x, y = read_svmlight(tmp_path / "f0.svm", dtype=dtype)
-    assert x.shape == (7, 11) and list(y) == [3, 1, 0, 2, 1, 0, 2]  # one-based: index 11 is column 10
+    assert x.shape == (8, 11) and list(y) == [3, 1, 0, 2, 1, 2, 0, 2]  # one-based: index 11 is column 10
     assert x.indices.dtype == np.int32 and x.indptr.dtype == np.int32
 
 
