@@ -36,10 +36,13 @@ def _split(n: int, seed: int, k: int = 60, n_out: int = 4):
     {"l2": 0.003, "lr_schedule": "inverse-time", "lr_decay": 0.3},
     {"momentum": 0.5, "l1": 1e-4},  # the dense fallback
     {"shuffle": True, "l2": 0.001},
-], ids=["plain", "l2-schedule", "momentum-l1", "shuffle"])
+    {"l1": 1e-3},  # the dense fallback too
+    {"patience": 24, "patience_increase": 3},  # validation every 12 iterations, within epochs
+], ids=["plain", "l2-schedule", "momentum-l1", "shuffle", "l1", "mid-epoch-validation"])
 def test_same_run_as_the_dense_loop(ops_name: str, extra: dict) -> None:
     splits = [_split(n, seed) for n, seed in ((600, 1), (200, 2), (200, 3))]
-    config = TrainConfig(learning_rate=2.0, batch_size=20, patience=200, n_epochs=15, floatx="float64", **extra)
+    config = TrainConfig(**{"learning_rate": 2.0, "batch_size": 20, "patience": 200, "n_epochs": 15,
+                            "floatx": "float64", **extra})
     dense = fit(tuple(splits), config)
     out = io.StringIO()
     sparse = fit_sparse(tuple((CSR.from_dense(x), y) for x, y in splits), config, [SeedLog(out)],

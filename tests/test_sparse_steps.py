@@ -97,10 +97,10 @@ def test_sgd_steps_in_float32_agree_to_float32_rounding(ops) -> None:
 def test_the_scale_folds_into_the_weights_when_it_gets_small(ops) -> None:
     dense, X, y, rng = _data(n=60, seed=5)
     W0, b0 = rng.standard_normal((40, 5)), np.zeros(5)
-    rates = np.full(30, 0.5)  # (1 - 0.5 * 1.0)**30 < 1e-9: the scale is folded in mid-run
+    rates = np.full(60, 0.999999)  # (1 - rate * l2)**60 = 1e-360: unfolded, the scale would underflow to 0
     W, b = W0.copy(), b0.copy()
-    ops.sgd_steps(X, y, 0, 2, rates, W, b, l2=1.0)
-    ref = _dense_steps(dense, y, W0, b0, 0, 2, rates, 1.0)
+    ops.sgd_steps(X, y, 0, 1, rates, W, b, l2=1.0)
+    ref = _dense_steps(dense, y, W0, b0, 0, 1, rates, 1.0)
     np.testing.assert_allclose(W, ref.W, rtol=1e-9, atol=1e-12)
 
 
