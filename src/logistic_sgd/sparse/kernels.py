@@ -1,10 +1,11 @@
 """Compiled CPU kernels for SGD on CSR rows (the ``[numba]`` extra): :mod:`logistic_sgd.sparse.steps`'s math
 in one call per run of steps, without a Python round trip per minibatch.
 
-A step reads, for each row, the weight rows of its features (``n_out`` contiguous numbers each) to
-form the logits, turns them into ``D = (softmax - onehot) / n``, and only once every row of the
-minibatch has its ``D`` subtracts ``c x_k D_r`` from each weight row ``k`` the row holds: the
-gradient is never formed, and rows of ``W`` that the minibatch does not touch are not read.
+A step reads, for each row, the weight rows of its features (``n_out`` contiguous numbers each, asked
+of memory a dozen non-zeros ahead, since they lie anywhere in ``W``) to form the logits, turns them
+into ``D = (softmax - onehot) / n``, and only once every row of the minibatch has its ``D`` subtracts
+``c x_k D_r`` from each weight row ``k`` the row holds: the gradient is never formed, and rows of
+``W`` that the minibatch does not touch are not read.
 
 The steps run on one thread: a step's work (a minibatch of a few thousand non-zeros) is shorter than
 what it costs to wake other threads for it. Scoring shares its rows out between threads. L2 decay
@@ -19,13 +20,35 @@ import threading
 from typing import Any
 
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 from numpy.typing import NDArray
 
 from .csr import CSR
 from .steps import SMALLEST_SCALE
 
 _fastmath = {"contract", "reassoc", "nsz", "arcp"}  # no nnan/ninf: NaN and Inf must show
+AHEAD = 12  # non-zeros ahead whose weight row is fetched into cache while this one is computed
+
+
+@intrinsic
+def _prefetch(typingctx: Any, array: Any, i: Any, j: Any) -> Any:
+    """Ask the CPU to bring ``array[i, j]`` into cache (LLVM's ``prefetch``; no effect on the numbers).
+    The caller keeps the indices in bounds."""
+
+    def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+        ary = context.make_array(sig.args[0])(context, builder, args[0])
+        at = [context.cast(builder, v, t, types.intp) for v, t in zip(args[1:], sig.args[1:], strict=True)]
+        item = cgutils.get_item_pointer(context, builder, sig.args[0], ary, at, wraparound=False, boundscheck=False)
+        i8, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [i8, i32, i32, i32]),
+                                            "llvm.prefetch.p0i8")
+        builder.call(fn, [builder.bitcast(item, i8), i32(0), i32(3), i32(1)])  # read, keep in all levels, data
+        return context.get_dummy_value()
+
+    return types.void(array, i, j), codegen
 _lock = threading.Lock()  # numba's default thread pool must not be entered from two threads at once
 
 
@@ -37,7 +60,12 @@ def _row_logits(  # pragma: no cover - compiled
     J = W.shape[1]
     for j in range(J):
         z[j] = 0
+    last = indices.shape[0] - AHEAD
     for p in range(lo, hi):
+        if p < last:  # the weight rows of later non-zeros are scattered over W: fetch them early
+            ahead = indices[p + AHEAD]
+            _prefetch(W, ahead, 0)
+            _prefetch(W, ahead, J - 1)
         x = data[p]
         k = indices[p]
         for j in range(J):
