@@ -4,6 +4,7 @@ compiled kernels alike, and a step reads and writes only the weight rows of its 
 
 from __future__ import annotations
 
+import sys
 import tracemalloc
 
 import numpy as np
@@ -177,3 +178,12 @@ def test_csr_rows_take_and_scipy() -> None:
     m = X.to_scipy()
     assert m.data is X.data or np.shares_memory(m.data, X.data)
     np.testing.assert_array_equal(CSR.from_scipy(m).toarray(), dense)
+
+
+def test_without_scipy_the_numpy_path_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    from logistic_sgd.errors import UsageError
+
+    _, X, y, _ = _data()
+    monkeypatch.setitem(sys.modules, "scipy", None)
+    with pytest.raises(UsageError, match=r"pip install 'logistic-sgd\[scipy\]'"):
+        steps.gradient(X, y, np.zeros((40, 5)), np.zeros(5))

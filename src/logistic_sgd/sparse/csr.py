@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ..errors import UsageError
+
 
 @dataclass(frozen=True)
 class CSR:
@@ -88,9 +90,7 @@ class CSR:
 
     def to_scipy(self) -> Any:
         """A ``scipy.sparse.csr_array`` sharing these arrays (the ``[scipy]`` extra)."""
-        from scipy import sparse
-
-        return sparse.csr_array((self.data, self.indices, self.indptr), shape=self.shape, copy=False)
+        return scipy_sparse().csr_array((self.data, self.indices, self.indptr), shape=self.shape, copy=False)
 
     def toarray(self) -> NDArray[np.floating]:
         """The dense matrix (for small matrices and tests; the training path never calls it)."""
@@ -129,3 +129,12 @@ def _pread(array: NDArray[Any], lo: int, hi: int) -> NDArray[Any]:
         if f.readinto(memoryview(out).cast("B")) != out.nbytes:
             raise OSError(f"{array.filename}: shorter than its header says")
     return out
+
+
+def scipy_sparse() -> Any:
+    """``scipy.sparse``, or a :class:`~logistic_sgd.errors.UsageError` naming the extra that brings it."""
+    try:
+        from scipy import sparse
+    except ImportError:
+        raise UsageError("sparse data without Numba are computed by SciPy: pip install 'logistic-sgd[scipy]'") from None
+    return sparse

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .csr import CSR
+from .csr import CSR, scipy_sparse
 
 SMALLEST_SCALE = 1e-9  # below this the scale is folded into the weights (one pass), before precision suffers
 
@@ -115,10 +115,8 @@ def predict(X: CSR, W: NDArray[np.floating], b: NDArray[np.floating], chunk: int
 
 def _compact(X: CSR, dtype: np.dtype) -> tuple[NDArray[np.integer], Any]:
     """The sorted columns ``cols`` that ``X`` uses, and ``X`` as a SciPy CSR over them (column ``i`` is ``cols[i]``)."""
-    from scipy import sparse
-
     cols, inverse = np.unique(X.indices, return_inverse=True)
-    xc = sparse.csr_array((X.data.astype(dtype, copy=False), inverse.astype(X.indptr.dtype), X.indptr),
+    xc = scipy_sparse().csr_array((X.data.astype(dtype, copy=False), inverse.astype(X.indptr.dtype), X.indptr),
                           shape=(len(X), len(cols)))
     return cols, xc
 
