@@ -80,12 +80,12 @@ def fetch_lists(folder: Path) -> Path:
 
 def corpus(packages: Path, translations: Path, n_classes: int) -> tuple[list[str], np.ndarray, list[str]]:
     """The distinct descriptions of the ``n_classes`` largest sections, their class indices and the names."""
-    described = {f["Description-md5"]: f["Description-en"] for f in stanzas(translations)}
+    described = {f["Description-md5"].strip(): f["Description-en"] for f in stanzas(translations)}
     sections: dict[str, set[str]] = collections.defaultdict(set)
     for f in stanzas(packages):
-        text = described.get(f.get("Description-md5", ""))
+        text = described.get(f.get("Description-md5", "").strip())
         if text is not None and "Section" in f:
-            sections[text].add(f["Section"].split("/")[-1])
+            sections[text].add(f["Section"].strip().split("/")[-1])  # "contrib/net" is "net"
     single = sorted((text, s.pop()) for text, s in sections.items() if len(s) == 1)
     sizes = collections.Counter(section for _, section in single)
     names = sorted(name for name, _ in sizes.most_common(n_classes))
