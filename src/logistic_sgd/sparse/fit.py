@@ -108,6 +108,7 @@ def fit_sparse(
         ops.sgd_steps(train_x, train_y, 0, bs, np.empty(0, dtype), model.W, model.b)
         ops.predict(valid[0].read_rows(0, 1), model.W, model.b)
     rng = np.random.default_rng(config.seed)
+    full = np.zeros_like(model.W) if dense else None  # the dense gradient of the fallback, reused step after step
     start = time.perf_counter()
     done = False
     while not done and state.epoch < config.n_epochs:
@@ -123,7 +124,8 @@ def fit_sparse(
                 steps = 1
                 lo = minibatch * bs
                 grad = _steps_module().gradient(xs.rows(lo, lo + bs), ys[lo : lo + bs], model.W, model.b)
-                state.opt_state = optimizer.update([grad.dense(model.n_in), grad.gb], state.opt_state, model.params)
+                full = grad.dense(model.n_in, full)
+                state.opt_state = optimizer.update([full, grad.gb], state.opt_state, model.params)
             else:
                 steps = _steps_ahead(first, n_train_batches - minibatch, validation_frequency, stopping)
                 count = state.opt_state["count"]

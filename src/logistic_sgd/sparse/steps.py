@@ -36,9 +36,13 @@ class RowGradient:
     gW: NDArray[np.floating]
     gb: NDArray[np.floating]
 
-    def dense(self, n_features: int) -> NDArray[np.floating]:
-        """``dW`` as a full (n_features x n_out) array (a pass over every weight: the dense optimisers' input)."""
-        out = np.zeros((n_features, self.gW.shape[1]), self.gW.dtype)
+    def dense(self, n_features: int, out: NDArray[np.floating] | None = None) -> NDArray[np.floating]:
+        """``dW`` as a full (n_features x n_out) array, written into ``out`` when given (a pass over every
+        weight: the input of the optimisers that change every weight)."""
+        if out is None:
+            out = np.zeros((n_features, self.gW.shape[1]), self.gW.dtype)
+        else:
+            out.fill(0)
         out[self.rows] = self.gW
         return out
 
