@@ -1,0 +1,140 @@
+"""A compressed-sparse-row matrix as three plain arrays, readable without SciPy.
+
+Row ``r`` holds the values ``data[indptr[r]:indptr[r + 1]]`` in the columns
+``indices[indptr[r]:indptr[r + 1]]``, in increasing order; every other entry is zero. The arrays may
+be in memory or memory-mapped. This is SciPy's CSR layout (``scipy.sparse.csr_array``), so
+conversions either way share the arrays instead of copying them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..errors import UsageError
+
+
+@dataclass(frozen=True)
+class CSR:
+    """A sparse matrix of shape ``(len(indptr) - 1, n_features)`` in compressed-sparse-row form.
+
+    Parameters
+    ----------
+    data : array of shape (nnz,), float32 or float64
+        The non-zero values, row after row.
+    indices : array of shape (nnz,), int32 or int64
+        The column of each value; increasing within a row, in ``[0, n_features)``.
+    indptr : array of shape (n_rows + 1,), of ``indices``' dtype
+        Where each row starts in ``data``; ``indptr[0] == 0`` and ``indptr[-1] == nnz``.
+    n_features : int
+        Number of columns.
+    """
+
+    data: NDArray[np.floating]
+    indices: NDArray[np.integer]
+    indptr: NDArray[np.integer]
+    n_features: int
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.indptr) - 1, self.n_features
+
+    @property
+    def ndim(self) -> int:
+        return 2
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def nnz(self) -> int:
+        return int(self.indptr[-1])
+
+    def __len__(self) -> int:
+        return len(self.indptr) - 1
+
+    def rows(self, start: int, stop: int) -> CSR:
+        """Rows ``start:stop`` (``0 <= start <= stop <= n_rows``): views of ``data`` and ``indices``, and a
+        new ``indptr`` counted from zero."""
+        lo, hi = int(self.indptr[start]), int(self.indptr[stop])
+        return CSR(self.data[lo:hi], self.indices[lo:hi], self.indptr[start : stop + 1] - lo, self.n_features)
+
+    def read_rows(self, start: int, stop: int) -> CSR:
+        """Rows ``start:stop`` as :meth:`rows`, but read from memory-mapped files with ``pread`` into fresh
+        arrays: the file's pages stay in the page cache, out of this process's resident memory, so a
+        reader of window after window keeps its memory flat. Views, for arrays in memory."""
+        if not isinstance(self.data, np.memmap):
+            return self.rows(start, stop)
+        indptr = _pread(self.indptr, start, stop + 1)
+        lo, hi = int(indptr[0]), int(indptr[-1])
+        return CSR(_pread(self.data, lo, hi), _pread(self.indices, lo, hi), indptr - lo, self.n_features)
+
+    def take(self, rows: NDArray[np.integer]) -> CSR:
+        """The rows at the integer positions ``rows``, in that order, as a new matrix."""
+        rows = np.asarray(rows, dtype=np.int64)
+        starts, stops = self.indptr[rows].astype(np.int64), self.indptr[rows + 1].astype(np.int64)
+        lengths = stops - starts
+        indptr = np.zeros(len(rows) + 1, dtype=self.indptr.dtype)
+        np.cumsum(lengths, out=indptr[1:])
+        # position k of the result reads starts[row of k] + (k - indptr[row of k])
+        gather = np.repeat(starts - indptr[:-1], lengths) + np.arange(int(indptr[-1]))
+        return CSR(self.data[gather], self.indices[gather], indptr, self.n_features)
+
+    def astype(self, dtype: Any) -> CSR:
+        """The same matrix with values of ``dtype`` (no copy when they already are)."""
+        return CSR(self.data.astype(dtype, copy=False), self.indices, self.indptr, self.n_features)
+
+    def to_scipy(self) -> Any:
+        """A ``scipy.sparse.csr_array`` sharing these arrays (the ``[scipy]`` extra)."""
+        return scipy_sparse().csr_array((self.data, self.indices, self.indptr), shape=self.shape, copy=False)
+
+    def toarray(self) -> NDArray[np.floating]:
+        """The dense matrix (for small matrices and tests; the training path never calls it)."""
+        out = np.zeros(self.shape, dtype=self.dtype)
+        rows = np.repeat(np.arange(len(self)), np.diff(self.indptr))
+        out[rows, self.indices] = self.data
+        return out
+
+    @classmethod
+    def from_scipy(cls, matrix: Any) -> CSR:
+        """A SciPy sparse matrix or array as a :class:`CSR` (its arrays, when it is CSR with sorted
+        indices already; else a converted copy)."""
+        m = matrix.tocsr()
+        if not m.has_sorted_indices:
+            m = m.sorted_indices()
+        m.sum_duplicates()
+        return cls(m.data, m.indices, m.indptr, int(m.shape[1]))
+
+    @classmethod
+    def from_dense(cls, x: Any) -> CSR:
+        """The non-zeros of the 2-D array ``x``."""
+        x = np.asarray(x)
+        rows, cols = np.nonzero(x)
+        indptr = np.zeros(x.shape[0] + 1, dtype=np.int32)
+        np.cumsum(np.bincount(rows, minlength=x.shape[0]), out=indptr[1:])
+        return cls(x[rows, cols], cols.astype(np.int32), indptr, int(x.shape[1]))
+
+
+def _pread(array: NDArray[Any], lo: int, hi: int) -> NDArray[Any]:
+    """Elements ``lo:hi`` of a memory-mapped 1-D array, read from its file into a new array."""
+    if not isinstance(array, np.memmap):
+        return np.array(array[lo:hi])
+    out = np.empty(hi - lo, array.dtype)
+    with open(array.filename, "rb", buffering=0) as f:
+        f.seek(array.offset + lo * array.itemsize)
+        if f.readinto(memoryview(out).cast("B")) != out.nbytes:
+            raise OSError(f"{array.filename}: shorter than its header says")
+    return out
+
+
+def scipy_sparse() -> Any:
+    """``scipy.sparse``, or a :class:`~logistic_sgd.errors.UsageError` naming the extra that brings it."""
+    try:
+        from scipy import sparse
+    except ImportError:
+        raise UsageError("sparse data without Numba are computed by SciPy: pip install 'logistic-sgd[scipy]'") from None
+    return sparse
