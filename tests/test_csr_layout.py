@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from logistic_sgd.backends import sparse
+from logistic_sgd.data.csr import CSR
 from logistic_sgd.data.csr_layout import convert_sparse, read_sparse_layout
 from logistic_sgd.errors import DataError
-from logistic_sgd.sparse import CSR, fit
-from logistic_sgd.sparse.fit import fit_sparse
-from logistic_sgd.train import TrainConfig
+from logistic_sgd.train import TrainConfig, fit
 
 pytest.importorskip("scipy")
 
@@ -50,9 +50,9 @@ def test_training_window_by_window_is_training_in_memory(tmp_path: Path, monkeyp
     splits = _splits(seed=1)
     convert_sparse(splits, tmp_path / "set")
     config = TrainConfig(learning_rate=0.5, batch_size=20, patience=100, n_epochs=4, l2=1e-3)
-    monkeypatch.setattr(fit, "WINDOW", 100)  # a few minibatches per window: many windows per run of steps
-    mapped = fit_sparse(read_sparse_layout(tmp_path / "set"), config)
-    in_memory = fit_sparse(splits, config)
+    monkeypatch.setattr(sparse, "WINDOW", 100)  # a few minibatches per window: many windows per run of steps
+    mapped = fit(read_sparse_layout(tmp_path / "set"), config)
+    in_memory = fit(splits, config)
     errors = [[h["validation_error"] for h in run.history] for run in (mapped, in_memory)]
     assert errors[0] == errors[1] and len(set(errors[0])) > 1
     # each window folds the L2 scale into the weights: the same steps, rounded at other points
@@ -73,15 +73,15 @@ def test_resident_memory_stays_flat_while_training_on_a_mapped_set(tmp_path: Pat
     convert_sparse(((big, y), (small, y[:1000]), (small, y[:1000])), tmp_path / "set")
     script = textwrap.dedent(f"""
         import resource
+        from logistic_sgd.backends import sparse
         from logistic_sgd.data.csr_layout import read_sparse_layout
-        from logistic_sgd.sparse import fit
-        from logistic_sgd.train import TrainConfig
-        fit.WINDOW = 1 << 18
+        from logistic_sgd.train import TrainConfig, fit
+        sparse.WINDOW = 1 << 18
         data = read_sparse_layout({str(tmp_path / "set")!r})
         config = TrainConfig(learning_rate=0.5, batch_size=500, n_epochs=1, patience=10**6, l2=1e-4)
-        fit.fit_sparse(((data[0][0].rows(0, 2000), data[0][1][:2000]), data[1], data[2]), config)  # warm
+        fit(((data[0][0].rows(0, 2000), data[0][1][:2000]), data[1], data[2]), config)  # warm
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        fit.fit_sparse(data, config)
+        fit(data, config)
         print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)
     """)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)

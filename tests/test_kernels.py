@@ -399,8 +399,8 @@ def test_training_in_runs_of_steps_is_training_step_by_step(
 
     runs: list[int] = []
     real = KernelTrainer.run
-    monkeypatch.setattr(KernelTrainer, "run", lambda self, start, rates: runs.append(len(rates)) or real(self, start,
-                                                                                                       rates))
+    monkeypatch.setattr(KernelTrainer, "run", lambda self, start, rates, decay=0.0: runs.append(len(rates))
+                        or real(self, start, rates, decay))
     models = [LogisticRegression(784, 10, dtype=floatx) for _ in range(2)]
     in_runs = train.fit(datasets, config, model=models[0], backend=NUMBA)
     steps_in_runs = sum(runs)

@@ -30,8 +30,8 @@ def test_plain_sgd_is_the_seeds_rule_bit_for_bit() -> None:
 
 
 def test_run_rates_are_what_updates_would_do() -> None:
-    """The rates and state a run of plain steps reports are those of single updates; only plain SGD
-    (no L1, L2 or momentum) may be run that way."""
+    """The rates and state a run of plain steps reports are those of single updates; only plain SGD,
+    with L2 decay (which the run applies), may be run that way, not with L1 or momentum."""
     schedule = make_schedule("cosine", 0.13, 7, 3, 0.5, 1.0)
     opt = sgd(schedule)
     p, g = _params(np.random.default_rng(1))
@@ -42,8 +42,17 @@ def test_run_rates_are_what_updates_would_do() -> None:
         ones = [np.ones_like(x) for x in g]
         state = opt.update(ones, state, p)
         assert ones[0][0, 0] == rate and rates.dtype == np.float32
-    assert after == state and len(set(rates.tolist())) == 4
-    for other in (sgd(0.1, momentum_=0.9), sgd(0.1, l2=1e-4), sgd(0.1, l1=1e-4)):
+    assert after == state and len(set(rates.tolist())) == 4 and opt.weight_decay == 0
+    decayed = sgd(schedule, l2=1e-4)
+    assert decayed.takes_runs and decayed.weight_decay == 1e-4
+    start = decayed.update([x.copy() for x in g], decayed.init(p), p)
+    rates, after = decayed.run_rates(start, 3, np.float32)
+    for rate in rates:
+        ones = [np.ones_like(x) for x in g]
+        start = decayed.update(ones, start, p)
+        assert ones[1][0] == rate  # the bias: no decay, the rate alone
+    assert after == start
+    for other in (sgd(0.1, momentum_=0.9), sgd(0.1, l1=1e-4), sgd(0.1, l2=1e-4, l1=1e-4)):
         assert not other.takes_runs
         with pytest.raises(ValueError, match="learning rate"):
             other.run_rates(other.init(p), 1, np.float32)

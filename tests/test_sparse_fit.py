@@ -1,5 +1,6 @@
-"""The sparse loop against the dense one: on the same data (densified for train.fit), the same validations,
-the same early stop and the same best model to rounding, with every optimiser piece."""
+"""Sparse rows through the training loop against dense rows: on the same data (densified for the
+dense run), the same validations, the same early stop and the same best model to rounding, with
+every optimiser piece, on the numpy and the numba backend."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ import io
 import numpy as np
 import pytest
 
+from logistic_sgd.backends import NUMPY, get_backend
+from logistic_sgd.config import TrainConfig
+from logistic_sgd.data.csr import CSR
 from logistic_sgd.report import SeedLog
-from logistic_sgd.sparse import CSR
-from logistic_sgd.sparse import steps as numpy_steps
-from logistic_sgd.sparse.fit import fit_sparse, sparse_ops
-from logistic_sgd.train import TrainConfig, fit
+from logistic_sgd.train import fit
 
 pytest.importorskip("scipy")
 
@@ -30,7 +31,7 @@ def _split(n: int, seed: int, k: int = 60, n_out: int = 4):
     return x, y
 
 
-@pytest.mark.parametrize("ops_name", ["numpy", "auto"])
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
 @pytest.mark.parametrize("extra", [
     {},
     {"l2": 0.003, "lr_schedule": "inverse-time", "lr_decay": 0.3},
@@ -39,14 +40,16 @@ def _split(n: int, seed: int, k: int = 60, n_out: int = 4):
     {"l1": 1e-3},  # the dense fallback too
     {"patience": 24, "patience_increase": 3},  # validation every 12 iterations, within epochs
 ], ids=["plain", "l2-schedule", "momentum-l1", "shuffle", "l1", "mid-epoch-validation"])
-def test_same_run_as_the_dense_loop(ops_name: str, extra: dict) -> None:
+def test_same_run_as_the_dense_loop(backend: str, extra: dict) -> None:
     splits = [_split(n, seed) for n, seed in ((600, 1), (200, 2), (200, 3))]
     config = TrainConfig(**{"learning_rate": 2.0, "batch_size": 20, "patience": 200, "n_epochs": 15,
                             "floatx": "float64", **extra})
     dense = fit(tuple(splits), config)
     out = io.StringIO()
-    sparse = fit_sparse(tuple((CSR.from_dense(x), y) for x, y in splits), config, [SeedLog(out)],
-                        ops=sparse_ops(ops_name))
+    if backend == "numba":
+        pytest.importorskip("numba")
+    sparse = fit(tuple((CSR.from_dense(x), y) for x, y in splits), config, [SeedLog(out)],
+                 backend=get_backend(backend))
     assert [h["validation_error"] for h in sparse.history] == [h["validation_error"] for h in dense.history]
     assert (sparse.epochs, sparse.iterations, sparse.best_iteration) == (dense.epochs, dense.iterations,
                                                                          dense.best_iteration)
@@ -57,5 +60,17 @@ def test_same_run_as_the_dense_loop(ops_name: str, extra: dict) -> None:
     assert len({h["validation_error"] for h in dense.history}) > 2  # it learned: the comparison is not vacuous
 
 
-def test_numpy_ops_without_numba() -> None:
-    assert sparse_ops("numpy") is numpy_steps
+def test_runs_of_sparse_steps_are_taken_where_they_can_be(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plain SGD, with L2 decay and shuffling too, goes in runs of steps; momentum steps one by one."""
+    from logistic_sgd.backends.sparse import SparseTrainer
+
+    runs: list[int] = []
+    real = SparseTrainer.run
+    monkeypatch.setattr(SparseTrainer, "run", lambda self, start, rates, decay=0.0: (runs.append(len(rates)),
+                                                                                      real(self, start, rates, decay)))
+    splits = tuple((CSR.from_dense(x), y) for x, y in (_split(n, seed) for n, seed in ((600, 1), (200, 2), (200, 3))))
+    for extra, in_runs in (({"l2": 1e-3, "shuffle": True}, True), ({"momentum": 0.5}, False)):
+        runs.clear()
+        result = fit(splits, TrainConfig(learning_rate=2.0, batch_size=20, n_epochs=3, floatx="float64", **extra),
+                     backend=NUMPY)
+        assert (sum(runs) == result.iterations) == in_runs and (max(runs, default=0) > 1) == in_runs

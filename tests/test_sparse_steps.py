@@ -10,9 +10,10 @@ import tracemalloc
 import numpy as np
 import pytest
 
+from logistic_sgd.backends import sparse as steps
+from logistic_sgd.data.csr import CSR
 from logistic_sgd.model import LogisticRegression
 from logistic_sgd.optim import sgd
-from logistic_sgd.sparse import CSR, steps
 
 pytest.importorskip("scipy")
 
@@ -20,7 +21,7 @@ pytest.importorskip("scipy")
 def _ops() -> list:
     ops = [steps]
     try:
-        from logistic_sgd.sparse import kernels
+        from logistic_sgd.backends.numba import sparse_kernels as kernels
     except ImportError:  # pragma: no cover - without Numba
         return ops
     return [*ops, kernels]
@@ -127,7 +128,7 @@ def test_bad_arguments(ops) -> None:
 
 
 def test_kernels_refuse_rows_that_would_read_or_write_outside_the_arrays() -> None:
-    kernels = pytest.importorskip("logistic_sgd.sparse.kernels")
+    kernels = pytest.importorskip("logistic_sgd.backends.numba.sparse_kernels")
     _, X, y, _ = _data()
     W, b = np.zeros((40, 5)), np.zeros(5)
     wide = CSR(X.data, X.indices.copy(), X.indptr, 40)
@@ -145,7 +146,7 @@ def test_kernels_refuse_rows_that_would_read_or_write_outside_the_arrays() -> No
 
 
 def test_kernels_refuse_labels_outside_the_classes() -> None:
-    kernels = pytest.importorskip("logistic_sgd.sparse.kernels")
+    kernels = pytest.importorskip("logistic_sgd.backends.numba.sparse_kernels")
     _, X, y, _ = _data()
     W, b = np.zeros((40, 5)), np.zeros(5)
     with pytest.raises(IndexError, match=r"labels must lie in \[0, 5\)"):
@@ -181,9 +182,10 @@ def test_csr_rows_take_and_scipy() -> None:
 
 
 def test_without_scipy_the_numpy_path_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    from logistic_sgd.errors import UsageError
+    from logistic_sgd.errors import MissingExtraError
 
     _, X, y, _ = _data()
     monkeypatch.setitem(sys.modules, "scipy", None)
-    with pytest.raises(UsageError, match=r"pip install 'logistic-sgd\[scipy\]'"):
+    monkeypatch.setitem(sys.modules, "scipy.sparse", None)
+    with pytest.raises(MissingExtraError, match=r"pip install 'logistic-sgd\[scipy\]'"):
         steps.gradient(X, y, np.zeros((40, 5)), np.zeros(5))

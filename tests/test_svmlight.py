@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from logistic_sgd.data import svmlight
+from logistic_sgd.data.csr import CSR
 from logistic_sgd.data.svmlight import read_svmlight, read_svmlight_files, write_svmlight
 from logistic_sgd.errors import DataError, LogisticSGDError
-from logistic_sgd.sparse import CSR
 
 sklearn_io = pytest.importorskip("sklearn.datasets")
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

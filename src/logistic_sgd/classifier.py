@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .data.csr import CSR
 from .data.scaling import Standardizer
 from .model import LogisticRegression, softmax
 
@@ -23,17 +24,29 @@ class Classifier:
     scaler: Standardizer | None = None
     image_shape: tuple[int, int] | None = None
 
-    def inputs(self, x: Any) -> NDArray[np.floating]:
-        """``x`` (n, n_in) as the model takes it: in its dtype, standardised when it was trained so."""
+    def inputs(self, x: Any) -> Any:
+        """``x`` (n, n_in) as the model takes it: in its dtype, standardised when it was trained so
+        (sparse rows, a :class:`CSR`, stay sparse)."""
         dtype = self.model.dtype
+        if isinstance(x, CSR):
+            return x.astype(dtype)
         if self.scaler is not None:
             return self.scaler.transform(np.asarray(x), dtype=dtype)
         return np.asarray(x, dtype=dtype)
 
+    def logits(self, x: Any) -> NDArray[np.floating]:
+        """``x W + b`` on the model's inputs, shape (n, n_classes)."""
+        x = self.inputs(x)
+        if isinstance(x, CSR):
+            return np.asarray(x.to_scipy() @ self.model.W) + self.model.b
+        return self.model.decision_function(x)
+
     def predict_proba(self, x: Any) -> NDArray[np.floating]:
         """``P(Y = k | x)`` for every class, shape (n, n_classes)."""
-        return softmax(self.model.decision_function(self.inputs(x)))
+        return softmax(self.logits(x))
 
     def predict(self, x: Any) -> NDArray[np.intp]:
         """The most probable class index of each row (the model's rule: first on ties)."""
+        if isinstance(x, CSR):
+            return np.argmax(self.predict_proba(x), axis=1)
         return np.asarray(self.model.predict(self.inputs(x)))

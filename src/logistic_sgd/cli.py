@@ -192,6 +192,9 @@ def _add_data_args(parser: argparse.ArgumentParser, scale: bool = False) -> None
     group.add_argument("--split", type=_fractions, default=DEFAULT_FRACTIONS, metavar="TRAIN,VALID,TEST",
                        help="fractions for the splits a source lacks, cut stratified (default 0.8,0.1,0.1)")
     group.add_argument("--split-seed", type=int, default=0, help="seed of that split (default 0)")
+    group.add_argument("--zero-based", default="auto", choices=("auto", "yes", "no"),
+                       help="svmlight files: whether feature index 0 is the first column (default auto: yes when "
+                            "any file read holds an index 0)")
     if scale:
         group.add_argument("--scale", default="auto", choices=SCALES,
                            help="feature scaling fitted on the training split: standard, none, or auto (default: "
@@ -224,7 +227,8 @@ def _data_options(args: argparse.Namespace) -> Any:
     from .experiment import DataOptions
 
     return DataOptions(label_column=args.label_column, valid=args.valid_data, test=args.test_data, split=args.split,
-                       split_seed=args.split_seed, scale=getattr(args, "scale", "auto"))
+                       split_seed=args.split_seed, scale=getattr(args, "scale", "auto"),
+                       zero_based={"yes": True, "no": False}.get(args.zero_based, "auto"))
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -372,10 +376,12 @@ def _classes(classifier: Any, x: Any, chunk: int = 8192) -> Any:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
+    from .data.csr import CSR
+    from .data.csr_layout import convert_sparse
     from .data.memmap import convert
 
     loaded = _data_options(args).open(_data_source(args), ())
-    convert(loaded.datasets, args.out)
+    (convert_sparse if isinstance(loaded.datasets[0][0], CSR) else convert)(loaded.datasets, args.out)
     print(f"wrote {args.out}: {loaded.description}, memory-mappable (train with --data {args.out})")
     return 0
 

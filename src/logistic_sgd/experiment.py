@@ -47,7 +47,10 @@ class DataOptions:
         Seed of that stratified split.
     scale : {"auto", "standard", "none"}
         Feature scaling fitted on the training split: ``standard`` standardises every feature,
-        ``none`` leaves them as read, ``auto`` standardises all but images (which are ``x / 255``).
+        ``none`` leaves them as read, ``auto`` standardises all but images (which are ``x / 255``)
+        and sparse features (whose zeros stay zeros).
+    zero_based : bool or "auto"
+        svmlight files: whether feature index 0 is the first column ("auto": yes when one holds a 0).
     """
 
     label_column: str | int | None = None
@@ -56,10 +59,11 @@ class DataOptions:
     split: tuple[float, float, float] = DEFAULT_FRACTIONS
     split_seed: int = 0
     scale: str = "auto"
+    zero_based: bool | str = "auto"
 
     def open(self, dataset: PathLike, keep_bytes: tuple[str, ...]) -> LoadedData:
         return open_dataset(dataset, keep_bytes, label_column=self.label_column, valid=self.valid, test=self.test,
-                            split=self.split, split_seed=self.split_seed)
+                            split=self.split, split_seed=self.split_seed, zero_based=self.zero_based)
 
 
 @dataclass(frozen=True)

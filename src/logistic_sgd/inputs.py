@@ -12,21 +12,24 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .data import as_features
+from .data.csr import CSR
 from .data.idx import read_idx
 from .data.images import IMAGE_SUFFIXES, pillow_image, read_grey
 from .data.npzfile import MALFORMED
+from .data.svmlight import is_svmlight, read_svmlight
 from .data.tabular import is_table, read_table
 from .errors import DataError, one_line
 
 
 def read_examples(
     path: Path, n_in: int, image_shape: tuple[int, int] | None = None, label_column: str | int | None = None
-) -> NDArray[np.floating]:
+) -> NDArray[np.floating] | CSR:
     """Rows of ``n_in`` features from one input file; raises :class:`DataError` naming the file.
 
     Images are converted to grey and resized to ``image_shape`` (by default the square of ``n_in``
     pixels: 28 x 28 for 784 inputs); byte pixels become ``x / 255``. A CSV/TSV file's label column
-    (``label_column``, or one with a label's name), if it has one, is left out.
+    (``label_column``, or one with a label's name), if it has one, is left out. An svmlight file's
+    rows stay sparse (a :class:`CSR`).
     """
     if not path.is_file():
         raise DataError(f"{path}: {'is a folder, expected a file' if path.is_dir() else 'no such file'}")
@@ -35,6 +38,8 @@ def read_examples(
         rows = _read_image(path, n_in, image_shape)
     elif is_table(path):
         rows = as_features(read_table(path, label_column, require_label=False).x)
+    elif is_svmlight(path):
+        return _read_svmlight(path, n_in)
     elif suffix == ".npy":
         rows = _read_npy(path, n_in)
     elif "idx" in path.name or suffix == ".gz":
@@ -48,6 +53,19 @@ def read_examples(
     if not np.isfinite(rows).all():
         raise DataError(f"{path}: contains NaN or Inf")
     return rows
+
+
+def _read_svmlight(path: Path, n_in: int) -> CSR:
+    """An svmlight file's rows (their labels ignored), as wide as the model: features the model never
+    saw in training have no weights, so they are left out."""
+    x, _ = read_svmlight(path)
+    if x.n_features <= n_in:
+        return CSR(x.data, x.indices, x.indptr, n_in)
+    keep = x.indices < n_in
+    row_of = np.repeat(np.arange(len(x)), np.diff(x.indptr))
+    indptr = np.zeros_like(x.indptr)
+    np.cumsum(np.bincount(row_of[keep], minlength=len(x)), out=indptr[1:])
+    return CSR(x.data[keep], x.indices[keep], indptr, n_in)
 
 
 def _read_npy(path: Path, n_in: int) -> NDArray[np.floating]:

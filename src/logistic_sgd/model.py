@@ -49,6 +49,23 @@ class LogisticRegression:
     """
 
     def __init__(self, n_in: int, n_out: int, dtype: DTypeLike = "float32", arrays: Arrays = NUMPY_ARRAYS) -> None:
+        self._describe(n_in, n_out, dtype, arrays)
+        self.W = arrays.zeros((self.n_in, self.n_out), self.dtype.name)
+        self.b = arrays.zeros((self.n_out,), self.dtype.name)
+
+    @classmethod
+    def from_params(cls, W: Any, b: Any, arrays: Arrays = NUMPY_ARRAYS) -> LogisticRegression:
+        """A model whose parameters are the arrays ``W`` (n_in, n_out) and ``b`` (n_out,) themselves,
+        not copies (a wide model read from a file is not held twice)."""
+        model = cls.__new__(cls)
+        model._describe(W.shape[0], W.shape[1], W.dtype, arrays)
+        if W.ndim != 2 or b.shape != (model.n_out,) or b.dtype != W.dtype:
+            raise ValueError(f"need W of shape (n_in, n_out) and b of shape (n_out,) of W's dtype, got "
+                             f"W {W.dtype} {tuple(W.shape)}, b {b.dtype} {tuple(b.shape)}")
+        model.W, model.b = W, b
+        return model
+
+    def _describe(self, n_in: int, n_out: int, dtype: DTypeLike, arrays: Arrays) -> None:
         name = np.dtype(dtype).name
         if name not in FLOATX:
             raise ValueError(f"dtype must be one of {FLOATX}, got {name!r}")
@@ -58,8 +75,6 @@ class LogisticRegression:
         self.n_out = int(n_out)
         self.dtype = np.dtype(name)
         self.arrays = arrays
-        self.W = arrays.zeros((self.n_in, self.n_out), name)
-        self.b = arrays.zeros((self.n_out,), name)
         self.metadata: dict[str, Any] = {}
 
     @property

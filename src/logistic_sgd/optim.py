@@ -33,12 +33,14 @@ class Transform:
 
     ``rates``, set on a piece whose whole step is ``grads *= rate(step)``, gives the rates of the
     next ``n`` steps and the state after them without touching any array: what a backend needs to
-    take a run of steps in one call.
+    take a run of steps in one call. ``decay`` is set on L2 weight decay (``grads[0] += decay * W``,
+    stateless), which a backend may take inside a run too.
     """
 
     init: Callable[[Params], State]
     update: Callable[[Params, State, Params], State]
     rates: Callable[[State, int], tuple[list[float], State]] | None = None
+    decay: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -60,9 +62,15 @@ class Optimizer:
 
     @property
     def takes_runs(self) -> bool:
-        """Whether a step is ``params -= rate * grads`` and nothing else (plain SGD, any schedule),
-        so that a backend may take a run of steps in one call, given :meth:`run_rates`."""
+        """Whether a step is ``params -= rate * grads`` (plain SGD, any schedule), perhaps with L2
+        decay (:attr:`weight_decay`), so that a backend may take a run of steps in one call, given
+        :meth:`run_rates`."""
         return self.transform.rates is not None
+
+    @property
+    def weight_decay(self) -> float:
+        """The L2 decay a run of steps must apply (0 for plain SGD)."""
+        return self.transform.decay
 
     def run_rates(self, state: State, steps: int, dtype: Any) -> tuple[np.ndarray, State]:
         """The learning rates of the next ``steps`` steps in ``dtype`` (cast as each :meth:`update`
@@ -75,7 +83,7 @@ class Optimizer:
 
 def chain(*transforms: Transform) -> Transform:
     """Apply ``transforms`` in order; the state is the list of their states and a step counter.
-    A chain of one piece with ``rates`` has them too."""
+    A chain whose last piece has ``rates`` and whose other pieces are weight decays has them too."""
 
     def init(params: Params) -> State:
         return {"step": 0, "parts": [t.init(params) for t in transforms]}
@@ -85,13 +93,13 @@ def chain(*transforms: Transform) -> Transform:
         return {"step": state["step"] + 1, "parts": parts}
 
     def rates(state: State, steps: int) -> tuple[list[float], State]:
-        only = transforms[0].rates
-        assert only is not None
-        values, part = only(state["parts"][0], steps)
-        return values, {"step": state["step"] + steps, "parts": [part]}
+        last = transforms[-1].rates
+        assert last is not None
+        values, part = last(state["parts"][-1], steps)
+        return values, {"step": state["step"] + steps, "parts": [*state["parts"][:-1], part]}
 
-    single = len(transforms) == 1 and transforms[0].rates is not None
-    return Transform(init, update, rates if single else None)
+    runs = bool(transforms) and transforms[-1].rates is not None and all(t.decay for t in transforms[:-1])
+    return Transform(init, update, rates if runs else None, sum(t.decay for t in transforms[:-1]) if runs else 0.0)
 
 
 def _cast(p: Any, value: float) -> Any:
@@ -106,7 +114,7 @@ def add_l2(l2: float) -> Transform:
         g += _cast(params[0], l2) * params[0]
         return state
 
-    return Transform(lambda params: {}, update)
+    return Transform(lambda params: {}, update, decay=l2)
 
 
 def add_l1(l1: float) -> Transform:

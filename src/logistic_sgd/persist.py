@@ -124,9 +124,7 @@ def _read(path: Path) -> tuple[LogisticRegression, dict[str, Any], dict[str, np.
         )
     if not (np.isfinite(W).all() and np.isfinite(b).all()):
         raise ModelFileError(f"{path}: model parameters contain NaN or Inf")
-    model = LogisticRegression(W.shape[0], W.shape[1], dtype=W.dtype)
-    model.W[...] = W
-    model.b[...] = b
+    model = LogisticRegression.from_params(W, b)
     model.metadata = meta
     return model, meta, arrays
 
@@ -198,9 +196,7 @@ def load_checkpoint(
 def _model_from(W: np.ndarray, b: np.ndarray, backend: Backend | None) -> LogisticRegression:
     if W.ndim != 2 or b.shape != (W.shape[1],) or W.dtype.name not in FLOATX or b.dtype != W.dtype:
         raise ValueError(f"inconsistent arrays W {W.dtype} {W.shape}, b {b.dtype} {b.shape}")
-    model = LogisticRegression(W.shape[0], W.shape[1], dtype=W.dtype)
-    model.W[...] = W
-    model.b[...] = b
+    model = LogisticRegression.from_params(W, b)
     return model if backend is None else backend.adopt(model)
 
 

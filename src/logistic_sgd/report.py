@@ -123,10 +123,12 @@ class BestModelWriter(BaseListener):
 
     A write (the archive, its JSON metadata, ``fsync`` and the rename) costs milliseconds, which at
     every improvement of a fast run (50 in the seed's 61 epochs) would be a noticeable share of
-    the run. The file ends the same; in between it is at most ``every`` seconds behind
-    (``every=0`` writes at every improvement). Each write holds the model, epoch, errors and history
-    of the moment it improved. A resumed run passes its ``state``: its best model is written at the
-    end even if the run finds no better one (the process that found it may have been killed first).
+    the run; a wide model's (a 2^20-feature text model is 100 MB) costs far more, so the interval is
+    also at least ten times the last write's duration. The file ends the same; in between it is at
+    most that interval behind (``every=0`` writes at every improvement). Each write holds the model,
+    epoch, errors and history of the moment it improved. A resumed run passes its ``state``: its
+    best model is written at the end even if the run finds no better one (the process that found it
+    may have been killed first).
     """
 
     def __init__(self, path: str | Path, metadata: dict[str, Any], every: float = 1.0,
@@ -138,10 +140,12 @@ class BestModelWriter(BaseListener):
         self._state = state
         self._written: int | None = None  # the iteration of the best model this writer last wrote
         self._written_at = -math.inf
+        self._took = 0.0  # how long the last write took
 
     def on_validation(self, event: ValidationEvent) -> None:
         self._state = event.state
-        if event.improved and time.monotonic() - self._written_at >= self.every:
+        wait = max(self.every, 10 * self._took) if self.every else 0.0
+        if event.improved and time.monotonic() - self._written_at >= wait:
             self.flush()
 
     def flush(self) -> None:
@@ -151,6 +155,7 @@ class BestModelWriter(BaseListener):
             return
         history = [h for h in state.history if h["iteration"] <= state.best_iteration]
         found = history[-1]  # the validation that found it
+        started = time.monotonic()
         with _writing(self.path):
             save_model(self.path, state.best_model, {
                 **self.metadata,
@@ -158,7 +163,8 @@ class BestModelWriter(BaseListener):
                 "validation_error": found["validation_error"], "test_error": found["test_error"],
                 "history": history,
             }, scaler=self.scaler)
-        self._written, self._written_at = state.best_iteration, time.monotonic()
+        now = time.monotonic()
+        self._written, self._written_at, self._took = state.best_iteration, now, now - started
 
     def on_interrupt(self, state: TrainState) -> None:
         self._state = state

@@ -136,8 +136,9 @@ class _Loop:
         self.train_w = None if weights is None else backend.arrays.asarray(weights, dtype=config.floatx)
         self.trainer = backend.trainer(model, self.train_x, self.train_y, self.hi - self.lo, bs,
                                        weighted=weights is not None)
-        self.takes_runs = (comm is None and not config.shuffle and self.optimizer.takes_runs
-                           and self.trainer.takes_runs)
+        self.takes_runs = (comm is None and self.trainer.takes_runs and self.optimizer.takes_runs
+                           and (not self.optimizer.weight_decay or self.trainer.takes_decay)
+                           and (not config.shuffle or self.trainer.shuffles_in_runs))
         self.evaluation = Evaluation(backend, valid, test, bs, self.n_batches, listeners, comm, class_weights)
 
     def train(self, stop: StopRequest | None) -> TrainResult:
@@ -175,7 +176,10 @@ class _Loop:
             self.rng.bit_generator.state = state.rng_state
         if not self.config.shuffle:
             return None
-        return self.backend.arrays.asarray(self.rng.permutation(len(self.train_x)))
+        order = self.backend.arrays.asarray(self.rng.permutation(len(self.train_x)))
+        if self.takes_runs:
+            self.trainer.reorder(order)
+        return order
 
     def _epoch(self, order: Any, stop: StopRequest | None) -> bool:
         """The rest of the current epoch; True when the patience rule ends the run."""
@@ -201,7 +205,7 @@ class _Loop:
         """A run of steps in one call of the backend, from 0-based iteration ``first``; its length."""
         steps = self._run_length(first, self.n_batches - minibatch)
         rates, self.state.opt_state = self.optimizer.run_rates(self.state.opt_state, steps, self.state.model.dtype)
-        self.trainer.run(minibatch * self.batch_size, rates)
+        self.trainer.run(minibatch * self.batch_size, rates, self.optimizer.weight_decay)
         return steps
 
     def _run_length(self, first: int, left_in_epoch: int) -> int:

@@ -49,7 +49,12 @@ class Evaluation:
         improved = stopping.observe(state.iteration, this_validation)
         if improved:
             state.test_score = self._score(model, self.test)
-            state.best_model = model.copy()
+            best = state.best_model
+            if best is None or best.W.shape != model.W.shape:
+                state.best_model = model.copy()
+            else:  # into the same arrays: a fresh copy of a wide model costs its page faults each time
+                best.W[...] = model.W
+                best.b[...] = model.b
             state.best_iteration = state.iteration
         state.elapsed = self.elapsed()
         event = ValidationEvent(

@@ -16,7 +16,8 @@ from __future__ import annotations
 import importlib.util
 
 from ..errors import MissingExtraError, UsageError
-from .base import NUMPY, Backend, Trainer
+from .base import NUMPY, Backend
+from .trainer import Trainer
 
 BACKENDS = ("auto", "numpy", "numba", "torch")
 

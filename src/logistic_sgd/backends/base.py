@@ -16,46 +16,10 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..arrays import NUMPY_ARRAYS, Arrays
+from ..data.csr import CSR
 from ..data.memmap import ScaledArray
-from ..model import LogisticRegression, Workspace
-
-
-class Trainer:
-    """The minibatch steps of one model on one training set ``x, y``, for minibatches of ``rows`` rows
-    whose gradient is divided by ``mean_over`` (see :meth:`Workspace.for_batch`).
-
-    :meth:`gradient` computes a minibatch's gradient into buffers it owns; :attr:`grads` is that
-    gradient as one flat array (what a data-parallel run all-reduces). Where :attr:`takes_runs`,
-    :meth:`run` takes a run of plain SGD steps on consecutive minibatches of ``x`` in one call.
-    """
-
-    takes_runs: bool = False
-
-    def __init__(self, model: LogisticRegression, x: Any, y: Any, rows: int, mean_over: int) -> None:
-        self.model, self.x, self.y, self.rows = model, x, y, rows
-        self.work = Workspace.for_batch(model, rows, mean_over)
-
-    @property
-    def grads(self) -> Any:
-        return self.work.grads
-
-    def gradient(self, x: Any, y: Any, weights: Any = None) -> tuple[Any, Any]:
-        """The gradient ``(gW, gb)`` of the mean NLL over the minibatch ``x, y`` (rows of the training
-        set as the backend placed it; each row's term times its weight, when ``weights`` are given),
-        in this trainer's buffers."""
-        if isinstance(x, ScaledArray):  # bytes another backend placed for its own kernels
-            x = self.model.as_input(x)
-        return self.model.gradient_into(x, y, self.work, weights)
-
-    def run(self, start: int, rates: Any) -> None:
-        """``len(rates)`` steps of plain SGD, step ``i`` on the minibatch at row ``start + i * rows`` of
-        the training set, ``params -= rates[i] * gradient``: bit for bit :meth:`gradient` then
-        :func:`logistic_sgd.optim.sgd`'s update, step after step."""
-        raise NotImplementedError(f"{type(self).__name__} does not take runs of steps")
-
-    def warm_up(self, valid_x: Any) -> None:
-        """Compile or load whatever the first step and the first scoring need, before the clock starts;
-        changes nothing."""
+from ..model import LogisticRegression
+from .trainer import Trainer
 
 
 @dataclass(frozen=True)
@@ -103,7 +67,10 @@ class Backend:
     def place(self, x: Any, dtype: str) -> Any:
         """The rows ``x`` as this backend computes on them, in ``dtype``: one array on its device; a
         memory-mapped :class:`ScaledArray` stays lazy on the host (each minibatch read and scaled
-        when it is taken), so that a set larger than memory trains with flat memory."""
+        when it is taken), so that a set larger than memory trains with flat memory; sparse rows
+        (:class:`CSR`) stay sparse."""
+        if isinstance(x, CSR):
+            return x.astype(dtype)
         if isinstance(x, ScaledArray) and self.arrays.xp is np and isinstance(x.stored, np.memmap):
             return x.astype(dtype)
         return self.arrays.asarray(x, dtype=dtype)
@@ -112,10 +79,23 @@ class Backend:
                 weighted: bool = False) -> Trainer:
         """The steps of ``model`` on the placed training set ``x, y`` (see :class:`Trainer`); with
         ``weighted``, steps whose rows carry weights (the reference steps, on every backend)."""
+        if isinstance(x, CSR):
+            return self.sparse_trainer(model, x, y, rows, mean_over, weighted)
         return Trainer(model, x, y, rows, mean_over)
+
+    def sparse_trainer(self, model: LogisticRegression, x: CSR, y: Any, rows: int, mean_over: int,
+                       weighted: bool = False) -> Trainer:
+        """The steps on a sparse training set (NumPy and SciPy here; see :mod:`.sparse`)."""
+        from . import sparse
+
+        return sparse.SparseTrainer(model, x, y, rows, mean_over, sparse)
 
     def predict(self, model: LogisticRegression, x: Any, chunk: int | None = None) -> Any:
         """``model``'s classes for the placed rows ``x`` (an array of this backend's namespace)."""
+        if isinstance(x, CSR):
+            from . import sparse
+
+            return sparse.predict(x, model.W, model.b)
         return model.predict(x, chunk)
 
     def loss_and_gradient(self, model: LogisticRegression, x: Any, y: Any,

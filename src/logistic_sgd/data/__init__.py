@@ -49,12 +49,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import DataError
+from .csr import CSR
+from .csr_layout import is_sparse_layout, read_sparse_layout
 from .idx import read_idx
 from .labels import Classes, check_range, known_names
 from .memmap import MANIFEST, ScaledArray, read_layout
 from .npzfile import MALFORMED, read_npz
 from .pickle_safe import load_pickle
+from .sparse_npz import is_csr_npz, read_csr_npz
 from .splits import DEFAULT_FRACTIONS, SPLIT_NAMES, Examples, assemble
+from .svmlight import is_svmlight, read_svmlight_files
 
 Split = tuple[NDArray[np.floating], NDArray[np.int32]]
 Datasets = tuple[Split, Split, Split]
@@ -132,6 +136,7 @@ def open_dataset(
     test: str | os.PathLike[str] | None = None,
     split: Sequence[float] = DEFAULT_FRACTIONS,
     split_seed: int = 0,
+    zero_based: bool | str = "auto",
 ) -> LoadedData:
     """Like :func:`load_data`, keeping the description, class names and kind of features.
 
@@ -152,12 +157,16 @@ def open_dataset(
         Fractions (train, validation, test) of the examples given, for the splits a source lacks.
     split_seed : int
         Seed of that stratified split.
+    zero_based : bool or "auto"
+        For svmlight files: whether feature index 0 is the first column; "auto" (scikit-learn's
+        rule): yes when any of the files read together holds an index 0.
     """
     from .datasets import DATASETS, resolve
 
     name = os.fspath(dataset)
     given = {s: Path(p) for s, p in (("valid", valid), ("test", test)) if p is not None}
-    options: dict[str, Any] = {"label_column": label_column, "split": split, "split_seed": split_seed, "given": given}
+    options: dict[str, Any] = {"label_column": label_column, "split": split, "split_seed": split_seed, "given": given,
+                               "zero_based": zero_based}
     if name in DATASETS or (name == "mnist.pkl.gz" and not Path(name).exists()):
         key = "mnist" if name == "mnist.pkl.gz" else name
         path, title = resolve(key)
@@ -195,6 +204,7 @@ def read_path(
     split_seed: int = 0,
     given: dict[str, Path] | None = None,
     names: tuple[str, ...] | None = None,
+    zero_based: bool | str = "auto",
 ) -> LoadedData:
     """Read a dataset file or folder, choosing the reader from what is there, with the splits in
     ``given`` (``"valid"``, ``"test"``: paths) read from those files instead. ``names`` are the
@@ -218,7 +228,12 @@ def read_path(
         description = "; ".join([description, *(f"{SPLIT_NAMES[s]} from {p}" for s, p in given.items())])
         return _assembled(path, parts, description, keep_bytes, names, cut)
 
+    if is_svmlight(path):
+        return _svmlight(path, given, zero_based, assembled)
     if path.is_dir():
+        if (path / MANIFEST).is_file() and is_sparse_layout(path):
+            datasets = read_sparse_layout(path)
+            return seed_layout(datasets, f"converted sparse dataset in {path} (memory-mapped)", names)
         if (path / MANIFEST).is_file():
             datasets = read_layout(path)
             return seed_layout(datasets, f"converted dataset in {path} (memory-mapped)", names)
@@ -241,6 +256,8 @@ def read_path(
             f"{path}: folder holds no dataset (expected {IDX_FILES['train_x']}[.gz] and the other IDX files, "
             "mnist.pkl.gz, train-*.parquet files, or class folders of images)"
         )
+    if path.name.endswith(".npz") and is_csr_npz(path):
+        return assembled({"train": _csr_npz(path)}, f"SciPy CSR matrix {path}")
     if path.name.endswith(".npz"):
         datasets, what = _read_npz(path, keep_bytes)
         return seed_layout(datasets, f"{what} in {path}", names or known_names(path.stem))
@@ -278,6 +295,30 @@ def read_single(path: Path, label_column: str | int | None = None) -> Examples:
     if path.name.endswith(".parquet"):
         return read_parquet([path])
     raise DataError(f"{path}: expected a CSV/TSV file, a parquet file, or class folders of images")
+
+
+def _svmlight(path: Path, given: dict[str, Path], zero_based: bool | str, assembled: Any) -> LoadedData:
+    """An svmlight file and the svmlight files given for other splits, read together: one convention
+    for the indices and one width (a later file may use features the training file never did)."""
+    others = {split: p for split, p in given.items() if not is_svmlight(p)}
+    if others:
+        split, other = next(iter(others.items()))
+        raise DataError(f"{other}: the {SPLIT_NAMES[split]} examples of an svmlight training file must be an "
+                        "svmlight file too")
+    flag = {"yes": True, "no": False}.get(zero_based, zero_based) if isinstance(zero_based, str) else zero_based
+    files = [path, *given.values()]
+    read = read_svmlight_files(files, zero_based=flag)
+    parts = {split: Examples(x, y, p) for split, p, (x, y) in zip(("train", *given), files, read, strict=True)}
+    given.clear()  # read here, with the training file
+    x = parts["train"].x
+    return assembled(parts, f"svmlight file {path} ({x.n_features} features, {x.nnz} non-zeros)")
+
+
+def _csr_npz(path: Path) -> Examples:
+    x, y = read_csr_npz(path)
+    if y is None:
+        raise DataError(f"{path}: a SciPy CSR matrix without labels (write them beside the matrix as 'y')")
+    return Examples(x, y, path)
 
 
 def _assembled(
@@ -451,6 +492,10 @@ def fingerprint(datasets: Datasets) -> str:
         if isinstance(x, ScaledArray) and x.checksum:  # the manifest's checksum stands for a memmapped file
             digest.update(f"{x.checksum}{x.shape}".encode())
             x = np.zeros(0)
+        if isinstance(x, CSR):  # its three arrays stand for it
+            for a in (x.data, x.indices, x.indptr):
+                digest.update(memoryview(np.ascontiguousarray(a)).cast("B"))
+            x = np.zeros((0, x.n_features), x.dtype)
         for a in (x, y):
             digest.update(f"{a.dtype.str}{a.shape}".encode())
             blocks = (a[i : i + 8192] for i in range(0, len(a), 8192)) if isinstance(a, ScaledArray) else (a,)
@@ -482,7 +527,12 @@ def _checked(source: Path, arrays: dict[str, Any], keep_bytes: Collection[str] =
 
 
 def _checked_split(where: str, x: Any, y: Any, keep_bytes: bool = False) -> Split:
-    """One split checked: numeric x (n, features...) made float rows (or kept bytes), y whole labels."""
+    """One split checked: numeric x (n, features...) made float rows (or kept bytes; sparse rows stay
+    sparse), y whole labels."""
+    if isinstance(x, CSR) and isinstance(y, np.ndarray):
+        if y.ndim != 1 or len(y) != len(x) or len(x) == 0:
+            raise DataError(f"{where}: {len(x)} rows but labels of shape {y.shape}")
+        return x, _labels(where, y)
     if not isinstance(x, np.ndarray) or not isinstance(y, np.ndarray):
         raise DataError(f"{where} is not made of arrays")
     if x.dtype.kind not in "uif" or x.ndim < 2:

@@ -20,8 +20,8 @@ from numpy.typing import NDArray
 
 from ..atomic import atomic_write
 from ..errors import DataError, UsageError
-from ..sparse.csr import CSR
-from .memmap import MANIFEST, SPLITS, sha256_file
+from .csr import CSR
+from .memmap import MANIFEST, SPLITS
 
 FORMAT = "logistic-sgd-csr"
 PARTS = ("data", "indices", "indptr", "y")
@@ -37,7 +37,9 @@ def convert_sparse(datasets: tuple[SparseSplit, SparseSplit, SparseSplit], out: 
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UsageError(f"--out {out}: cannot create the folder ({exc.strerror})") from None
+        raise UsageError(f"out {out}: cannot create the folder ({exc.strerror})", "out") from None
+    from pooch import file_hash  # imported on first use: reading the layout never hashes
+
     n_features = {x.n_features for x, _ in datasets}
     if len(n_features) != 1:
         raise ValueError(f"the splits must have one width, got {sorted(n_features)}")
@@ -53,11 +55,19 @@ def convert_sparse(datasets: tuple[SparseSplit, SparseSplit, SparseSplit], out: 
             with atomic_write(path) as f:
                 np.save(f, np.ascontiguousarray(array))
             entry[part] = {"file": path.name, "dtype": array.dtype.str, "shape": list(array.shape),
-                           "sha256": sha256_file(path)}
+                           "sha256": file_hash(str(path), alg="sha256")}
         manifest["splits"][split] = entry
     with atomic_write(out / MANIFEST) as f:
         f.write(json.dumps(manifest, indent=2).encode())
     return out
+
+
+def is_sparse_layout(folder: Path) -> bool:
+    """Whether ``folder``'s manifest is this layout's (rather than :mod:`.memmap`'s dense one)."""
+    try:
+        return json.loads((folder / MANIFEST).read_text()).get("format") == FORMAT
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def read_sparse_layout(folder: str | os.PathLike[str]) -> tuple[SparseSplit, SparseSplit, SparseSplit]:

@@ -22,6 +22,7 @@ import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
 from ..errors import UsageError
+from .csr import CSR
 
 SCALES = ("auto", "standard", "none")
 _CHUNK = 8192
@@ -92,9 +93,14 @@ class Standardizer:
 def fit_scaling(scale: str, train_x: Any, images: bool) -> Standardizer | None:
     """The scaling ``scale`` asks for on a training split: ``"standard"`` fits a
     :class:`Standardizer`, ``"none"`` returns None, and ``"auto"`` is ``"none"`` for images
-    (already ``x / 255``) and ``"standard"`` for other features."""
+    (already ``x / 255``) and sparse rows (a :class:`~.csr.CSR`, whose zeros must stay zeros), and
+    ``"standard"`` for other features."""
     if scale not in SCALES:
-        raise UsageError(f"scale must be one of {', '.join(SCALES)}, got {scale!r}")
+        raise UsageError(f"scale must be one of {', '.join(SCALES)}, got {scale!r}", "scale")
+    if isinstance(train_x, CSR):  # centring would make every zero a non-zero
+        if scale == "standard":
+            raise UsageError("scale standard would make sparse features dense; use scale none (or auto)", "scale")
+        return None
     if scale == "none" or (scale == "auto" and images):
         return None
     return Standardizer.fit(train_x)

@@ -9,6 +9,7 @@ unique along each row is refused (SciPy allows them; :meth:`CSR.from_scipy` make
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -16,10 +17,21 @@ from numpy.typing import NDArray
 
 from ..atomic import atomic_write
 from ..errors import DataError
-from ..sparse.csr import CSR
+from .csr import CSR
 from .npzfile import read_npz
 
 KEYS = ("format", "shape", "data", "indices", "indptr")
+
+
+def is_csr_npz(path: Path) -> bool:
+    """Whether the ``.npz`` at ``path`` holds a matrix written by ``scipy.sparse.save_npz`` (its
+    ``format``, ``shape``, ``data``, ``indices`` and ``indptr`` members)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = set(archive.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False
+    return {"format.npy", "shape.npy", "data.npy", "indices.npy", "indptr.npy"} <= members
 
 
 def read_csr_npz(path: str | os.PathLike[str]) -> tuple[CSR, NDArray[np.int64] | None]:

@@ -27,11 +27,19 @@ from numpy.typing import DTypeLike, NDArray
 
 from ..atomic import atomic_write
 from ..errors import DataError, one_line
-from ..sparse.csr import CSR
+from .csr import CSR
 
 CHUNK = 1 << 24  # bytes read at a time (a line longer than this is read whole)
 ZeroBased = bool | Literal["auto"]
 Labeled = tuple[CSR, NDArray[np.int64]]
+
+
+SUFFIXES = (".svm", ".svmlight", ".libsvm")
+
+
+def is_svmlight(path: Path) -> bool:
+    """Whether ``path`` is named as an svmlight/libsvm file (``.svm``, ``.svmlight``, ``.libsvm``)."""
+    return path.suffix.lower() in SUFFIXES
 
 
 def read_svmlight(

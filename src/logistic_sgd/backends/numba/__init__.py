@@ -16,10 +16,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ...data.csr import CSR
 from ...data.memmap import ScaledArray
 from ...errors import UsageError, one_line
 from ...model import LogisticRegression
-from ..base import Backend, Trainer
+from ..base import Backend
+from ..trainer import Trainer
 
 
 @dataclass(frozen=True)
@@ -61,11 +63,23 @@ class NumbaBackend(Backend):
 
     def trainer(self, model: LogisticRegression, x: Any, y: Any, rows: int, mean_over: int,
                 weighted: bool = False) -> Trainer:
-        if weighted:  # the kernels take no weights: the reference steps, on floats
+        if weighted or isinstance(x, CSR):  # the kernels take no weights: the reference steps, on floats
             return super().trainer(model, x, y, rows, mean_over, weighted)
         return KernelTrainer(self, model, x, y, rows, mean_over)
 
+    def sparse_trainer(self, model: LogisticRegression, x: CSR, y: Any, rows: int, mean_over: int,
+                       weighted: bool = False) -> Trainer:
+        """Runs of sparse steps by compiled kernels (weighted steps by the reference)."""
+        from .. import sparse
+        from . import sparse_kernels
+
+        return sparse.SparseTrainer(model, x, y, rows, mean_over, sparse if weighted else sparse_kernels)
+
     def predict(self, model: LogisticRegression, x: Any, chunk: int | None = None) -> Any:
+        if isinstance(x, CSR):
+            from . import sparse_kernels
+
+            return sparse_kernels.predict(x, model.W, model.b)
         rows, divisor = self.kernel_input(model, x)
         return self.kernels.predict(rows, model.W, model.b, divisor)
 
@@ -135,7 +149,7 @@ class KernelTrainer(Trainer):
         self.kernels.gradient_into(rows, y, m.W, m.b, work.n, work.gW, work.gb, self.scratch, divisor)
         return work.gW, work.gb
 
-    def run(self, start: int, rates: Any) -> None:
+    def run(self, start: int, rates: Any, decay: float = 0.0) -> None:
         rows, divisor = self.backend.kernel_input(self.model, self.x)
         m = self.model
         self.kernels.sgd_steps(rows, self.y, start, self.rows, rates, m.W, m.b, self.work.n, self.scratch, divisor)

@@ -15,10 +15,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ...arrays import Arrays
+from ...data.csr import CSR
 from ...errors import UsageError
 from ...extras import require
 from ...model import LogisticRegression
-from ..base import Backend, Trainer
+from ..base import Backend
+from ..trainer import Trainer
 
 
 class TorchArrays(Arrays):
@@ -68,6 +70,11 @@ class TorchBackend(Backend):
     def describe(self) -> str:
         return f"{self.name} on {self.device}"
 
+    def place(self, x: Any, dtype: str) -> Any:
+        if isinstance(x, CSR):
+            raise UsageError("sparse rows train on the numpy or numba backend, not torch", "backend")
+        return super().place(x, dtype)
+
     def trainer(self, model: LogisticRegression, x: Any, y: Any, rows: int, mean_over: int,
                 weighted: bool = False) -> Trainer:
         if weighted:  # runs of steps take no weights
@@ -87,7 +94,7 @@ class TorchTrainer(Trainer):
         super().__init__(model, x, y, rows, mean_over)
         self.runner = StepRunner(model, x, y, self.work)
 
-    def run(self, start: int, rates: Any) -> None:
+    def run(self, start: int, rates: Any, decay: float = 0.0) -> None:
         self.runner.run(start, rates)
 
 

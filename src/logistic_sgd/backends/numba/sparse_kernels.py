@@ -26,8 +26,8 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 from numpy.typing import NDArray
 
-from .csr import CSR
-from .steps import SMALLEST_SCALE
+from ...data.csr import CSR
+from ..sparse import SMALLEST_SCALE
 
 _fastmath = {"contract", "reassoc", "nsz", "arcp"}  # no nnan/ninf: NaN and Inf must show
 AHEAD = 12  # non-zeros ahead whose weight row is fetched into cache while this one is computed

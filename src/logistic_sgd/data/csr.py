@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..errors import UsageError
+from ..extras import require
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,16 @@ class CSR:
 
     def __len__(self) -> int:
         return len(self.indptr) - 1
+
+    def __getitem__(self, index: slice | NDArray[np.integer]) -> CSR:
+        """Rows by a slice of step 1 (:meth:`read_rows`: views in memory, read from a memory map) or by
+        an array of positions (:meth:`take`): what the training loop and the scores take."""
+        if isinstance(index, slice):
+            start, stop, step = index.indices(len(self))
+            if step != 1:
+                raise IndexError("CSR rows are taken by slices of step 1 or by arrays of positions")
+            return self.read_rows(start, max(start, stop))
+        return self.take(np.asarray(index))
 
     def rows(self, start: int, stop: int) -> CSR:
         """Rows ``start:stop`` (``0 <= start <= stop <= n_rows``): views of ``data`` and ``indices``, and a
@@ -132,9 +142,5 @@ def _pread(array: NDArray[Any], lo: int, hi: int) -> NDArray[Any]:
 
 
 def scipy_sparse() -> Any:
-    """``scipy.sparse``, or a :class:`~logistic_sgd.errors.UsageError` naming the extra that brings it."""
-    try:
-        from scipy import sparse
-    except ImportError:
-        raise UsageError("sparse data without Numba are computed by SciPy: pip install 'logistic-sgd[scipy]'") from None
-    return sparse
+    """``scipy.sparse``, or a :class:`~logistic_sgd.errors.MissingExtraError` naming the extra that brings it."""
+    return require("scipy.sparse", "scipy", "sparse data on the numpy backend")

@@ -1,4 +1,6 @@
-"""The model's math on CSR rows, through NumPy and SciPy (the ``[scipy]`` extra): the reference path.
+"""Sparse rows (:class:`~logistic_sgd.data.csr.CSR`): the model's math through NumPy and SciPy (the
+``[scipy]`` extra), the reference path, and :class:`SparseTrainer`, the steps of a sparse training set
+on the numpy and numba backends.
 
 The model is :mod:`logistic_sgd.model`'s, ``softmax(x W + b)`` with ``W`` (n_features x n_out), and so
 are the loss and the gradient: with ``D = (softmax(X W + b) - onehot(y)) / n``, ``dW = X^T D`` and
@@ -22,9 +24,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .csr import CSR, scipy_sparse
+from ..data.csr import CSR, scipy_sparse
+from ..model import LogisticRegression
+from .trainer import Trainer
 
 SMALLEST_SCALE = 1e-9  # below this the scale is folded into the weights (one pass), before precision suffers
+WINDOW = 1 << 22  # non-zeros read at a time from a memory-mapped set (with their indices, 32 MB in float32)
 
 
 @dataclass(frozen=True)
@@ -48,12 +53,15 @@ class RowGradient:
 
 
 def gradient(X: CSR, y: NDArray[np.integer], W: NDArray[np.floating], b: NDArray[np.floating],
-             n: int | None = None) -> RowGradient:
+             n: int | None = None, weights: NDArray[np.floating] | None = None) -> RowGradient:
     """Gradient of the mean NLL of the rows of ``X`` (labels ``y``) at ``(W, b)``, divided by ``n``
-    (default: the number of rows; a rank holding a slice of a minibatch passes the minibatch's size).
-    Computed in ``W``'s dtype; only the rows of ``W`` of features present in ``X`` are read."""
+    (default: the number of rows; a rank holding a slice of a minibatch passes the minibatch's size),
+    each row's term times its weight when ``weights`` are given. Computed in ``W``'s dtype; only the
+    rows of ``W`` of features present in ``X`` are read."""
     cols, xc = _compact(X, W.dtype)
     d = _softmax_minus_onehot(xc @ W[cols] + b, y, n or len(X))
+    if weights is not None:
+        d *= np.asarray(weights, dtype=d.dtype)[:, None]
     return RowGradient(cols, np.asarray(xc.T @ d), d.sum(axis=0))
 
 
@@ -133,3 +141,69 @@ def _softmax_minus_onehot(z: NDArray[np.floating], y: NDArray[np.integer], n: in
     z[np.arange(len(z)), y] -= 1
     z /= z.dtype.type(n)
     return z
+
+
+class SparseTrainer(Trainer):
+    """The steps of a model on a sparse training set, by ``ops`` (this module, or the numba backend's
+    :mod:`~logistic_sgd.backends.numba.sparse_kernels`, which take the same calls).
+
+    A run of plain SGD steps touches only the weight rows of each minibatch's features, L2 decay
+    included (scaled weights, see the module docstring); shuffled epochs run on a permuted copy of
+    the rows (:meth:`reorder`). A single step (momentum, L1, weights, distributed training) gives the
+    dense gradient its optimiser needs: a pass over every weight per step.
+    """
+
+    takes_runs = True
+    takes_decay = True
+    shuffles_in_runs = True
+
+    def __init__(self, model: LogisticRegression, x: CSR, y: Any, rows: int, mean_over: int, ops: Any) -> None:
+        self.model, self.x, self.y, self.rows = model, x, np.asarray(y), rows
+        self.ops, self.mean_over = ops, mean_over
+        self.all_x, self.all_y = self.x, self.y
+        self._dense: NDArray[np.floating] | None = None
+
+    @property
+    def grads(self) -> Any:
+        if self._dense is None:
+            n_in, n_out = self.model.n_in, self.model.n_out
+            self._dense = np.zeros(n_in * n_out + n_out, self.model.dtype)
+        return self._dense
+
+    def gradient(self, x: Any, y: Any, weights: Any = None) -> tuple[Any, Any]:
+        m = self.model
+        rg = gradient(x, np.asarray(y), m.W, m.b, self.mean_over, weights)
+        flat = self.grads
+        k = m.n_in * m.n_out
+        gW = flat[:k].reshape(m.n_in, m.n_out)
+        rg.dense(m.n_in, out=gW)
+        flat[k:] = rg.gb
+        return gW, flat[k:]
+
+    def run(self, start: int, rates: Any, decay: float = 0.0) -> None:
+        """The steps, on the rows in memory; on a memory-mapped set, window by window of at most
+        :data:`WINDOW` non-zeros, each read with ``pread`` so that resident memory stays flat (the L2
+        scale is folded into the weights after each window: the same steps, rounded at other points)."""
+        m, x, n = self.model, self.x, self.rows
+        if not isinstance(x.data, np.memmap):
+            self.ops.sgd_steps(x, self.y, start, n, rates, m.W, m.b, l2=decay, n=self.mean_over)
+            return
+        done = 0
+        while done < len(rates):
+            lo = start + done * n
+            ends = x.indptr[lo + n : lo + (len(rates) - done) * n + 1 : n].astype(np.int64)
+            steps = max(1, int(np.searchsorted(ends - int(x.indptr[lo]), WINDOW, side="right")))
+            window = x.read_rows(lo, lo + steps * n)
+            self.ops.sgd_steps(window, self.y[lo : lo + steps * n], 0, n, rates[done : done + steps], m.W, m.b,
+                               l2=decay, n=self.mean_over)
+            done += steps
+
+    def reorder(self, order: Any) -> None:
+        """Take this epoch's runs over the rows in ``order`` (a permuted copy of the training set)."""
+        order = np.asarray(order)
+        self.x, self.y = self.all_x.take(order), self.all_y[order]
+
+    def warm_up(self, valid_x: Any) -> None:
+        m = self.model
+        self.ops.sgd_steps(self.x, self.y, 0, self.rows, np.empty(0, m.dtype), m.W, m.b)
+        self.ops.predict(valid_x[:1], m.W, m.b)
