@@ -143,6 +143,21 @@ CASES: list[tuple[str, Callable[[Path, Path], list[str]], str]] = [
      "train.parquet: not a readable parquet file"),
     ("Keras npz with fewer labels", lambda t, i: [*TRAIN, "--data", str(_keras(t / "mnist.npz"))],
      "mnist.npz: x_train of shape (60, 28, 28) but y_train of shape (59,)"),
+    ("svmlight malformed line", lambda t, i: [*TRAIN, "--data", str(_touch(t / "a.svm", b"1 1:1\n2 3:1 junk\n"))],
+     "a.svm: line 2: expected index:value, got 'junk'"),
+    ("svmlight negative index", lambda t, i: [*TRAIN, "--data", str(_touch(t / "a.svm", b"1 -3:1\n"))],
+     "a.svm: line 1: feature index '-3' is negative"),
+    ("svmlight non-integer index", lambda t, i: [*TRAIN, "--data", str(_touch(t / "a.svm", b"1 2.5:1\n"))],
+     "a.svm: line 1: feature index '2.5' is not a whole number"),
+    ("svmlight duplicate index", lambda t, i: [*TRAIN, "--data", str(_touch(t / "a.svm", b"1 1:1\n\n1 4:1 4:2\n"))],
+     "a.svm: line 3: duplicate feature index 4"),
+    ("svmlight empty file", lambda t, i: [*TRAIN, "--data", str(_touch(t / "a.svm", b""))], "a.svm: no examples"),
+    ("svmlight test file beside a CSV", lambda t, i: [*TRAIN, "--data", str(_touch(t / "a.svm", b"1 1:1\n")),
+                                                      "--test-data", str(_touch(t / "b.csv", b"f,label\n1,1\n"))],
+     "b.csv: the test examples of an svmlight training file must be an svmlight file too"),
+    ("sparse rows standardised", lambda t, i: [*TRAIN, "--data", str(_touch(t / "a.svm", b"1 1:1\n2 2:1\n" * 20)),
+                                               "--scale", "standard"],
+     "--scale standard would make sparse features dense"),
 ]
 
 

@@ -45,12 +45,19 @@ def _seeds() -> dict[str, bytes]:
     kaggle = "label," + ",".join(f"pixel{i}" for i in range(16)) + "\n" + "".join(
         ",".join(map(str, [int(label), *image.reshape(-1).tolist()])) + "\n" for image, label in zip(x, y, strict=True))
     names = "a,b,label\n" + "".join(f"{i * 0.5},{-i},{'xyz'[i % 3]}\n" for i in range(12))
+    svmlight = "".join(f"{k % 3} {k % 5 + 1}:{k / 7:.4g} {k % 5 + 9}:1.5\n" for k in range(40))
+    from scipy import sparse as scipy_sparse
+
+    csr = io.BytesIO()
+    scipy_sparse.save_npz(csr, scipy_sparse.csr_array(x.reshape(12, -1).astype(np.float32)))
     return {
         "idx": idx,
         "npz": buf.getvalue(),
         "keras": keras.getvalue(),
         "kaggle.csv": kaggle.encode(),
         "names.csv": names.encode(),
+        "svm": svmlight.encode(),
+        "csr.npz": csr.getvalue(),
         "parquet": _parquet_seed(x, y),
         "png": _png_seed(x[0]),
         "pickle": gzip.compress(pickle.dumps(splits, protocol=2)),
@@ -186,3 +193,20 @@ def test_image_folder_loader(tmp_path: Path, data: bytes) -> None:
         load_data(tmp_path / "tree")
     except LogisticSGDError as exc:
         assert "\n" not in str(exc) and str(tmp_path / "tree") in str(exc)
+
+
+SVM_TEXT = st.text(alphabet=st.sampled_from(list("0123456789:.- +e#\nqid\tx")), max_size=300)
+
+
+@FUZZ
+@given(data=st.one_of(mutated("svm"), SVM_TEXT.map(str.encode)), zero_based=st.sampled_from(["auto", True, False]))
+def test_svmlight_loader(tmp_path: Path, data: bytes, zero_based: object) -> None:
+    from logistic_sgd.data import open_dataset
+
+    _only_clean(lambda p: open_dataset(p, zero_based=zero_based), tmp_path / "train.svm", data)
+
+
+@FUZZ
+@given(data=mutated("csr.npz"))
+def test_scipy_csr_npz_loader(tmp_path: Path, data: bytes) -> None:
+    _only_clean(load_data, tmp_path / "x.npz", data)

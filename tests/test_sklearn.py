@@ -15,9 +15,11 @@ from logistic_sgd import LogisticSGDClassifier  # noqa: E402
 
 
 def test_check_estimator() -> None:
+    repeated_rows = ("minibatch SGD on a random validation split: repeated rows change the minibatches and the split "
+                     "(scikit-learn expects the same of SGDClassifier)")
     check_estimator(LogisticSGDClassifier(max_epochs=200), expected_failed_checks={
-        "check_sample_weight_equivalence_on_dense_data": "minibatch SGD on a random validation split: repeated rows "
-        "change the minibatches and the split (scikit-learn expects the same of SGDClassifier)",
+        "check_sample_weight_equivalence_on_dense_data": repeated_rows,
+        "check_sample_weight_equivalence_on_sparse_data": repeated_rows,
         "check_class_weight_classifiers": "with class weights {0: 1000, others: 1e-4} every model that classifies "
         "class 0 right has a weighted validation error near 0, and early stopping keeps the first of them; the check "
         "expects the weighted loss's minimiser, which predicts class 0 almost everywhere",

@@ -122,7 +122,7 @@ def _read(path: Path) -> tuple[LogisticRegression, dict[str, Any], dict[str, np.
             f"{path}: model arrays are inconsistent (W {W.dtype} {W.shape}, b {b.dtype} {b.shape}, "
             f"metadata says n_in={meta.get('n_in')}, n_out={meta.get('n_out')})"
         )
-    if not (np.isfinite(W).all() and np.isfinite(b).all()):
+    if not (_all_finite(W) and _all_finite(b)):
         raise ModelFileError(f"{path}: model parameters contain NaN or Inf")
     model = LogisticRegression.from_params(W, b)
     model.metadata = meta
@@ -198,6 +198,12 @@ def _model_from(W: np.ndarray, b: np.ndarray, backend: Backend | None) -> Logist
         raise ValueError(f"inconsistent arrays W {W.dtype} {W.shape}, b {b.dtype} {b.shape}")
     model = LogisticRegression.from_params(W, b)
     return model if backend is None else backend.adopt(model)
+
+
+def _all_finite(a: np.ndarray, chunk: int = 1 << 20) -> bool:
+    """Whether every element of ``a`` is finite, checked a block at a time (no temporary as large as ``a``)."""
+    flat = a.reshape(-1)
+    return all(bool(np.isfinite(flat[i : i + chunk]).all()) for i in range(0, flat.size, chunk))
 
 
 def _arrays_out(tree: Any, arrays: dict[str, np.ndarray], backend: Arrays) -> Any:

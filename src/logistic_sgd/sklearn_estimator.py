@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
@@ -15,6 +16,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, chec
 
 from .backends import BACKENDS, Backend, get_backend
 from .config import OPTIMIZERS, TrainConfig
+from .data.csr import CSR
 from .data.scaling import Standardizer
 from .model import FLOATX, LogisticRegression, log_softmax, softmax
 from .optim import SCHEDULES
@@ -143,27 +145,27 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         ``sample_weight`` (one per row of ``X``) multiplies each example's term of the loss, times
         its class's weight (``class_weight``); the validation error stays unweighted.
         """
-        X, y = validate_data(self, X, y, dtype=self.floatx, reset=True)
+        X, y = validate_data(self, X, y, dtype=self.floatx, reset=True, accept_sparse="csr")
         check_classification_targets(y)
         self.classes_, codes = np.unique(y, return_inverse=True)
         _need_two_classes(self.classes_)
         weights = None if sample_weight is None else _check_sample_weight(sample_weight, X, dtype=np.float64)
         rng = check_random_state(self.random_state)
         if eval_set is not None:
-            X_val = validate_data(self, eval_set[0], dtype=self.floatx, reset=False)
+            X_val = validate_data(self, eval_set[0], dtype=self.floatx, reset=False, accept_sparse="csr")
             y_val = self._encode(np.asarray(eval_set[1]))
             X_tr, y_tr, w_tr = X, codes, weights
         else:
-            n_val = max(1, round(self.validation_fraction * len(X)))
-            if len(X) - n_val < 1:
-                raise ValueError(f"n_samples={len(X)} is too few to hold out a validation set; pass eval_set")
-            order = rng.permutation(len(X))
+            n_val = max(1, round(self.validation_fraction * X.shape[0]))
+            if X.shape[0] - n_val < 1:
+                raise ValueError(f"n_samples={X.shape[0]} is too few to hold out a validation set; pass eval_set")
+            order = rng.permutation(X.shape[0])
             X_tr, y_tr = X[order[n_val:]], codes[order[n_val:]]
             X_val, y_val = X[order[:n_val]], codes[order[:n_val]]
             w_tr = None if weights is None else weights[order[n_val:]]
-        self.scaler_ = Standardizer.fit(X_tr) if self.scale == "standard" else None
-        X_tr, X_val = self._scaled(X_tr), self._scaled(X_val)
-        batch = max(1, min(self.batch_size, len(X_tr), len(X_val)))
+        self.scaler_ = self._fit_scaler(X_tr)
+        X_tr, X_val = self._rows(X_tr), self._rows(X_val)
+        batch = max(1, min(self.batch_size, X_tr.shape[0], X_val.shape[0]))
         config = self._config(batch, seed=int(rng.randint(2**31 - 1)))
         backend = self._backend()
         model = backend.new_model(X.shape[1], len(self.classes_), self.floatx)
@@ -186,7 +188,7 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         """One epoch of minibatch SGD over ``X`` (no early stopping); ``classes`` is required on the first
         call. ``class_weight="balanced"`` weighs the classes by their counts in this call's ``y``."""
         first = not hasattr(self, "classes_")
-        X, y = validate_data(self, X, y, dtype=self.floatx, reset=first)
+        X, y = validate_data(self, X, y, dtype=self.floatx, reset=first, accept_sparse="csr")
         check_classification_targets(y)
         if first:
             if classes is None:
@@ -197,18 +199,19 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
                                   np.zeros(len(self.classes_), self.floatx))
             self._opt_state = None
             self.n_iter_ = 0
-            self.scaler_ = Standardizer.fit(X) if self.scale == "standard" else None
+            self.scaler_ = self._fit_scaler(X)
         codes = self._encode(y)
-        X = self._scaled(X)
+        X = self._rows(X)
         weights = None if sample_weight is None else _check_sample_weight(sample_weight, X, dtype=np.float64)
         row_w = row_weights(self._class_weight(), codes, len(self.classes_), weights)
-        batch = max(1, min(self.batch_size, len(X)))
-        optimizer = self._config(batch).make_optimizer(max(1, len(X) // batch))
+        n = X.shape[0]
+        batch = max(1, min(self.batch_size, n))
+        optimizer = self._config(batch).make_optimizer(max(1, n // batch))
         model = self._model()
         state = getattr(self, "_opt_state", None) or optimizer.init(model.params)
-        for i in range(0, len(X) - batch + 1, batch):
+        for i in range(0, n - batch + 1, batch):
             rows = slice(i, i + batch)
-            step = model.gradient(X[rows], codes[rows], None if row_w is None else row_w[rows])
+            step = _gradient(model, X[rows], codes[rows], None if row_w is None else row_w[rows])
             state = optimizer.update(step, state, model.params)
         self._opt_state = state
         self._set_params_from(model.W, model.b)
@@ -225,35 +228,54 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
 
     def decision_function(self, X: ArrayLike) -> NDArray[np.floating]:
         """Logits ``X W + b``, shape (n, n_classes); for two classes the margin ``z_1 - z_0``, shape (n,)."""
-        X = self._check(X)
-        z = self._model().decision_function(self._scaled(X))
+        z = self._logits(X)
         return z[:, 1] - z[:, 0] if len(self.classes_) == 2 else z
 
     def predict_proba(self, X: ArrayLike) -> NDArray[np.floating]:
         """``softmax(X W + b)``, shape (n, n_classes), columns in the order of ``classes_``."""
-        X = self._check(X)
-        return softmax(self._model().decision_function(self._scaled(X)))
+        return softmax(self._logits(X))
 
     def predict_log_proba(self, X: ArrayLike) -> NDArray[np.floating]:
         """``log softmax(X W + b)``, computed stably."""
-        X = self._check(X)
-        return log_softmax(self._model().decision_function(self._scaled(X)))
+        return log_softmax(self._logits(X))
 
     def predict(self, X: ArrayLike) -> NDArray[Any]:
         """The most probable class of each row (a value of ``classes_``), computed by the backend."""
         X = self._check(X)
         backend = self._backend()
         model = backend.adopt(self._model())
-        rows = backend.place(self._scaled(X), self.floatx)
+        rows = backend.place(self._rows(X), self.floatx)
         return self.classes_[model.arrays.to_numpy(backend.predict(model, rows))]
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
 
     # -- helpers -----------------------------------------------------------------------------------
     def _backend(self) -> Backend:
         return get_backend(self.backend).ready()
 
-    def _scaled(self, X: NDArray[np.floating]) -> NDArray[np.floating]:
+    def _rows(self, X: Any) -> Any:
+        """``X`` as training and prediction take it: standardised (``scale``), or as a :class:`CSR`."""
+        if issparse(X):
+            return CSR.from_scipy(X)
         scaler = getattr(self, "scaler_", None)
         return X if scaler is None else scaler.transform(X, dtype=self.floatx)
+
+    def _fit_scaler(self, X: Any) -> Standardizer | None:
+        if self.scale != "standard":
+            return None
+        if issparse(X):
+            raise ValueError("scale='standard' would make sparse X dense; use scale='none'")
+        return Standardizer.fit(X)
+
+    def _logits(self, X: ArrayLike) -> NDArray[np.floating]:
+        X = self._rows(self._check(X))
+        model = self._model()
+        if isinstance(X, CSR):
+            return np.asarray(X.to_scipy() @ model.W) + model.b
+        return model.decision_function(X)
 
     def _class_weight(self) -> str | dict[int, float] | None:
         """``class_weight`` keyed by class index."""
@@ -272,9 +294,9 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
             nesterov=self.nesterov, l2=self.l2, l1=self.l1, lr_schedule=self.lr_schedule,
         )
 
-    def _check(self, X: ArrayLike) -> NDArray[np.floating]:
+    def _check(self, X: ArrayLike) -> Any:
         check_is_fitted(self)
-        return validate_data(self, X, dtype=self.floatx, reset=False)
+        return validate_data(self, X, dtype=self.floatx, reset=False, accept_sparse="csr")
 
     def _model(self) -> LogisticRegression:
         model = LogisticRegression(self.coef_.shape[1], self.coef_.shape[0], dtype=self.coef_.dtype)
@@ -293,6 +315,16 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
             unknown = sorted(set(np.asarray(y).tolist()) - set(self.classes_.tolist()))[:5]
             raise ValueError(f"y contains classes not seen in fit or partial_fit's classes: {unknown}")
         return codes
+
+
+def _gradient(model: LogisticRegression, X: Any, y: Any, weights: Any) -> tuple[Any, Any]:
+    """The minibatch gradient for dense rows or a :class:`CSR` (made dense for the optimiser)."""
+    if isinstance(X, CSR):
+        from .backends import sparse
+
+        step = sparse.gradient(X, y, model.W, model.b, weights=weights)
+        return step.dense(model.n_in), step.gb
+    return model.gradient(X, y, weights)
 
 
 def _need_two_classes(classes: NDArray[Any]) -> None:

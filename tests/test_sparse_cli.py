@@ -1,0 +1,145 @@
+"""Sparse inputs end to end: svmlight files through the CLI without densifying, predict on features the
+model never saw, the converted sparse layout, CSR through the estimator, wide model files."""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+import sys
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from logistic_sgd.cli import main
+from logistic_sgd.data.csr import CSR
+from logistic_sgd.data.svmlight import write_svmlight
+
+WIDE = 1 << 20
+SEED_LINE = ("epoch ", "     epoch ", "Optimization complete", "Best model on the complete sets")
+
+
+def _corpus(n: int, seed: int, n_classes: int = 5, per_row: int = 30) -> tuple[CSR, np.ndarray]:
+    """Hashed-text-like rows: 2^20 features, 30 non-zeros a row, each class with its own frequent words."""
+    vocabulary = np.random.default_rng(0).choice(WIDE, size=(n_classes, 200), replace=False)  # the same in every set
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, n_classes, n)
+    cols = np.where(rng.random((n, per_row)) < 0.4, vocabulary[y][np.arange(n)[:, None], rng.integers(0, 200,
+                    (n, per_row))], rng.integers(0, WIDE, (n, per_row)))
+    rows = []
+    for r in range(n):
+        c = np.unique(cols[r])
+        rows.append((c, np.full(len(c), 1 / np.sqrt(len(c)), np.float32)))
+    indptr = np.cumsum([0, *(len(c) for c, _ in rows)]).astype(np.int32)
+    return CSR(np.concatenate([v for _, v in rows]), np.concatenate([c for c, _ in rows]).astype(np.int32), indptr,
+               WIDE), y
+
+
+@pytest.fixture(scope="module")
+def text(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("text")
+    x, y = _corpus(3000, 1)
+    write_svmlight(folder / "train.svm", x.rows(0, 2400), y[:2400])
+    tx, ty = _corpus(600, 2)
+    wider = CSR(tx.data, tx.indices.copy(), tx.indptr, WIDE + 10)
+    wider.indices[-1] = WIDE + 5  # a feature the training file never has
+    write_svmlight(folder / "test.svm", wider, ty)
+    return folder / "train.svm", folder / "test.svm"
+
+
+def test_svmlight_files_train_from_the_cli_in_memory_that_grows_with_the_non_zeros(
+    text: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """2,400 rows of 2^20 features would be 10 GB dense; the process stays far below."""
+    train, test = text
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    run = subprocess.run([sys.executable, "-m", "logistic_sgd", "train", "--data", str(train), "--test-data", str(test),
+                          "--learning-rate", "10", "--batch-size", "20", "--n-epochs", "8", "--model-out",
+                          str(tmp_path / "m.npz")], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    peak_mb = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    assert peak_mb < 600, f"peak RSS {peak_mb:.0f} MB"
+    assert f"({WIDE + 6} features" in run.stdout  # as wide as the widest file read with it
+    test_error = float(run.stdout.split("test error ")[-1].split(" %")[0])
+    assert test_error < 20, run.stdout
+
+
+def test_predict_reads_svmlight_rows_with_features_never_seen(text: tuple[Path, Path], tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    train, test = text
+    model = tmp_path / "m.npz"
+    assert main(["train", "--data", str(train), "--learning-rate", "10", "--batch-size", "20", "--n-epochs", "4",
+                 "-q", "--model-out", str(model)]) == 0
+    capsys.readouterr()
+    assert main(["predict", "--model", str(model), "--out", str(tmp_path / "p.csv"), str(test)]) == 0
+    lines = (tmp_path / "p.csv").read_text().splitlines()
+    assert len(lines) == 601 and lines[0].startswith("input,label,p(0)")
+
+
+def test_the_converted_sparse_layout_trains_as_the_file(text: tuple[Path, Path], tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    train, test = text
+    common = ["--learning-rate", "10", "--batch-size", "20", "--n-epochs", "3", "--shuffle"]
+    assert main(["convert", "--data", str(train), "--test-data", str(test), "--out", str(tmp_path / "set")]) == 0
+    capsys.readouterr()
+    assert main(["train", "--data", str(train), "--test-data", str(test), *common, "--model-out",
+                 str(tmp_path / "a.npz")]) == 0
+    from_files = [line for line in capsys.readouterr().out.splitlines() if line.startswith(SEED_LINE)]
+    assert main(["train", "--data", str(tmp_path / "set"), *common, "--model-out", str(tmp_path / "b.npz")]) == 0
+    from_layout = [line for line in capsys.readouterr().out.splitlines() if line.startswith(SEED_LINE)]
+    assert from_layout == from_files and len(from_files) > 4
+
+
+def test_the_estimator_takes_csr_without_densifying() -> None:
+    pytest.importorskip("sklearn")
+    from logistic_sgd import LogisticSGDClassifier
+
+    x, y = _corpus(3000, 3)
+    X = x.to_scipy()
+    tracemalloc.start()
+    try:
+        clf = LogisticSGDClassifier(learning_rate=10, batch_size=20, max_epochs=5, floatx="float32",
+                                    random_state=0).fit(X[:2400], y[:2400])
+        accuracy = clf.score(X[2400:], y[2400:])
+        clf.partial_fit(X[:200], y[:200])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    weights = WIDE * 5 * 4
+    assert peak < 8 * weights, f"peak {peak / 2**20:.0f} MB for {weights / 2**20:.0f} MB of weights"  # dense: 10 GB
+    assert accuracy > 0.8 and clf.coef_.shape == (5, WIDE)
+
+
+def test_a_wide_model_file_is_written_and_read_without_a_copy_too_many(tmp_path: Path) -> None:
+    from logistic_sgd import LogisticRegression, load_model, save_model
+
+    model = LogisticRegression(WIDE, 24)
+    model.W[...] = np.random.default_rng(0).random(model.W.shape, dtype=np.float32)
+    size = model.W.nbytes  # 100 MB
+    tracemalloc.start()
+    try:
+        save_model(tmp_path / "wide.npz", model)
+        _, saving = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        loaded = load_model(tmp_path / "wide.npz")
+        _, loading = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert saving < 0.2 * size, f"saving took {saving / 2**20:.0f} MB more"  # NumPy writes in chunks of 16 MB
+    assert loading < 1.1 * size, f"loading held {loading / 2**20:.0f} MB for a {size / 2**20:.0f} MB model"
+    np.testing.assert_array_equal(loaded.W, model.W)
+
+
+def test_a_wide_model_exports_to_onnx(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ort = pytest.importorskip("onnxruntime")
+    from logistic_sgd import LogisticRegression, save_model
+
+    model = LogisticRegression(WIDE, 5)
+    model.W[...] = np.random.default_rng(0).normal(size=model.W.shape).astype(np.float32)
+    save_model(tmp_path / "wide.npz", model)
+    assert main(["export", "--model", str(tmp_path / "wide.npz"), "--onnx", str(tmp_path / "wide.onnx")]) == 0
+    rows = np.zeros((3, WIDE), np.float32)
+    rows[0, 7] = rows[1, 12345] = rows[2, WIDE - 1] = 1.0
+    labels, _ = ort.InferenceSession(str(tmp_path / "wide.onnx")).run(None, {"input": rows})
+    np.testing.assert_array_equal(labels, model.predict(rows))
