@@ -286,9 +286,9 @@ def test_labels_outside_the_classes_are_refused() -> None:
 
 def test_compiles_without_a_cache_folder(monkeypatch: pytest.MonkeyPatch) -> None:
     """On a read-only install with no writable home, Numba refuses cache=True: compile per process."""
-    from logistic_sgd.backends.numba import kernels
+    from logistic_sgd.backends.numba import compile
 
-    real, seen = kernels.njit, []
+    real, seen = compile.njit, []
 
     def njit(**options: object) -> object:
         if options.get("cache"):
@@ -296,9 +296,34 @@ def test_compiles_without_a_cache_folder(monkeypatch: pytest.MonkeyPatch) -> Non
         seen.append(options)
         return real(**options)
 
-    monkeypatch.setattr(kernels, "njit", njit)
+    monkeypatch.setattr(compile, "njit", njit)
     add_one = kernels._compiled()(lambda v: v + 1)
     assert add_one(1) == 2 and seen
+
+
+def test_the_kernels_cache_is_keyed_by_their_source(tmp_path: Path) -> None:
+    """Two copies of the package with the same kernels share their compiled code; a changed kernel
+    file gets a cache of its own (a subprocess per copy: each imports the package afresh)."""
+    import shutil
+
+    src = Path(kernels.__file__).resolve().parents[3]
+    script = ("import numpy as np; from logistic_sgd.backends.numba import compile, kernels; "
+              "kernels.predict(np.zeros((2, 3), np.float32), np.zeros((3, 2), np.float32), np.zeros(2, np.float32)); "
+              "print(compile.cache_root() / compile.source_key())")
+    folders = []
+    for copy in ("a", "b", "changed"):
+        shutil.copytree(src / "logistic_sgd", tmp_path / copy / "logistic_sgd",
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        if copy == "changed":
+            with (tmp_path / copy / "logistic_sgd" / "backends" / "numba" / "kernels.py").open("a") as f:
+                f.write("\n# a change\n")
+        env = {**os.environ, "PYTHONPATH": str(tmp_path / copy), "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+        run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stderr
+        folders.append(Path(run.stdout.strip()))
+    assert folders[0] == folders[1] != folders[2]
+    assert any(folders[0].glob("kernels._predict-*.nbi")) and any(folders[2].glob("kernels._predict-*.nbi"))
+    assert not any((tmp_path / "a").rglob("*.nbi"))  # nothing beside the source
 
 
 BROKEN_NUMBA = "raise ImportError('numba 0.0 needs NumPy < 2 (simulated)')\n"

@@ -32,10 +32,11 @@ from typing import Any
 
 import numba
 import numpy as np
-from numba import njit, prange, types
+from numba import prange, types
 from numba.extending import overload
 from numpy.typing import NDArray
 
+from .compile import compiled
 from .simd import fma8, load8, store8
 
 _TIE = 2.0**-16  # logits closer than this to the largest may tie with it in the softmax: see _clear_argmax
@@ -46,15 +47,8 @@ _fastmath = {"contract", "reassoc", "nsz", "arcp"}  # no nnan/ninf: NaN and Inf 
 
 
 def _compiled(**options: Any) -> Any:
-    """``njit`` with Numba's on-disk cache, or without it where no cache folder is writable."""
-
-    def wrap(fn: Any) -> Any:
-        try:
-            return njit(fastmath=_fastmath, cache=True, **options)(fn)
-        except RuntimeError:  # "cannot cache function ...: no locator available": compile per process
-            return njit(fastmath=_fastmath, **options)(fn)
-
-    return wrap
+    """``njit`` with the kernels' on-disk cache (see :mod:`.compile`), with this module's fast-math flags."""
+    return compiled(fastmath=_fastmath, **options)
 
 
 @_compiled(inline="always")

@@ -21,13 +21,14 @@ from typing import Any
 
 import numpy as np
 from llvmlite import ir
-from numba import njit, prange, types
+from numba import prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 from numpy.typing import NDArray
 
 from ...data.csr import CSR
 from ..sparse import SMALLEST_SCALE
+from .compile import compiled
 
 _fastmath = {"contract", "reassoc", "nsz", "arcp"}  # no nnan/ninf: NaN and Inf must show
 AHEAD = 12  # non-zeros ahead whose weight row is fetched into cache while this one is computed
@@ -52,7 +53,7 @@ def _prefetch(typingctx: Any, array: Any, i: Any, j: Any) -> Any:
 _lock = threading.Lock()  # numba's default thread pool must not be entered from two threads at once
 
 
-@njit(fastmath=_fastmath, cache=True, inline="always")
+@compiled(fastmath=_fastmath, inline="always")
 def _row_logits(  # pragma: no cover - compiled
     data: Any, indices: Any, lo: int, hi: int, W: Any, scale: Any, b: Any, z: Any
 ) -> None:
@@ -74,7 +75,7 @@ def _row_logits(  # pragma: no cover - compiled
         z[j] = z[j] * scale + b[j]
 
 
-@njit(fastmath=_fastmath, cache=True, inline="always")
+@compiled(fastmath=_fastmath, inline="always")
 def _softmax_minus_onehot(z: Any, label: int, n: Any) -> None:  # pragma: no cover - compiled
     J = z.shape[0]
     m = z[0]
@@ -91,7 +92,7 @@ def _softmax_minus_onehot(z: Any, label: int, n: Any) -> None:  # pragma: no cov
         z[j] /= n
 
 
-@njit(fastmath=_fastmath, cache=True)
+@compiled(fastmath=_fastmath)
 def _steps(  # pragma: no cover - compiled
     data: Any, indices: Any, indptr: Any, y: Any, start: int, batch: int, n: Any, rates: Any, l2: float,
     W: Any, b: Any, D: Any,
@@ -131,14 +132,14 @@ def _steps(  # pragma: no cover - compiled
         _fold(W, scale)
 
 
-@njit(fastmath=_fastmath, cache=True)
+@compiled(fastmath=_fastmath)
 def _fold(W: Any, scale: float) -> None:  # pragma: no cover - compiled
     for k in range(W.shape[0]):
         for j in range(W.shape[1]):
             W[k, j] *= scale  # in float64, rounded once to W's dtype
 
 
-@njit(fastmath=_fastmath, cache=True, parallel=True)
+@compiled(fastmath=_fastmath, parallel=True)
 def _predict(data: Any, indices: Any, indptr: Any, W: Any, b: Any, out: Any) -> None:  # pragma: no cover
     J = W.shape[1]
     one = np.ones(1, W.dtype)[0]

@@ -1,0 +1,99 @@
+"""Compiling the kernels with Numba, cached on disk by the content of their source.
+
+Numba's own cache sits beside the source file and trusts the file's modification time, so every
+new checkout or install of the package compiles its kernels again (about a minute and a half of
+CPU for every variant the test suite uses; some seconds for one run). The kernels' cache is kept
+instead in ``$NUMBA_CACHE_DIR``, else ``$XDG_CACHE_HOME/logistic-sgd/numba`` (by default
+``~/.cache/logistic-sgd/numba``), in a folder named after a hash of this package's source files:
+unchanged kernels are compiled once per machine, and a change to any of these files gets a folder
+of its own. Numba keys each entry further by its version, the Python version, the argument types
+and the CPU, so a cache shared between machines or CPUs stays correct. Where no such folder can be
+written, Numba's own locations are used, and where none can, the kernels compile in every process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from numba import njit
+from numba.core import caching
+from numba.core.caching import _CacheLocator
+
+_CacheImpl = getattr(caching, "CacheImpl", None) or caching._CacheImpl  # named so before Numba 0.61
+
+PACKAGE = Path(__file__).resolve().parent
+
+
+def compiled(**options: Any) -> Callable[[Any], Any]:
+    """``njit(cache=True, **options)``, cached as the module docstring says; without the cache where
+    no folder at all can be written."""
+    _install()
+
+    def wrap(fn: Any) -> Any:
+        try:
+            return njit(cache=True, **options)(fn)
+        except RuntimeError:  # "cannot cache function ...: no locator available": compile per process
+            return njit(**options)(fn)
+
+    return wrap
+
+
+class PackageLocator(_CacheLocator):
+    """Numba's cache locator for the functions of this package, keyed by the package's source."""
+
+    def __init__(self, py_func: Any, key: str) -> None:
+        self._lineno = py_func.__code__.co_firstlineno
+        self._key = key
+        self._path = str(cache_root() / key)
+
+    def get_cache_path(self) -> str:
+        return self._path
+
+    def get_source_stamp(self) -> str:
+        return self._key
+
+    def get_disambiguator(self) -> str:
+        return str(self._lineno)
+
+    @classmethod
+    def from_function(cls, py_func: Any, py_file: str) -> PackageLocator | None:
+        if Path(py_file).resolve().parent != PACKAGE:
+            return None  # another library's function: Numba's own locators
+        self = cls(py_func, source_key())
+        try:
+            self.ensure_cache_path()
+        except OSError:
+            return None
+        return self
+
+
+def cache_root() -> Path:
+    """Where the kernels' cache folders are made."""
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return Path(os.environ["NUMBA_CACHE_DIR"]) / "logistic-sgd"
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "logistic-sgd" / "numba"
+
+
+_key: list[str] = []
+
+
+def source_key() -> str:
+    """A hash of every Python file of this package (kernels inline each other's functions)."""
+    if not _key:
+        digest = hashlib.sha256()
+        for path in sorted(PACKAGE.glob("*.py")):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        _key.append(digest.hexdigest()[:16])
+    return _key[0]
+
+
+def _install() -> None:
+    """Put :class:`PackageLocator` first among Numba's locators (once), unless the user chose the
+    locators with ``NUMBA_CACHE_LOCATOR_CLASSES``."""
+    if PackageLocator not in _CacheImpl._locator_classes:
+        _CacheImpl._locator_classes.insert(0, PackageLocator)
