@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 from ..atomic import atomic_write
 from ..errors import DataError
 from .csr import CSR
-from .npzfile import read_npz
+from .npzfile import MALFORMED, read_npz
 
 KEYS = ("format", "shape", "data", "indices", "indptr")
 
@@ -29,7 +29,7 @@ def is_csr_npz(path: Path) -> bool:
     try:
         with zipfile.ZipFile(path) as archive:
             members = set(archive.namelist())
-    except (OSError, zipfile.BadZipFile):
+    except MALFORMED:  # not a readable zip: the reader says why
         return False
     return {"format.npy", "shape.npy", "data.npy", "indices.npy", "indptr.npy"} <= members
 
