@@ -1,4 +1,4 @@
-"""Command line: ``logistic-sgd train | evaluate | predict | export | report | download``, over the package.
+"""Command line: ``logistic-sgd train | evaluate | predict | export | report | convert | download``, over the package.
 
 Errors caused by input end as one line on stderr and exit status 2 (``--debug`` shows the traceback).
 """

@@ -1,4 +1,4 @@
-"""svmlight / libsvm text files, read into a :class:`~logistic_sgd.sparse.CSR` without densifying.
+"""svmlight / libsvm text files, read into a :class:`~logistic_sgd.data.csr.CSR` without densifying.
 
 One example a line: ``label index:value index:value ... # comment``. The label is a whole number (a
 class); the indices are whole numbers, strictly increasing along a line; an optional ``qid:N`` after

@@ -1,4 +1,4 @@
-"""Compiled CPU kernels for SGD on CSR rows (the ``[numba]`` extra): :mod:`logistic_sgd.sparse.steps`'s math
+"""Compiled CPU kernels for SGD on CSR rows (the ``[numba]`` extra): :mod:`logistic_sgd.backends.sparse`'s math
 in one call per run of steps, without a Python round trip per minibatch.
 
 A step reads, for each row, the weight rows of its features (``n_out`` contiguous numbers each, asked
@@ -9,7 +9,7 @@ into ``D = (softmax - onehot) / n``, and only once every row of the minibatch ha
 
 The steps run on one thread: a step's work (a minibatch of a few thousand non-zeros) is shorter than
 what it costs to wake other threads for it. Scoring shares its rows out between threads. L2 decay
-uses the scaled weights of :mod:`logistic_sgd.sparse.steps`. The sums run in another order than
+uses the scaled weights of :mod:`logistic_sgd.backends.sparse`. The sums run in another order than
 SciPy's, and a minibatch's terms are subtracted from a weight one row at a time rather than summed
 first, so the results agree with the reference path to rounding, not to the bit.
 """
@@ -165,14 +165,14 @@ def sgd_steps(
     X: CSR, y: NDArray[np.integer], start: int, batch: int, rates: NDArray[Any], W: NDArray[np.floating],
     b: NDArray[np.floating], l2: float = 0.0, n: int | None = None,
 ) -> None:
-    """:func:`logistic_sgd.sparse.steps.sgd_steps`, compiled: the same arguments, steps and errors.
+    """:func:`logistic_sgd.backends.sparse.sgd_steps`, compiled: the same arguments, steps and errors.
 
     Raises
     ------
     IndexError
         A label of these rows outside ``[0, n_out)``; nothing is changed then.
     ValueError
-        As :func:`logistic_sgd.sparse.steps.sgd_steps`.
+        As :func:`logistic_sgd.backends.sparse.sgd_steps`.
     """
     rates = np.ascontiguousarray(rates, dtype=W.dtype)
     end = start + len(rates) * batch
@@ -191,7 +191,7 @@ def sgd_steps(
 
 
 def predict(X: CSR, W: NDArray[np.floating], b: NDArray[np.floating]) -> NDArray[np.int64]:
-    """:func:`logistic_sgd.sparse.steps.predict`, compiled (rows shared out between threads)."""
+    """:func:`logistic_sgd.backends.sparse.predict`, compiled (rows shared out between threads)."""
     _check_rows(X, 0, len(X), W)
     out = np.empty(len(X), np.int64)
     with _lock:
