@@ -50,10 +50,28 @@ def _train(data: Path, out: Path, floatx: str, distributed: bool) -> list[str]:
     return [line for line in proc.stdout.splitlines() if line.startswith(SEED_LINE)]
 
 
-@pytest.mark.parametrize(("floatx", "tolerance"), [("float64", 1e-12), ("float32", 1e-5)])
-def test_two_gloo_processes_match_one(noisy: Path, tmp_path: Path, floatx: str, tolerance: float) -> None:
-    single = _train(noisy, tmp_path / "one.npz", floatx, distributed=False)
-    double = _train(noisy, tmp_path / "two.npz", floatx, distributed=True)
+@pytest.fixture(scope="module")
+def sparse_noisy(noisy: Path) -> Path:
+    """The same problem as svmlight rows (sparse: its zeros made exact)."""
+    from logistic_sgd.data.csr import CSR
+    from logistic_sgd.data.svmlight import write_svmlight
+
+    arrays = np.load(noisy)
+    path = noisy.with_name("noisy.svm")
+    x = np.concatenate([arrays[f"{s}_x"] for s in ("train", "valid", "test")])
+    x[np.abs(x) < 2.0] = 0.0
+    write_svmlight(path, CSR.from_dense(x), np.concatenate([arrays[f"{s}_y"] for s in ("train", "valid", "test")]))
+    return path
+
+
+@pytest.mark.parametrize(("floatx", "tolerance", "rows"), [("float64", 1e-12, "dense"), ("float32", 1e-5, "dense"),
+                                                           ("float64", 1e-12, "sparse")])
+def test_two_gloo_processes_match_one(noisy: Path, sparse_noisy: Path, tmp_path: Path, floatx: str, tolerance: float,
+                                      rows: str) -> None:
+    """Sparse rows too: each rank's step gives the dense gradient that is all-reduced."""
+    data = noisy if rows == "dense" else sparse_noisy
+    single = _train(data, tmp_path / "one.npz", floatx, distributed=False)
+    double = _train(data, tmp_path / "two.npz", floatx, distributed=True)
     assert len(single) > 15 and len({line.split('error')[-1] for line in single}) > 5
     assert double == single  # rank 0 alone printed, and printed the same lines
     a, b = load_model(tmp_path / "one.npz"), load_model(tmp_path / "two.npz")

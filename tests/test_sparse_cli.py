@@ -149,3 +149,79 @@ def test_a_wide_model_exports_to_onnx(tmp_path: Path, capsys: pytest.CaptureFixt
     rows[0, 7] = rows[1, 12345] = rows[2, WIDE - 1] = 1.0
     labels, _ = ort.InferenceSession(str(tmp_path / "wide.onnx")).run(None, {"input": rows})
     np.testing.assert_array_equal(labels, model.predict(rows))
+
+
+def _small(tmp_path: Path, zero_based: bool = False) -> tuple[Path, Path]:
+    """A 2^10-wide sparse set (a square width, as 2^20 is) and rows to classify whose features all
+    lie past index 0 (so the convention cannot be guessed from them)."""
+    x, y = _corpus(1200, 4)
+    narrow = CSR(x.data, x.indices % 1024, x.indptr, 1024)
+    narrow = CSR.from_scipy(narrow.to_scipy())  # sum what the modulo made duplicates, keep the order
+    write_svmlight(tmp_path / "small.svm", narrow, y, zero_based=zero_based)
+    rows = CSR.from_scipy(narrow.rows(0, 50).to_scipy()[:, 1:])
+    shifted = CSR(rows.data, rows.indices + 1, rows.indptr, 1024)
+    write_svmlight(tmp_path / "rows.svm", shifted, y[:50], zero_based=zero_based)
+    return tmp_path / "small.svm", tmp_path / "rows.svm"
+
+
+def test_sparse_runs_convert_checkpoint_plots_report_and_weights(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("matplotlib")
+    data, _ = _small(tmp_path)
+    common = ["--learning-rate", "5", "--batch-size", "20", "--n-epochs", "3", "-q"]
+    assert main(["convert", "--data", str(data), "--out", str(tmp_path / "set")]) == 0  # width 1024: a square
+    assert main(["train", "--data", str(tmp_path / "set"), *common, "--model-out", str(tmp_path / "a.npz"),
+                 "--checkpoint", str(tmp_path / "ck.npz"), "--plots", str(tmp_path / "plots")]) == 0
+    assert {p.name for p in (tmp_path / "plots").iterdir()} >= {"learning_curve.png", "confusion.png"}
+    first = capsys.readouterr().out
+    assert main(["train", "--data", str(tmp_path / "set"), *common, "--model-out", str(tmp_path / "a.npz"),
+                 "--checkpoint", str(tmp_path / "ck.npz"), "--resume"]) == 0
+    again = capsys.readouterr().out
+    assert "... resuming from" in again and first.splitlines()[-1] == again.splitlines()[-1]
+    assert main(["report", "--model", str(tmp_path / "a.npz"), "--data", str(tmp_path / "set"), "--out",
+                 str(tmp_path / "r.html")]) == 0
+    assert "per class" in (tmp_path / "r.html").read_text()
+
+
+def test_class_weights_weigh_sparse_steps(tmp_path: Path) -> None:
+    """Weighted steps go one by one on sparse rows, and the weights change them."""
+    from logistic_sgd import TrainConfig, fit
+    from logistic_sgd.data import load_data
+
+    data = load_data(_small(tmp_path)[0])
+    config = TrainConfig(learning_rate=5.0, batch_size=20, n_epochs=2, floatx="float64")
+    plain = fit(data, config)
+    rare = np.where(data[0][1] == 0, 10.0, 1.0)
+    weighted = fit(data, config, sample_weight=rare)
+    balanced = fit(data, TrainConfig(learning_rate=5.0, batch_size=20, n_epochs=2, floatx="float64",
+                                     class_weight="balanced"))
+    assert not np.allclose(plain.best_model.W, weighted.best_model.W, atol=1e-3)
+    assert not np.allclose(plain.best_model.W, balanced.best_model.W, atol=1e-6)
+
+
+def test_full_batch_solvers_take_sparse_rows(tmp_path: Path) -> None:
+    pytest.importorskip("scipy")
+    from logistic_sgd import TrainConfig, fit
+    from logistic_sgd.data import load_data
+
+    data = load_data(_small(tmp_path)[0])
+    dense = tuple((x.toarray(), y) for x, y in data)
+    config = TrainConfig(optimizer="lbfgs", l2=1e-3, n_epochs=15, batch_size=20, floatx="float64")
+    a, b = fit(data, config), fit(dense, config)
+    assert [h["validation_error"] for h in a.history] == [h["validation_error"] for h in b.history]
+    np.testing.assert_allclose(a.best_model.W, b.best_model.W, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("zero_based", [False, True])
+def test_predict_reads_rows_as_the_training_files_counted(tmp_path: Path, zero_based: bool,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    data, rows = _small(tmp_path, zero_based)
+    assert main(["train", "--data", str(data), "--learning-rate", "5", "--batch-size", "20", "--n-epochs", "3", "-q",
+                 "--model-out", str(tmp_path / "m.npz")]) == 0
+    capsys.readouterr()
+    assert main(["predict", "--model", str(tmp_path / "m.npz"), str(rows)]) == 0  # no index 0 in these rows
+    said = [line.split("\t")[1] for line in capsys.readouterr().out.splitlines()]
+    from logistic_sgd.data.svmlight import read_svmlight
+
+    truth = read_svmlight(rows, zero_based=zero_based)[1]
+    assert np.mean(np.array(said) == truth.astype(str)) > 0.8

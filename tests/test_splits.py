@@ -90,8 +90,8 @@ def test_classes_by_name_by_number_and_by_index() -> None:
     assert named.encode(np.array(["Trouser"]), SOURCE).tolist() == [1]
     with pytest.raises(DataError, match="class 3 does not occur"):
         named.encode(np.array([3]), SOURCE)
-    with pytest.raises(DataError, match="labels must be >= 0, found -1"):
-        Classes.of(np.array([-1, 0, 1]), SOURCE)
+    signed = Classes.of(np.array([1, -1, 1]), SOURCE)  # libsvm's binary labels are class values, not indices
+    assert signed.names == ("-1", "1") and signed.encode(np.array([1, -1]), SOURCE).tolist() == [1, 0]
     with pytest.raises(DataError, match="labels must be whole numbers or names, got float64"):
         named.encode(np.array([0.5]), SOURCE)
 

@@ -161,7 +161,7 @@ def test_bad_lines_are_one_line_errors_naming_file_and_line(
     (path,) = _paths(tmp_path, text)
     if message is None:
         read_svmlight(path)
-        with pytest.raises(DataError, match=rf"^{path}: line 3: index 0 in a one-based file"):
+        with pytest.raises(DataError, match=rf"^{path}: line 3: index 0, but the files are read as counting from 1"):
             read_svmlight(path, zero_based=False)
         return
     with pytest.raises(DataError) as caught:

@@ -17,12 +17,14 @@ from .model import LogisticRegression, softmax
 class Classifier:
     """``model`` with what it needs around it: ``class_names[k]`` names class ``k``; ``scaler``
     standardises the features first (None: they go in as read, images as ``x / 255``);
-    ``image_shape`` is the (height, width) of the images it was trained on, if any."""
+    ``image_shape`` is the (height, width) of the images it was trained on, if any; ``zero_based``,
+    whether the svmlight files it was trained on counted their features from 0 (None: not svmlight)."""
 
     model: LogisticRegression
     class_names: tuple[str, ...]
     scaler: Standardizer | None = None
     image_shape: tuple[int, int] | None = None
+    zero_based: bool | None = None
 
     def inputs(self, x: Any) -> Any:
         """``x`` (n, n_in) as the model takes it: in its dtype, standardised when it was trained so

@@ -131,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--top", type=int, default=1, metavar="K", help="show the K most likely classes")
     predict.add_argument("--label-column", type=_column, metavar="NAME|INDEX",
                          help="a CSV/TSV input's label column, left out (default: one named label, class, ...)")
+    predict.add_argument("--zero-based", default="model", choices=("model", "auto", "yes", "no"),
+                         help="svmlight inputs: whether feature index 0 is the first column (default model: as the "
+                              "training files counted)")
     predict.add_argument("--out", type=Path, metavar="FILE.csv",
                          help="write one row per example (input, label, each class's probability) instead")
     predict.add_argument("inputs", nargs="+", type=Path, metavar="INPUT",
@@ -300,7 +303,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
         from .experiment import check_writable
 
         check_writable("out", args.out)
-    batches = [(path, read_examples(path, model.n_in, classifier.image_shape, args.label_column))
+    zero_based = {"yes": True, "no": False, "auto": "auto"}.get(args.zero_based, classifier.zero_based)
+    batches = [(path, read_examples(path, model.n_in, classifier.image_shape, args.label_column,
+                                    "auto" if zero_based is None else zero_based))
                for path in args.inputs]  # all checked before anything is printed or written
     rows = []
     for path, x in batches:

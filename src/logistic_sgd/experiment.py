@@ -207,6 +207,7 @@ def _listeners(
             "data": loaded.description, "hyperparameters": config.as_dict(),
             "class_names": list(loaded.class_names) or None, "scaling": "none" if scaler is None else "standard",
             "image_shape": None if loaded.image_shape is None else list(loaded.image_shape),
+            "zero_based": loaded.zero_based,
         }
         writer = BestModelWriter(outputs.model_out, metadata, state=state, scaler=scaler)
         listeners.append(writer)

@@ -22,14 +22,16 @@ from .errors import DataError, one_line
 
 
 def read_examples(
-    path: Path, n_in: int, image_shape: tuple[int, int] | None = None, label_column: str | int | None = None
+    path: Path, n_in: int, image_shape: tuple[int, int] | None = None, label_column: str | int | None = None,
+    zero_based: bool | str = "auto",
 ) -> NDArray[np.floating] | CSR:
     """Rows of ``n_in`` features from one input file; raises :class:`DataError` naming the file.
 
     Images are converted to grey and resized to ``image_shape`` (by default the square of ``n_in``
     pixels: 28 x 28 for 784 inputs); byte pixels become ``x / 255``. A CSV/TSV file's label column
     (``label_column``, or one with a label's name), if it has one, is left out. An svmlight file's
-    rows stay sparse (a :class:`CSR`).
+    rows stay sparse (a :class:`CSR`), its indices counting from 0 or 1 as ``zero_based`` says (the
+    training files' convention, which model files keep).
     """
     if not path.is_file():
         raise DataError(f"{path}: {'is a folder, expected a file' if path.is_dir() else 'no such file'}")
@@ -39,7 +41,7 @@ def read_examples(
     elif is_table(path):
         rows = as_features(read_table(path, label_column, require_label=False).x)
     elif is_svmlight(path):
-        return _read_svmlight(path, n_in)
+        return _read_svmlight(path, n_in, zero_based)
     elif suffix == ".npy":
         rows = _read_npy(path, n_in)
     elif "idx" in path.name or suffix == ".gz":
@@ -55,10 +57,10 @@ def read_examples(
     return rows
 
 
-def _read_svmlight(path: Path, n_in: int) -> CSR:
+def _read_svmlight(path: Path, n_in: int, zero_based: bool | str) -> CSR:
     """An svmlight file's rows (their labels ignored), as wide as the model: features the model never
     saw in training have no weights, so they are left out."""
-    x, _ = read_svmlight(path)
+    x, _ = read_svmlight(path, zero_based=zero_based)
     if x.n_features <= n_in:
         return CSR(x.data, x.indices, x.indptr, n_in)
     keep = x.indices < n_in

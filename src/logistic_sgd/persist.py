@@ -91,7 +91,9 @@ def load_classifier(path: str | os.PathLike[str]) -> Classifier:
                                       and shape[0] * shape[1] == model.n_in))):
         raise ModelFileError(f"{path}: class names or image shape disagree with the model's {model.n_out} classes "
                              f"and {model.n_in} inputs")
-    return Classifier(model, tuple(names), scaler, None if shape is None else (int(shape[0]), int(shape[1])))
+    zero_based = meta.get("zero_based")
+    return Classifier(model, tuple(names), scaler, None if shape is None else (int(shape[0]), int(shape[1])),
+                      zero_based if isinstance(zero_based, bool) else None)
 
 
 def read_model(path: str | os.PathLike[str]) -> tuple[LogisticRegression, dict[str, Any]]:

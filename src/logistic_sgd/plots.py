@@ -13,10 +13,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .atomic import atomic_write
+from .data.csr import CSR
 from .errors import UsageError
 from .extras import require
 from .metrics import confusion_matrix
-from .model import LogisticRegression
+from .model import LogisticRegression, softmax
 
 
 def pyplot() -> Any:
@@ -75,7 +76,7 @@ def confusion(model: LogisticRegression, x: NDArray[Any], y: NDArray[Any],
               class_names: Sequence[str] | None = None) -> Any:
     """The confusion matrix on ``(x, y)``: rows true class, columns predicted, counts in the cells."""
     plt = pyplot()
-    pred = np.asarray(model.arrays.to_numpy(model.predict(x)))
+    pred = probabilities(model, x).argmax(axis=1)
     k = model.n_out
     matrix = confusion_matrix(y, pred, k)
     fig, ax = plt.subplots(figsize=(6 + 0.2 * k, 5 + 0.2 * k))
@@ -97,7 +98,7 @@ def confidently_wrong(model: LogisticRegression, x: NDArray[Any], y: NDArray[Any
                       class_names: Sequence[str] | None = None) -> Any:
     """The ``n`` misclassified examples the model was surest of, with true and predicted labels."""
     plt = pyplot()
-    proba = np.asarray(model.arrays.to_numpy(model.p_y_given_x(x)))
+    proba = probabilities(model, x)
     pred = proba.argmax(axis=1)
     wrong = np.flatnonzero(pred != np.asarray(y))
     worst = wrong[np.argsort(-proba[wrong, pred[wrong]], kind="stable")][:n]
@@ -108,13 +109,20 @@ def confidently_wrong(model: LogisticRegression, x: NDArray[Any], y: NDArray[Any
     for ax in axes.flat:
         ax.axis("off")
     for ax, i in zip(axes.flat, worst, strict=False):
-        if side * side == x.shape[1]:
+        if side * side == x.shape[1] and not isinstance(x, CSR):
             ax.imshow(np.asarray(x[i]).reshape(side, side), cmap="gray_r")
         true, said = (class_names[y[i]], class_names[pred[i]]) if class_names else (y[i], pred[i])
         ax.set_title(f"true {true}, said {said}\np={proba[i, pred[i]]:.3f}", fontsize=7)
     fig.suptitle("Most confidently wrong test images")
     fig.tight_layout()
     return fig
+
+
+def probabilities(model: LogisticRegression, x: Any) -> NDArray[np.floating]:
+    """``P(Y = k | x)`` as a NumPy array, for dense or sparse rows (a :class:`CSR`)."""
+    if isinstance(x, CSR):
+        return softmax(np.asarray(x.to_scipy() @ model.arrays.to_numpy(model.W)) + model.arrays.to_numpy(model.b))
+    return np.asarray(model.arrays.to_numpy(model.p_y_given_x(x)))
 
 
 def png_bytes(fig: Any) -> bytes:
@@ -134,7 +142,7 @@ def figures(
     out: dict[str, bytes] = {}
     if history:
         out["learning_curve"] = png_bytes(learning_curve(history, costs))
-    if math.isqrt(model.n_in) ** 2 == model.n_in:
+    if math.isqrt(model.n_in) ** 2 == model.n_in and not isinstance(test[0], CSR):
         out["weights"] = png_bytes(weights(model, class_names))
     out["confusion"] = png_bytes(confusion(model, *test, class_names=class_names))
     out["wrong"] = png_bytes(confidently_wrong(model, *test, class_names=class_names))

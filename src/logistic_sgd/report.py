@@ -15,6 +15,7 @@ import numpy as np
 
 from . import plots
 from .config import TrainConfig
+from .data.csr import CSR
 from .data.scaling import Standardizer
 from .errors import OutputError
 from .events import BaseListener, TrainResult, TrainState, ValidationEvent
@@ -207,12 +208,19 @@ class PlotWriter(BaseListener):
         self.written: list[Path] = []
 
     def on_validation(self, event: ValidationEvent) -> None:
-        self.costs.append(event.model.negative_log_likelihood(*self.train))
+        x, y = self.train
+        if isinstance(x, CSR):
+            p = plots.probabilities(event.model, x)
+            self.costs.append(-float(np.mean(np.log(p[np.arange(len(y)), np.asarray(y)]))))
+        else:
+            self.costs.append(event.model.negative_log_likelihood(x, y))
 
     def on_train_end(self, result: TrainResult) -> None:
         if result.best_model is None:
             return
-        test_x = np.asarray(self.test[0], dtype=result.best_model.dtype)
+        test_x = self.test[0]
+        if not isinstance(test_x, CSR):
+            test_x = np.asarray(test_x, dtype=result.best_model.dtype)
         pictures = plots.figures(result.best_model, (test_x, np.asarray(self.test[1])), result.history, self.costs,
                                  self.class_names)
         self.written = plots.write_pngs(self.folder, pictures)

@@ -88,7 +88,7 @@ class Backend:
         """The steps on a sparse training set (NumPy and SciPy here; see :mod:`.sparse`)."""
         from . import sparse
 
-        return sparse.SparseTrainer(model, x, y, rows, mean_over, sparse)
+        return sparse.SparseTrainer(model, x, y, rows, mean_over, sparse, weighted)
 
     def predict(self, model: LogisticRegression, x: Any, chunk: int | None = None) -> Any:
         """``model``'s classes for the placed rows ``x`` (an array of this backend's namespace)."""
@@ -102,6 +102,10 @@ class Backend:
                           weights: Any = None) -> tuple[float, Any, Any]:
         """The mean NLL over all of ``x, y`` (weighted per row by ``weights``) and its gradient
         ``(gW, gb)``: the full-batch solvers' call."""
+        if isinstance(x, CSR):
+            from . import sparse
+
+            return sparse.loss_and_gradient(x, self.arrays.to_numpy(y), model.W, model.b, weights)
         return model.loss_and_gradient(x, y, weights)
 
     def share_cores(self, processes: int) -> None:

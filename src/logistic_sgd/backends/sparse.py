@@ -107,6 +107,30 @@ def sgd_steps(
         W *= W.dtype.type(scale)
 
 
+def loss_and_gradient(X: CSR, y: NDArray[np.integer], W: NDArray[np.floating], b: NDArray[np.floating],
+                      weights: NDArray[np.floating] | None = None, chunk: int = 8192) -> tuple[float, Any, Any]:
+    """The mean NLL over all rows of ``X`` (weighted per row by ``weights``) and its gradient
+    ``(gW, gb)`` (``gW`` dense), ``chunk`` rows at a time: what the full-batch solvers call."""
+    n = len(X)
+    gW, gb, total = np.zeros_like(W), np.zeros_like(b), 0.0
+    for lo in range(0, n, chunk):
+        rows = X.rows(lo, min(n, lo + chunk))
+        labels = np.asarray(y[lo : lo + chunk])
+        cols, xc = _compact(rows, W.dtype)
+        z = xc @ W[cols] + b
+        top = z.max(axis=1, keepdims=True)
+        logp = z - top - np.log(np.exp(z - top).sum(axis=1, keepdims=True))
+        picked = logp[np.arange(len(labels)), labels]
+        w = None if weights is None else np.asarray(weights[lo : lo + chunk], dtype=W.dtype)
+        total -= float(picked.sum() if w is None else (w * picked).sum())
+        d = _softmax_minus_onehot(z, labels, n)
+        if w is not None:
+            d *= w[:, None]
+        gW[cols] += np.asarray(xc.T @ d)
+        gb += d.sum(axis=0)
+    return total / n, gW, gb
+
+
 def logits(X: CSR, W: NDArray[np.floating], b: NDArray[np.floating]) -> NDArray[np.floating]:
     """``X W + b``, shape (n_rows, n_out), in ``W``'s dtype."""
     return np.asarray(X.astype(W.dtype).to_scipy() @ W) + b
@@ -153,13 +177,14 @@ class SparseTrainer(Trainer):
     dense gradient its optimiser needs: a pass over every weight per step.
     """
 
-    takes_runs = True
     takes_decay = True
     shuffles_in_runs = True
 
-    def __init__(self, model: LogisticRegression, x: CSR, y: Any, rows: int, mean_over: int, ops: Any) -> None:
+    def __init__(self, model: LogisticRegression, x: CSR, y: Any, rows: int, mean_over: int, ops: Any,
+                 weighted: bool = False) -> None:
         self.model, self.x, self.y, self.rows = model, x, np.asarray(y), rows
         self.ops, self.mean_over = ops, mean_over
+        self.takes_runs = not weighted  # a run's steps take no weights: weighted steps go one by one
         self.all_x, self.all_y = self.x, self.y
         self._dense: NDArray[np.floating] | None = None
 

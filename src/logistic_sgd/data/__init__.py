@@ -58,7 +58,7 @@ from .npzfile import MALFORMED, read_npz
 from .pickle_safe import load_pickle
 from .sparse_npz import is_csr_npz, read_csr_npz
 from .splits import DEFAULT_FRACTIONS, SPLIT_NAMES, Examples, assemble
-from .svmlight import is_svmlight, read_svmlight_files
+from .svmlight import is_svmlight, read_svmlight_set
 
 Split = tuple[NDArray[np.floating], NDArray[np.int32]]
 Datasets = tuple[Split, Split, Split]
@@ -93,6 +93,9 @@ class LoadedData:
         features, which want standardising (:func:`.scaling.fit_scaling`).
     feature_names : tuple of str or None
         The header's names of the feature columns of a CSV file with a header.
+    zero_based : bool or None
+        For svmlight files: whether their feature indices count from 0 (as read), so that examples
+        classified later are read alike.
     """
 
     datasets: Datasets
@@ -101,6 +104,7 @@ class LoadedData:
     class_names: tuple[str, ...] = ()
     image_shape: tuple[int, int] | None = None
     feature_names: tuple[str, ...] | None = None
+    zero_based: bool | None = None
 
     @property
     def images(self) -> bool:
@@ -269,8 +273,8 @@ def read_path(
         if part.feature_names is not None:
             what += f" ({part.x.shape[1]} features)"
         return assembled({"train": part}, what)
-    raise DataError(f"{path}: unknown dataset format (expected .pkl.gz, .npz, .csv, .tsv, .parquet, or a folder "
-                    "of IDX files, parquet files or images)")
+    raise DataError(f"{path}: unknown dataset format (expected .pkl.gz, .npz, .csv, .tsv, .parquet, .svm, or a "
+                    "folder of IDX files, parquet files or images)")
 
 
 def read_single(path: Path, label_column: str | int | None = None) -> Examples:
@@ -307,11 +311,14 @@ def _svmlight(path: Path, given: dict[str, Path], zero_based: bool | str, assemb
                         "svmlight file too")
     flag = {"yes": True, "no": False}.get(zero_based, zero_based) if isinstance(zero_based, str) else zero_based
     files = [path, *given.values()]
-    read = read_svmlight_files(files, zero_based=flag)
+    read, counted_from = read_svmlight_set(files, zero_based=flag)
     parts = {split: Examples(x, y, p) for split, p, (x, y) in zip(("train", *given), files, read, strict=True)}
+    notes = [f"{SPLIT_NAMES[split]} from {p}" for split, p in given.items()]
     given.clear()  # read here, with the training file
     x = parts["train"].x
-    return assembled(parts, f"svmlight file {path} ({x.n_features} features, {x.nnz} non-zeros)")
+    what = "; ".join([f"svmlight file {path} ({x.n_features} features from index {counted_from}, {x.nnz} non-zeros)",
+                      *notes])
+    return replace(assembled(parts, what), zero_based=counted_from == 0)
 
 
 def _csr_npz(path: Path) -> Examples:
@@ -392,9 +399,9 @@ def _known_folder_names(path: Path) -> tuple[str, ...] | None:
 
 
 def _pixel_shape(x: Any) -> tuple[int, int] | None:
-    """(side, side) for square images stored as bytes, or as floats in [0, 1]; else None."""
+    """(side, side) for square images stored as bytes, or as floats in [0, 1]; else None (sparse rows too)."""
     side = _square(x.shape[1])
-    if side is None:
+    if side is None or isinstance(x, CSR):
         return None
     if isinstance(x, ScaledArray):
         return side if x.divisor == 255 else None
@@ -492,11 +499,12 @@ def fingerprint(datasets: Datasets) -> str:
         if isinstance(x, ScaledArray) and x.checksum:  # the manifest's checksum stands for a memmapped file
             digest.update(f"{x.checksum}{x.shape}".encode())
             x = np.zeros(0)
-        if isinstance(x, CSR):  # its three arrays stand for it
+        if isinstance(x, CSR):  # its shape and three arrays stand for it
+            digest.update(f"csr{x.dtype.str}{x.shape}".encode())
             for a in (x.data, x.indices, x.indptr):
                 digest.update(memoryview(np.ascontiguousarray(a)).cast("B"))
-            x = np.zeros((0, x.n_features), x.dtype)
-        for a in (x, y):
+            x = None
+        for a in (y,) if x is None else (x, y):
             digest.update(f"{a.dtype.str}{a.shape}".encode())
             blocks = (a[i : i + 8192] for i in range(0, len(a), 8192)) if isinstance(a, ScaledArray) else (a,)
             for block in blocks:

@@ -54,8 +54,6 @@ class Classes:
             values = np.unique(labels)
             if len(values) > MAX_CLASSES:
                 raise DataError(f"{source}: {len(values)} distinct labels; is the label column the right one?")
-            if values.dtype.kind in "iu" and values[0] < 0:
-                raise DataError(f"{source}: labels must be >= 0, found {values[0]}")
             names = [str(v) for v in values]
         classes = cls(tuple(names))
         classes.encode(labels, source)

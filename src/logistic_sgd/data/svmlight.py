@@ -78,10 +78,18 @@ def read_svmlight_files(
     paths: Sequence[str | os.PathLike[str]], n_features: int | None = None, zero_based: ZeroBased = "auto",
     dtype: DTypeLike = "float32",
 ) -> list[Labeled]:
+    """Read several svmlight files with one convention and one width: see :func:`read_svmlight_set`."""
+    return read_svmlight_set(paths, n_features, zero_based, dtype)[0]
+
+
+def read_svmlight_set(
+    paths: Sequence[str | os.PathLike[str]], n_features: int | None = None, zero_based: ZeroBased = "auto",
+    dtype: DTypeLike = "float32",
+) -> tuple[list[Labeled], int]:
     """Read several svmlight files with one convention and one width (as scikit-learn's
     ``load_svmlight_files``): "auto" is zero-based when any file holds an index 0, and the width is one
     more than the largest index of all files unless ``n_features`` is given. Parameters, returns and
-    errors as :func:`read_svmlight`."""
+    errors as :func:`read_svmlight`, and the index the files' features count from (0 or 1)."""
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
         raise ValueError(f"dtype must be float32 or float64, got {dtype}")
@@ -96,8 +104,8 @@ def read_svmlight_files(
         if not zero_based and len(idx):
             if idx.min() == 0:
                 row = int(np.searchsorted(indptr, np.argmin(idx), side="right")) - 1
-                raise DataError(f"{path}: line {_line_of_row(path, row)}: index 0 in a one-based file "
-                                f"(pass zero_based=True if the file counts from 0)")
+                raise DataError(f"{path}: line {_line_of_row(path, row)}: index 0, but the files are read as "
+                                "counting from 1 (see zero_based)", ("zero_based",))
             idx -= 1
         widest = max(widest, int(idx.max()) + 1 if len(idx) else 0)
         out.append((path, labels, idx, indptr, data))
@@ -117,7 +125,7 @@ def read_svmlight_files(
         index_type = np.int32 if max(width, len(idx)) < np.iinfo(np.int32).max else np.int64
         matrix = CSR(data, idx.astype(index_type), indptr.astype(index_type), width)
         result.append((matrix, _whole_labels(path, labels)))
-    return result
+    return result, 0 if zero_based else 1
 
 
 def write_svmlight(

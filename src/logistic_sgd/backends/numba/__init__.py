@@ -73,7 +73,7 @@ class NumbaBackend(Backend):
         from .. import sparse
         from . import sparse_kernels
 
-        return sparse.SparseTrainer(model, x, y, rows, mean_over, sparse if weighted else sparse_kernels)
+        return sparse.SparseTrainer(model, x, y, rows, mean_over, sparse if weighted else sparse_kernels, weighted)
 
     def predict(self, model: LogisticRegression, x: Any, chunk: int | None = None) -> Any:
         if isinstance(x, CSR):
@@ -94,7 +94,9 @@ class NumbaBackend(Backend):
                           weights: Any = None) -> tuple[float, Any, Any]:
         """The full-batch mean NLL and its gradient by the kernels: the gradient is the training step's
         over all rows (divided by their number); the loss comes from the logits as ``logsumexp(z) - z_y``.
-        With ``weights``, the reference computes them."""
+        With ``weights`` or sparse rows, the reference computes them."""
+        if isinstance(x, CSR):
+            return super().loss_and_gradient(model, x, y, weights)
         if weights is not None:
             return model.loss_and_gradient(np.asarray(x, dtype=model.dtype), y, weights)
         rows, divisor = self.kernel_input(model, x)
