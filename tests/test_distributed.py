@@ -40,7 +40,7 @@ def noisy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _train(data: Path, out: Path, floatx: str, distributed: bool) -> list[str]:
     launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
     argv = [*(launcher if distributed else [sys.executable]), "-m", "logistic_sgd", "train", "--data", str(data),
-            "--batch-size", "50", "--n-epochs", "15", "--shuffle", "--seed", "5", "--floatx", floatx,
+            "--batch-size", "50", "--n-epochs", "8", "--shuffle", "--seed", "5", "--floatx", floatx,
             "--momentum", "0.5", "--learning-rate", "0.01", "--model-out", str(out)]
     argv += ["--distributed"] if distributed else []
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=300)
@@ -72,7 +72,7 @@ def test_two_gloo_processes_match_one(noisy: Path, sparse_noisy: Path, tmp_path:
     data = noisy if rows == "dense" else sparse_noisy
     single = _train(data, tmp_path / "one.npz", floatx, distributed=False)
     double = _train(data, tmp_path / "two.npz", floatx, distributed=True)
-    assert len(single) > 15 and len({line.split('error')[-1] for line in single}) > 5
+    assert len(single) > 10 and len({line.split('error')[-1] for line in single}) > 5
     assert double == single  # rank 0 alone printed, and printed the same lines
     a, b = load_model(tmp_path / "one.npz"), load_model(tmp_path / "two.npz")
     np.testing.assert_allclose(b.W, a.W, rtol=0, atol=tolerance * np.abs(a.W).max())

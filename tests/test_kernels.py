@@ -307,8 +307,7 @@ def test_the_kernels_cache_is_keyed_by_their_source(tmp_path: Path) -> None:
     import shutil
 
     src = Path(kernels.__file__).resolve().parents[3]
-    script = ("import numpy as np; from logistic_sgd.backends.numba import compile, kernels; "
-              "kernels.predict(np.zeros((2, 3), np.float32), np.zeros((3, 2), np.float32), np.zeros(2, np.float32)); "
+    script = ("from logistic_sgd.backends.numba import compile, kernels; kernels._share(10, 2, 4); "
               "print(compile.cache_root() / compile.source_key())")
     folders = []
     for copy in ("a", "b", "changed"):
@@ -322,7 +321,7 @@ def test_the_kernels_cache_is_keyed_by_their_source(tmp_path: Path) -> None:
         assert run.returncode == 0, run.stderr
         folders.append(Path(run.stdout.strip()))
     assert folders[0] == folders[1] != folders[2]
-    assert any(folders[0].glob("kernels._predict-*.nbi")) and any(folders[2].glob("kernels._predict-*.nbi"))
+    assert any(folders[0].glob("kernels._share-*.nbi")) and any(folders[2].glob("kernels._share-*.nbi"))
     assert not any((tmp_path / "a").rglob("*.nbi"))  # nothing beside the source
 
 

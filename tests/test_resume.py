@@ -25,8 +25,8 @@ SEED_LINE = ("epoch ", "     epoch ", "Optimization complete", "Best model on th
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("resume-data")
-    x, y = make_images(6000, seed=11)
-    sx, sy = make_images(600, seed=12)
+    x, y = make_images(3000, seed=11)
+    sx, sy = make_images(300, seed=12)
     for name, a in (("train-images-idx3-ubyte.gz", x), ("train-labels-idx1-ubyte.gz", y),
                     ("t10k-images-idx3-ubyte.gz", sx), ("t10k-labels-idx1-ubyte.gz", sy)):
         write_idx(folder / name, a)
@@ -39,7 +39,7 @@ def _argv(data: Path, tmp: Path, floatx: str, shuffle: bool) -> list[str]:
             "--model-out", str(tmp / "best.npz"), "--checkpoint", str(tmp / "ck.npz")]
 
 
-EPOCHS = 30
+EPOCHS = 20
 FINISHED = "Best model on the complete sets"
 
 

@@ -17,7 +17,7 @@ from logistic_sgd import LogisticSGDClassifier  # noqa: E402
 def test_check_estimator() -> None:
     repeated_rows = ("minibatch SGD on a random validation split: repeated rows change the minibatches and the split "
                      "(scikit-learn expects the same of SGDClassifier)")
-    check_estimator(LogisticSGDClassifier(max_epochs=200), expected_failed_checks={
+    check_estimator(LogisticSGDClassifier(max_epochs=50), expected_failed_checks={
         "check_sample_weight_equivalence_on_dense_data": repeated_rows,
         "check_sample_weight_equivalence_on_sparse_data": repeated_rows,
         "check_class_weight_classifiers": "with class weights {0: 1000, others: 1e-4} every model that classifies "
