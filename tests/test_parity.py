@@ -20,7 +20,7 @@ import pytest
 
 from logistic_sgd.cli import main
 
-from conftest import FASHION
+from conftest import FASHION, seed_environment
 
 SEED = Path(__file__).with_name("seed_pytensor.py")
 SEED_LINE = re.compile(r"^(epoch \d+, minibatch|     epoch \d+, minibatch|Optimization complete)")
@@ -45,7 +45,7 @@ def _seed_run(floatx: str) -> str:
     """The seed's program, to its end, in its own process (its output)."""
     pytest.importorskip("pytensor")
     run = subprocess.run([sys.executable, str(SEED), "--data", str(FASHION), "--floatx", floatx],
-                         capture_output=True, text=True, timeout=900)
+                         capture_output=True, text=True, timeout=900, env=seed_environment())
     assert run.returncode == 0, run.stderr[-2000:]
     assert len(_seed_lines(run.stdout)) > 50, run.stdout[-2000:]
     return run.stdout
