@@ -14,6 +14,55 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+
+def _threads_per_worker() -> int | None:
+    """The cores per pytest-xdist worker; None outside a pool of several workers."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+    if workers < 2:
+        return None
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, cores // workers)
+
+
+THREADS = _threads_per_worker()
+
+
+def _share_cores_between_workers() -> None:
+    """In a pytest-xdist worker, use this worker's share of the cores: each BLAS, OpenMP, Numba and
+    PyTorch pool as many threads as cores per worker (programs the tests start: see
+    :func:`child_environment`).
+
+    Two workers of two threads each on two cores stall every step of a multithreaded kernel whose
+    thread was descheduled (the suite ran three times slower). The Numba kernels' results for a given
+    number of threads are checked by ``test_kernels`` at one thread and at several."""
+    if THREADS is None:
+        return
+    share = str(THREADS)
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = share
+    try:  # Numba keeps its pool at the core count (test_kernels asks for more threads), using the share
+        import numba
+    except ImportError:
+        pass
+    else:
+        numba.set_num_threads(min(THREADS, numba.config.NUMBA_NUM_THREADS))
+    from threadpoolctl import threadpool_limits  # BLAS already loaded in this process
+
+    threadpool_limits(THREADS)
+
+
+_share_cores_between_workers()
+
+
+def child_environment() -> dict[str, str]:
+    """The environment for a program a test starts: in an xdist worker, its Numba pool the worker's
+    share of the cores too (this process's own pool cannot change once Numba has started it)."""
+    env = dict(os.environ)
+    if THREADS is not None:
+        env["NUMBA_NUM_THREADS"] = str(THREADS)
+    return env
+
+
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 
 

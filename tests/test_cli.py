@@ -14,7 +14,7 @@ import pytest
 from logistic_sgd import load_model, sgd_optimization_mnist
 from logistic_sgd.cli import main
 
-from conftest import make_images, write_idx
+from conftest import child_environment, make_images, write_idx
 
 SEED_LINES = re.compile(
     r"^(epoch \d+, minibatch \d+/\d+, validation error \d+\.\d{6} %"
@@ -23,7 +23,8 @@ SEED_LINES = re.compile(
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "logistic_sgd", *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-m", "logistic_sgd", *args], capture_output=True, text=True, timeout=300,
+                          env=child_environment())
 
 
 @pytest.fixture

@@ -224,8 +224,13 @@ def test_calls_from_two_threads_are_safe() -> None:
     rng = np.random.default_rng(4)
     x, y = rng.random((600, 784)).astype(np.float32), rng.integers(0, 10, size=600)
     _, fast = _pair(784, 10, "float32")
-    want = _step_gradient(fast, x, y)[0].copy()
     results: list[np.ndarray] = []
+    # Reference from a new thread as well: Numba's thread count is per calling thread (a test
+    # worker may have set its own), and the sums' order follows the thread count.
+    first = threading.Thread(target=lambda: results.append(_step_gradient(fast, x, y)[0].copy()))
+    first.start()
+    first.join()
+    want = results.pop()
 
     def work() -> None:
         for _ in range(20):

@@ -17,6 +17,8 @@ from logistic_sgd.cli import main
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from make_synthetic import write_synthetic
 
+from conftest import child_environment
+
 SEED_LINE = ("epoch ", "     epoch ", "Optimization complete", "Best model on the complete sets")
 
 
@@ -51,7 +53,8 @@ def test_training_from_the_memory_map_keeps_memory_below_the_float32_size(tmp_pa
              "print([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0], file=sys.stderr); "
              "sys.exit(rc)")
     proc = subprocess.run([sys.executable, "-c", probe, "train", "--data", str(tmp_path / "big"), "--n-epochs", "1",
-                           "-q", "--model-out", str(tmp_path / "m.npz")], capture_output=True, text=True, timeout=300)
+                           "-q", "--model-out", str(tmp_path / "m.npz")], capture_output=True, text=True, timeout=300,
+                          env=child_environment())
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "The code run for 1 epochs" in proc.stdout
     peak = int(proc.stderr.split("VmHWM:")[1].split()[0]) * 1024

@@ -12,6 +12,8 @@ from types import SimpleNamespace
 from logistic_sgd import TrainConfig, fit, load_data
 from logistic_sgd.report import Progress, SeedLog
 
+from conftest import child_environment
+
 
 class Terminal:
     """The screen of a terminal that stdout and stderr share: ``\\r``, ``\\n`` and erase-to-end-of-line."""
@@ -81,5 +83,5 @@ def test_bar_redrawn_after_a_clear_within_an_epoch() -> None:
 def test_no_bar_when_piped(idx_folder: Path, tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "logistic_sgd", "train", "--data", str(idx_folder), "--batch-size",
                            "50", "--n-epochs", "2", "--model-out", str(tmp_path / "m.npz")],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, env=child_environment())
     assert proc.returncode == 0 and "\r" not in proc.stderr and "\r" not in proc.stdout

@@ -16,7 +16,7 @@ import pytest
 from logistic_sgd import load_model
 from logistic_sgd.cli import main
 
-from conftest import make_images, write_idx
+from conftest import child_environment, make_images, write_idx
 
 pytestmark = pytest.mark.slow
 SEED_LINE = ("epoch ", "     epoch ", "Optimization complete", "Best model on the complete sets")
@@ -51,7 +51,7 @@ def _run_until(argv: list[str], rng: random.Random, kill: bool) -> tuple[int, st
     """Run the CLI; with ``kill``, send it SIGINT or SIGTERM after a random number of its validation
     lines (so the signal lands while it trains); its return code, stdout and stderr."""
     proc = subprocess.Popen([sys.executable, "-m", "logistic_sgd", *argv], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, bufsize=1)
+                            stderr=subprocess.PIPE, text=True, bufsize=1, env=child_environment())
     assert proc.stdout is not None
     out = []
     after = rng.randint(1, EPOCHS // 2) if kill else -1
@@ -71,7 +71,7 @@ def test_resume_after_random_kills_matches_an_uninterrupted_run(
     ref_dir = tmp_path / "ref"
     ref_dir.mkdir()
     ref = subprocess.run([sys.executable, "-m", "logistic_sgd", *_argv(data, ref_dir, floatx, shuffle)],
-                         capture_output=True, text=True, timeout=300)
+                         capture_output=True, text=True, timeout=300, env=child_environment())
     assert ref.returncode == 0, ref.stderr
     expected = _lines(ref.stdout)
     assert len(expected) > EPOCHS
