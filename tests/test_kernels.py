@@ -317,6 +317,24 @@ def test_each_cpu_takes_its_width_and_the_same_bits(target: dict[str, str], lane
         np.testing.assert_array_equal(there[key], here[key], err_msg=key)
 
 
+@pytest.mark.parametrize(("target", "lanes"), [
+    ({"NUMBA_CPU_NAME": "skylake-avx512", "NUMBA_CPU_FEATURES": ""}, 16),
+    ({"NUMBA_CPU_NAME": "znver4", "NUMBA_CPU_FEATURES": ""}, 16),
+    ({"NUMBA_CPU_NAME": "znver4", "NUMBA_CPU_FEATURES": "-avx512f"}, 8),
+    ({"NUMBA_CPU_NAME": "haswell", "NUMBA_CPU_FEATURES": ""}, 8),
+    (AVX2, 8),
+    ({"NUMBA_CPU_NAME": "sandybridge", "NUMBA_CPU_FEATURES": ""}, 4),  # AVX without FMA
+    (PORTABLE, 4),
+])
+def test_the_width_is_the_one_numba_compiles_for(target: dict[str, str], lanes: int) -> None:
+    """Numba's target CPU, named or by its features (nothing runs there: LLVM is only asked)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_CPU")} | target
+    run = subprocess.run([sys.executable, "-c", "from logistic_sgd import kernels; print(kernels.native_lanes())"],
+                         env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert int(run.stdout) == lanes
+
+
 _CACHED = ("import sys, numpy as np; from logistic_sgd import kernels; z = np.empty((45, 11), np.float32); "
            "u = np.arange(45 * 784, dtype=np.int64).reshape(45, 784) % 251; "
            "W = np.sin(np.arange(784 * 11, dtype=np.float32)).reshape(784, 11); "

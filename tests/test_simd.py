@@ -18,7 +18,7 @@ from logistic_sgd.simd import (
     fma,
     full,
     hsum,
-    lanes,
+    lane_count,
     load,
     load_first,
     maximum,
@@ -43,7 +43,7 @@ def _copy_first(w: Width, src: np.ndarray, i: int, j: int, dst: np.ndarray, k: i
 
 @njit
 def _lanes_of(w: Width, a: np.ndarray) -> int:
-    return lanes(w, a)
+    return lane_count(w, a)
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -143,7 +143,7 @@ def test_lane_arithmetic_is_ieee(width: int) -> None:
 
 @njit
 def _exp_all(w: Width, x: np.ndarray, out: np.ndarray) -> None:
-    L, n = lanes(w, x), x.shape[1]
+    L, n = lane_count(w, x), x.shape[1]
     for k in range(0, n, L):
         store_first(out, 0, k, exp(load_first(w, x, 0, k, n - k)), n - k)
 

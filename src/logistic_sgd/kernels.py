@@ -41,7 +41,7 @@ from numba import njit, prange, types
 from numba.extending import overload
 from numpy.typing import NDArray
 
-from .simd import Width, add, div, exp, fma, hsum, lanes, load, load_first, maximum, store_first, sub, zeros
+from .simd import Width, add, div, exp, fma, hsum, lane_count, load, load_first, maximum, store_first, sub, zeros
 
 _TIE = 2.0**-16  # logits closer than this to the largest may tie with it in the softmax: see _clear_argmax
 _LINE = 64  # bytes in a cache line
@@ -51,17 +51,25 @@ _lock = threading.Lock()  # numba's default thread pool must not be entered from
 _fastmath = {"contract", "reassoc", "nsz", "arcp"}  # no nnan/ninf: NaN and Inf must show
 
 
+@functools.cache
 def native_lanes() -> int:
     """The float32 lanes of the widest vectors of the CPU Numba compiles for: 16 with AVX-512, 8 with
     AVX2 and FMA, else 4 (SSE2, NEON, ...: the portable width). That CPU is the one this runs on,
-    or the one ``NUMBA_CPU_NAME`` and ``NUMBA_CPU_FEATURES`` name where they are set."""
+    or the one ``NUMBA_CPU_NAME`` and ``NUMBA_CPU_FEATURES`` name where they are set: LLVM, asked
+    for that CPU, compiles a multiply-add of 16 and of 8 lanes, and the registers it takes tell."""
+    import llvmlite.binding as llvm
     from numba.core.registry import cpu_target
 
-    features = set(cpu_target.target_context.codegen().magic_tuple()[2].split(","))
-    if {"+avx512f", "+fma"} <= features and "-evex512" not in features:
-        return 16
-    if {"+avx2", "+fma"} <= features:
-        return 8
+    triple, cpu, features = cpu_target.target_context.codegen().magic_tuple()
+    machine = llvm.Target.from_triple(triple).create_target_machine(cpu=cpu, features=features, opt=2)
+    for lanes, register in ((16, "%zmm"), (8, "%ymm")):
+        v = f"<{lanes} x float>"
+        probe = llvm.parse_assembly(
+            f"define void @probe(ptr %p) {{\n  %v = load {v}, ptr %p, align 4\n"
+            f"  %r = call {v} @llvm.fma.v{lanes}f32({v} %v, {v} %v, {v} %v)\n  store {v} %r, ptr %p, align 4\n"
+            f"  ret void\n}}\ndeclare {v} @llvm.fma.v{lanes}f32({v}, {v}, {v})\n")
+        if any("vfmadd" in line and register in line for line in machine.emit_assembly(probe).splitlines()):
+            return lanes
     return 4
 
 
@@ -108,7 +116,7 @@ def _dots(w: Any, X: Any, r: int, WT: Any, j: int, b: Any) -> Any:  # pragma: no
     """The logits of rows ``r .. r + 3`` for classes ``j, j + 1``, each as :func:`_dot` computes it:
     eight vectors of sums stay in registers while the features go by, each load of ``X`` feeding
     two multiply-adds and each load of ``W^T`` four."""
-    K, L = X.shape[1], lanes(w, X)
+    K, L = X.shape[1], lane_count(w, X)
     a0 = a1 = a2 = a3 = c0 = c1 = c2 = c3 = zeros(w, X)
     k = 0
     while k + L <= K:
@@ -135,7 +143,7 @@ def _dot(w: Any, X: Any, r: int, WT: Any, j: int, b: Any) -> Any:  # pragma: no 
     features ``k = i (mod lanes)`` in order, one rounded multiply-add each; :func:`hsum` adds the
     lanes, then ``b[j]`` is added. The order of the additions depends on the width, so the logits
     of two widths may differ in the last bits (the tests hold each width to this rule exactly)."""
-    K, L = X.shape[1], lanes(w, X)
+    K, L = X.shape[1], lane_count(w, X)
     a = zeros(w, X)
     k = 0
     while k + L <= K:
@@ -201,7 +209,7 @@ def _softmax_minus_onehot(  # pragma: no cover - compiled
     the rows taken a vector at a time: ``e_j = exp(z_j - max z)`` (:func:`logistic_sgd.simd.exp`),
     ``t = e_0 + e_1 + ...`` in class order, ``e_j / t``, minus 1 at the label, divided by ``n``,
     each operation rounded once, as the model computes it; ``gb +=`` the columns."""
-    J, L, rows = dT.shape[0], lanes(w, dT), r1 - r0
+    J, L, rows = dT.shape[0], lane_count(w, dT), r1 - r0
     for q in range(0, rows, L):
         c = rows - q  # the rows of this vector (all lanes, or fewer at the end)
         m = load_first(w, dT, 0, q, c)
@@ -244,7 +252,7 @@ def _backward(w: Any, X: Any, r0: int, r1: int, d: Any, gT: Any) -> None:  # pra
     another, each with one rounded multiply-add: the same numbers for every width (the tests hold
     every width to that, bit for bit). Tiles of 5 classes by two vectors of features (see
     :func:`_tile`), then the classes left over one at a time."""
-    J, K, L = gT.shape[0], X.shape[1], lanes(w, X)
+    J, K, L = gT.shape[0], X.shape[1], lane_count(w, X)
     for j in range(0, J - 4, 5):
         k = 0
         while k + 2 * L <= K:
@@ -270,7 +278,7 @@ def _tile(  # pragma: no cover - compiled
     (``m = 0``: none). Its ten vectors of sums stay in registers while every row of the block adds
     to them (two loads of the row, five multiply-adds per vector), so each row is read twice for
     ten classes, not ten times, and ``gT`` once."""
-    L = lanes(w, X)
+    L = lane_count(w, X)
     k2 = k + L if m > 0 else k  # no second vector: its loads and stores repeat the first's, harmlessly
     a0, b0 = load_first(w, gT, j, k, n), load_first(w, gT, j, k2, m)
     a1, b1 = load_first(w, gT, j + 1, k, n), load_first(w, gT, j + 1, k2, m)
@@ -569,7 +577,8 @@ def gradient_into(
     gW: NDArray[Any], gb: NDArray[Any], scratch: Scratch, divisor: float | None = None, *, lanes: int | None = None,
 ) -> None:
     """``gW, gb <-`` the gradient of the NLL summed over the rows of ``X`` and divided by ``n`` (the
-    minibatch size; a rank holding a slice passes the global size). ``y`` holds integer labels.
+    minibatch size, in ``W``'s dtype as the model divides by it; a rank holding a slice passes the
+    global size). ``y`` holds integer labels.
     ``X`` holds floats of ``W``'s dtype, or bytes standing for ``float32(X) / float32(divisor)``.
     ``lanes`` is the width of the vectors in float32 lanes (:func:`native_lanes` when None): the
     logits, and so what follows from them, depend on it in the last bits (see :func:`_dot`).
@@ -582,7 +591,7 @@ def gradient_into(
     X, scale = _input(X, divisor)
     y = _labels(y)
     with _lock:
-        done = _gradient(_width(lanes), X, scale, y, W, b, n, gW, gb, scratch.buffers())
+        done = _gradient(_width(lanes), X, scale, y, W, b, W.dtype.type(n), gW, gb, scratch.buffers())
     if not done:
         raise IndexError(f"labels must lie in [0, {W.shape[1]}), got {int(y.min())}..{int(y.max())}")
 
@@ -611,7 +620,7 @@ def sgd_steps(
     if start < 0 or end > min(len(X), len(y)):
         raise ValueError(f"rows {start}:{end} do not lie in the {min(len(X), len(y))} rows given")
     with _lock:
-        done = _steps(_width(lanes), X, scale, y, start, batch, n, rates, W, b, scratch.buffers())
+        done = _steps(_width(lanes), X, scale, y, start, batch, W.dtype.type(n), rates, W, b, scratch.buffers())
     if not done:
         rows = y[start:end]
         raise IndexError(f"labels must lie in [0, {W.shape[1]}), got {int(rows.min())}..{int(rows.max())}")

@@ -13,7 +13,7 @@ one version of a kernel per width, from one source.
 - :func:`load` reads a vector from ``array[i, j:]``, :func:`load_first` its first ``n`` lanes
   (the others read as zero, nothing past them is touched); :func:`store` and :func:`store_first`
   write back;
-- :func:`zeros` is a vector of zeros, :func:`lanes` the lane count for an array's dtype;
+- :func:`zeros` is a vector of zeros, :func:`lane_count` the lane count for an array's dtype;
 - :func:`fma` is ``acc + s * x`` lane by lane, rounded once (LLVM's ``fma``), ``s`` a scalar on
   every lane or a vector;
 - :func:`hsum` adds a vector's lanes as a halving tree: lane ``i`` to lane ``i + n/2``, then the
@@ -131,7 +131,7 @@ def _masked(builder: Any, name: str, vector: Vector, args: list[Any]) -> Any:
 
 
 @intrinsic
-def lanes(typingctx: Any, width: Any, array: Any) -> Any:
+def lane_count(typingctx: Any, width: Any, array: Any) -> Any:
     """The number of lanes of ``array``'s dtype in a vector of ``width`` (a constant)."""
     vector = _vector_of(width, array)
 
