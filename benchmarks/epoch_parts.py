@@ -25,7 +25,6 @@ from numba import njit
 from logistic_sgd import LogisticRegression, TrainConfig, kernels, train
 from logistic_sgd.backends import get_backend
 from logistic_sgd.data import open_dataset
-from logistic_sgd.simd import Width
 
 ROWS = 49_800  # an epoch's training rows (83 minibatches of 600)
 
@@ -95,7 +94,7 @@ def _scale(U, buf, scale, reps):
 
 def parts(lanes: int) -> None:
     rng = np.random.default_rng(0)
-    w, block = Width(lanes), kernels.BLOCK
+    w, block = kernels._width(lanes), kernels.BLOCK
     X = rng.random((block, 784), dtype=np.float32)
     WT = rng.normal(size=(10, 784)).astype(np.float32) * 0.01
     dT = rng.normal(size=(10, block)).astype(np.float32)

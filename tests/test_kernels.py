@@ -175,7 +175,7 @@ def _data(rows: int, n_in: int, n_out: int, dtype: str, seed: int) -> tuple[np.n
 
 
 # shapes: features with and without a partial vector at the end, classes in tiles of 5 and left over
-SHAPES = {"float32": [(32, 784, 10), (7, 50, 3), (13, 17, 11)], "float64": [(7, 50, 3), (5, 17, 6)]}
+SHAPES = {"float32": [(32, 784, 10), (7, 50, 3), (13, 17, 11), (6, 40, 12)], "float64": [(7, 50, 3), (5, 17, 6)]}
 CASES = [(dtype, *shape) for dtype, shapes in SHAPES.items() for shape in shapes]
 
 
@@ -198,14 +198,17 @@ def test_backward_adds_the_rows_in_order_with_one_rounding_each(
 
 
 @pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("registers", [16, 32])
 @pytest.mark.parametrize(("dtype", "rows", "n_in", "n_out"), CASES)
 def test_forward_sums_each_lane_in_order_then_the_lanes_as_a_tree(
-    width: int, dtype: str, rows: int, n_in: int, n_out: int
+    width: int, registers: int, dtype: str, rows: int, n_in: int, n_out: int
 ) -> None:
+    """Tiles of four rows by two classes (16 registers) or by five (32), and what they leave: the
+    same numbers."""
     x, W, b, _ = _data(rows + 2, n_in, n_out, dtype, rows + n_in)
     WT = np.ascontiguousarray(W.T)
     z = np.full((32, n_out), np.nan, dtype)
-    _part("forward")(Width(width), x, WT, b, 1, 1 + rows, z)
+    _part("forward")(Width(width, registers), x, WT, b, 1, 1 + rows, z)
     np.testing.assert_array_equal(z[:rows], _forward_exact(x[1 : 1 + rows], WT, b, width))
     assert np.isnan(z[rows:]).all()
 

@@ -18,10 +18,12 @@ from logistic_sgd.simd import (
     fma,
     full,
     hsum,
+    hsums,
     lane_count,
     load,
     load_first,
     maximum,
+    registers,
     store,
     store_first,
     sub,
@@ -114,6 +116,26 @@ def test_hsum_adds_the_halves_down_to_one_lane(width: int) -> None:
     v[0, :2] = 1e8, 1.0
     v[0, width // 2] = -1e8  # the tree adds 1e8 and -1e8 first: 1; in lane order 1 would be lost
     assert _hsum(Width(width), v) == 1.0
+
+
+@njit
+def _hsums(w: Width, a: np.ndarray) -> tuple:
+    vectors = (load(w, a, 0, 0), load(w, a, 1, 0), load(w, a, 2, 0), load(w, a, 3, 0), load(w, a, 4, 0),
+               load(w, a, 5, 0), load(w, a, 6, 0), load(w, a, 7, 0))
+    return hsums(vectors), hsums(vectors[:4]), hsums(vectors[:1]), registers(w)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_hsums_is_hsum_of_each_vector(width: int, dtype: type) -> None:
+    """Several vectors' sums at once, in the same order as each alone (and so the same numbers)."""
+    rng = np.random.default_rng(width)
+    for _ in range(20):
+        a = (rng.normal(size=(8, 16)) * 10.0 ** rng.integers(-8, 9, size=(8, 16))).astype(dtype)
+        eight, four, one, regs = _hsums(Width(width, 32), a)
+        want = [_hsum(Width(width), a[i : i + 1]) for i in range(8)]
+        assert list(eight) == want and list(four) == want[:4] and list(one) == want[:1]
+        assert regs == 32
 
 
 @njit

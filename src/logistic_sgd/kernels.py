@@ -41,7 +41,23 @@ from numba import njit, prange, types
 from numba.extending import overload
 from numpy.typing import NDArray
 
-from .simd import Width, add, div, exp, fma, hsum, lane_count, load, load_first, maximum, store_first, sub, zeros
+from .simd import (
+    Width,
+    add,
+    div,
+    exp,
+    fma,
+    hsum,
+    hsums,
+    lane_count,
+    load,
+    load_first,
+    maximum,
+    registers,
+    store_first,
+    sub,
+    zeros,
+)
 
 _TIE = 2.0**-16  # logits closer than this to the largest may tie with it in the softmax: see _clear_argmax
 _LINE = 64  # bytes in a cache line
@@ -51,12 +67,18 @@ _lock = threading.Lock()  # numba's default thread pool must not be entered from
 _fastmath = {"contract", "reassoc", "nsz", "arcp"}  # no nnan/ninf: NaN and Inf must show
 
 
-@functools.cache
 def native_lanes() -> int:
     """The float32 lanes of the widest vectors of the CPU Numba compiles for: 16 with AVX-512, 8 with
     AVX2 and FMA, else 4 (SSE2, NEON, ...: the portable width). That CPU is the one this runs on,
     or the one ``NUMBA_CPU_NAME`` and ``NUMBA_CPU_FEATURES`` name where they are set: LLVM, asked
     for that CPU, compiles a multiply-add of 16 and of 8 lanes, and the registers it takes tell."""
+    return _native().lanes
+
+
+@functools.cache
+def _native() -> Width:
+    """The width of :func:`native_lanes`, with the CPU's number of vector registers (32 with AVX-512
+    and on AArch64, else 16)."""
     import llvmlite.binding as llvm
     from numba.core.registry import cpu_target
 
@@ -69,13 +91,13 @@ def native_lanes() -> int:
             f"  %r = call {v} @llvm.fma.v{lanes}f32({v} %v, {v} %v, {v} %v)\n  store {v} %r, ptr %p, align 4\n"
             f"  ret void\n}}\ndeclare {v} @llvm.fma.v{lanes}f32({v}, {v}, {v})\n")
         if any("vfmadd" in line and register in line for line in machine.emit_assembly(probe).splitlines()):
-            return lanes
-    return 4
+            return Width(lanes, 32 if lanes == 16 else 16)
+    return Width(4, 32 if triple.startswith(("aarch64", "arm64")) else 16)
 
 
 @functools.cache
 def _width(lanes: int | None) -> Width:
-    return Width(native_lanes() if lanes is None else lanes)
+    return _native() if lanes is None else Width(lanes, _native().registers)
 
 
 def _compiled(**options: Any) -> Any:
@@ -92,18 +114,23 @@ def _compiled(**options: Any) -> Any:
 
 @_compiled(inline="always")
 def _forward(w: Any, X: Any, WT: Any, b: Any, r0: int, r1: int, z: Any) -> None:  # pragma: no cover - compiled
-    """``z[r - r0, j] = b[j] + X[r] . WT[j]`` for rows ``r0 <= r < r1``, four rows by two classes at
-    a time (see :func:`_dots`)."""
+    """``z[r - r0, j] = b[j] + X[r] . WT[j]`` for rows ``r0 <= r < r1``, each as :func:`_dot` computes
+    it, four rows by five classes at a time where the CPU has 32 vector registers (:func:`_dots5`),
+    else by two (:func:`_dots`): the same numbers either way."""
     J = WT.shape[0]
     r = r0
     while r + 4 <= r1:
-        q = r - r0
-        for j in range(0, J - 1, 2):
-            z[q, j], z[q + 1, j], z[q + 2, j], z[q + 3, j], z[q, j + 1], z[q + 1, j + 1], z[q + 2, j + 1], \
-                z[q + 3, j + 1] = _dots(w, X, r, WT, j, b)
-        if J % 2:  # an odd number of classes
+        j = 0
+        if registers(w) >= 32:
+            while j + 5 <= J:
+                _dots5(w, X, r, WT, j, b, z, r - r0)
+                j += 5
+        while j + 2 <= J:
+            _dots(w, X, r, WT, j, b, z, r - r0)
+            j += 2
+        if j < J:  # an odd number of classes
             for i in range(4):
-                z[q + i, J - 1] = _dot(w, X, r + i, WT, J - 1, b)
+                z[r - r0 + i, j] = _dot(w, X, r + i, WT, j, b)
         r += 4
     while r < r1:
         for j in range(J):
@@ -112,29 +139,61 @@ def _forward(w: Any, X: Any, WT: Any, b: Any, r0: int, r1: int, z: Any) -> None:
 
 
 @_compiled(inline="always")
-def _dots(w: Any, X: Any, r: int, WT: Any, j: int, b: Any) -> Any:  # pragma: no cover - compiled
-    """The logits of rows ``r .. r + 3`` for classes ``j, j + 1``, each as :func:`_dot` computes it:
-    eight vectors of sums stay in registers while the features go by, each load of ``X`` feeding
-    two multiply-adds and each load of ``W^T`` four."""
+def _dots(w: Any, X: Any, r: int, WT: Any, j: int, b: Any, z: Any, q: int) -> None:  # pragma: no cover
+    """The logits of rows ``r .. r + 3`` for classes ``j, j + 1`` into ``z[q .. q + 3]``: eight vectors
+    of sums stay in registers while the features go by, each load of ``X`` feeding two multiply-adds
+    and each load of ``W^T`` four."""
     K, L = X.shape[1], lane_count(w, X)
     a0 = a1 = a2 = a3 = c0 = c1 = c2 = c3 = zeros(w, X)
     k = 0
-    while k + L <= K:
-        u, v = load(w, WT, j, k), load(w, WT, j + 1, k)
-        x0, x1, x2, x3 = load(w, X, r, k), load(w, X, r + 1, k), load(w, X, r + 2, k), load(w, X, r + 3, k)
+    while k < K:
+        n = K - k  # lanes of this vector: all, but at the end
+        if n >= L:
+            x0, x1, x2, x3 = load(w, X, r, k), load(w, X, r + 1, k), load(w, X, r + 2, k), load(w, X, r + 3, k)
+            u, v = load(w, WT, j, k), load(w, WT, j + 1, k)
+        else:
+            x0, x1 = load_first(w, X, r, k, n), load_first(w, X, r + 1, k, n)
+            x2, x3 = load_first(w, X, r + 2, k, n), load_first(w, X, r + 3, k, n)
+            u, v = load_first(w, WT, j, k, n), load_first(w, WT, j + 1, k, n)
         a0, a1, a2, a3 = fma(u, x0, a0), fma(u, x1, a1), fma(u, x2, a2), fma(u, x3, a3)
         c0, c1, c2, c3 = fma(v, x0, c0), fma(v, x1, c1), fma(v, x2, c2), fma(v, x3, c3)
         k += L
-    if k < K:
+    h0, h1, h2, h3, h4, h5, h6, h7 = hsums((a0, a1, a2, a3, c0, c1, c2, c3))
+    z[q, j], z[q + 1, j], z[q + 2, j], z[q + 3, j] = b[j] + h0, b[j] + h1, b[j] + h2, b[j] + h3
+    z[q, j + 1], z[q + 1, j + 1], z[q + 2, j + 1], z[q + 3, j + 1] = b[j + 1] + h4, b[j + 1] + h5, b[j + 1] + h6, \
+        b[j + 1] + h7
+
+
+@_compiled(inline="always")
+def _dots5(w: Any, X: Any, r: int, WT: Any, j: int, b: Any, z: Any, q: int) -> None:  # pragma: no cover
+    """As :func:`_dots` for classes ``j .. j + 4``: twenty vectors of sums in registers, each load of
+    ``X`` feeding five multiply-adds (for CPUs with 32 vector registers)."""
+    K, L = X.shape[1], lane_count(w, X)
+    a0 = a1 = a2 = a3 = c0 = c1 = c2 = c3 = e0 = e1 = e2 = e3 = f0 = f1 = f2 = f3 = g0 = g1 = g2 = g3 = zeros(w, X)
+    k = 0
+    while k < K:
         n = K - k
-        u, v = load_first(w, WT, j, k, n), load_first(w, WT, j + 1, k, n)
-        x0, x1 = load_first(w, X, r, k, n), load_first(w, X, r + 1, k, n)
-        x2, x3 = load_first(w, X, r + 2, k, n), load_first(w, X, r + 3, k, n)
-        a0, a1, a2, a3 = fma(u, x0, a0), fma(u, x1, a1), fma(u, x2, a2), fma(u, x3, a3)
-        c0, c1, c2, c3 = fma(v, x0, c0), fma(v, x1, c1), fma(v, x2, c2), fma(v, x3, c3)
-    p, s = b[j], b[j + 1]
-    return (p + hsum(a0), p + hsum(a1), p + hsum(a2), p + hsum(a3),
-            s + hsum(c0), s + hsum(c1), s + hsum(c2), s + hsum(c3))
+        if n >= L:
+            x0, x1, x2, x3 = load(w, X, r, k), load(w, X, r + 1, k), load(w, X, r + 2, k), load(w, X, r + 3, k)
+            u0, u1, u2 = load(w, WT, j, k), load(w, WT, j + 1, k), load(w, WT, j + 2, k)
+            u3, u4 = load(w, WT, j + 3, k), load(w, WT, j + 4, k)
+        else:
+            x0, x1 = load_first(w, X, r, k, n), load_first(w, X, r + 1, k, n)
+            x2, x3 = load_first(w, X, r + 2, k, n), load_first(w, X, r + 3, k, n)
+            u0, u1, u2 = load_first(w, WT, j, k, n), load_first(w, WT, j + 1, k, n), load_first(w, WT, j + 2, k, n)
+            u3, u4 = load_first(w, WT, j + 3, k, n), load_first(w, WT, j + 4, k, n)
+        a0, a1, a2, a3 = fma(u0, x0, a0), fma(u0, x1, a1), fma(u0, x2, a2), fma(u0, x3, a3)
+        c0, c1, c2, c3 = fma(u1, x0, c0), fma(u1, x1, c1), fma(u1, x2, c2), fma(u1, x3, c3)
+        e0, e1, e2, e3 = fma(u2, x0, e0), fma(u2, x1, e1), fma(u2, x2, e2), fma(u2, x3, e3)
+        f0, f1, f2, f3 = fma(u3, x0, f0), fma(u3, x1, f1), fma(u3, x2, f2), fma(u3, x3, f3)
+        g0, g1, g2, g3 = fma(u4, x0, g0), fma(u4, x1, g1), fma(u4, x2, g2), fma(u4, x3, g3)
+        k += L
+    for i, h in enumerate(hsums((a0, a1, a2, a3, c0, c1, c2, c3))):
+        z[q + i % 4, j + i // 4] = b[j + i // 4] + h
+    for i, h in enumerate(hsums((e0, e1, e2, e3, f0, f1, f2, f3))):
+        z[q + i % 4, j + 2 + i // 4] = b[j + 2 + i // 4] + h
+    for i, h in enumerate(hsums((g0, g1, g2, g3))):
+        z[q + i, j + 4] = b[j + 4] + h
 
 
 @_compiled(inline="always")

@@ -13,7 +13,8 @@ one version of a kernel per width, from one source.
 - :func:`load` reads a vector from ``array[i, j:]``, :func:`load_first` its first ``n`` lanes
   (the others read as zero, nothing past them is touched); :func:`store` and :func:`store_first`
   write back;
-- :func:`zeros` is a vector of zeros, :func:`lane_count` the lane count for an array's dtype;
+- :func:`zeros` is a vector of zeros, :func:`lane_count` the lane count for an array's dtype,
+  :func:`registers` the CPU's number of vector registers;
 - :func:`fma` is ``acc + s * x`` lane by lane, rounded once (LLVM's ``fma``), ``s`` a scalar on
   every lane or a vector;
 - :func:`hsum` adds a vector's lanes as a halving tree: lane ``i`` to lane ``i + n/2``, then the
@@ -39,9 +40,12 @@ from numba.extending import NativeValue, intrinsic, models, register_model, type
 
 @dataclass(frozen=True)
 class Width:
-    """The width of the vectors a kernel computes with, in float32 lanes (16, 8, 4, ...; a power of two)."""
+    """The width of the vectors a kernel computes with, in float32 lanes (16, 8, 4, ...; a power of
+    two), and how many vector registers the CPU has (16 with AVX2 or SSE, 32 with AVX-512 or NEON):
+    a kernel may keep more sums in registers where there are more (:func:`registers`)."""
 
     lanes: int
+    registers: int = 16
 
     def __post_init__(self) -> None:
         if self.lanes < 2 or self.lanes & (self.lanes - 1):
@@ -51,9 +55,9 @@ class Width:
 class WidthType(types.Type):
     """The Numba type of a :class:`Width`: the width is in the type, so each one compiles apart."""
 
-    def __init__(self, lanes: int) -> None:
-        self.lanes = lanes
-        super().__init__(name=f"width{lanes}")
+    def __init__(self, lanes: int, registers: int) -> None:
+        self.lanes, self.registers = lanes, registers
+        super().__init__(name=f"width{lanes}r{registers}")
 
 
 class Vector(types.Type):
@@ -66,7 +70,7 @@ class Vector(types.Type):
 
 @typeof_impl.register(Width)
 def _typeof_width(value: Width, context: Any) -> WidthType:
-    return WidthType(value.lanes)
+    return WidthType(value.lanes, value.registers)
 
 
 @register_model(WidthType)
@@ -139,6 +143,18 @@ def lane_count(typingctx: Any, width: Any, array: Any) -> Any:
         return ir.Constant(ir.IntType(64), vector.count)
 
     return types.int64(width, array), codegen
+
+
+@intrinsic
+def registers(typingctx: Any, width: Any) -> Any:
+    """The number of vector registers of ``width``'s CPU (a constant)."""
+    if not isinstance(width, WidthType):
+        raise TypingError(f"expected a Width, got {width}")
+
+    def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+        return ir.Constant(ir.IntType(64), width.registers)
+
+    return types.int64(width), codegen
 
 
 @intrinsic
@@ -246,6 +262,46 @@ def hsum(typingctx: Any, v: Any) -> Any:
         return builder.extract_element(acc, ir.Constant(_I32, 0))
 
     return v.dtype(v), codegen
+
+
+@intrinsic
+def hsums(typingctx: Any, vectors: Any) -> Any:
+    """:func:`hsum` of each vector of a tuple, as a tuple: the same additions, in the same order, but
+    done on several vectors at once (the halves of two vectors are shuffled into one), about a
+    quarter of the instructions of one :func:`hsum` each."""
+    if not (isinstance(vectors, types.UniTuple) and isinstance(vectors.dtype, Vector)):
+        raise TypingError(f"hsums needs a tuple of vectors of one type, got {vectors}")
+    v, m = vectors.dtype, vectors.count
+
+    def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+        # each entry: (value, the inputs whose segments it holds in order, lanes per segment)
+        packed = [(builder.extract_value(args[0], i), [i], v.count) for i in range(m)]
+        seg = v.count
+        while seg > 1:
+            half, merged = seg // 2, []
+            pairs = [packed[i : i + 2] for i in range(0, len(packed), 2)]
+            for pair in pairs:
+                a = pair[0]
+                b = pair[1] if len(pair) == 2 else None
+                other = b[0] if b is not None else a[0]
+                owners = a[1] + (b[1] if b is not None else [])
+                lo, hi = [], []
+                for n_seg in range(len(owners)):
+                    base = n_seg * seg  # in the concatenation of a and b
+                    lo += list(range(base, base + half))
+                    hi += list(range(base + half, base + seg))
+                mask = ir.VectorType(_I32, len(lo))
+                low = builder.shuffle_vector(a[0], other, ir.Constant(mask, lo))
+                high = builder.shuffle_vector(a[0], other, ir.Constant(mask, hi))
+                merged.append((_flagged(builder.fadd(low, high)), owners, half))
+            packed, seg = merged, half
+        sums = [None] * m
+        for value, owners, _ in packed:
+            for lane, owner in enumerate(owners):
+                sums[owner] = builder.extract_element(value, ir.Constant(_I32, lane))
+        return context.make_tuple(builder, sig.return_type, sums)
+
+    return types.UniTuple(v.dtype, m)(vectors), codegen
 
 
 def _flagged(instr: Any) -> Any:
