@@ -5,7 +5,7 @@
    set, scoring the test set (after each improvement), and the rest (the loop, copies of the best
    model). Medians of ``--repeats`` runs, in ms per epoch.
 2. The step's parts on one thread, with the rows of one block in cache (CPU time, the fastest of
-   nine), over an epoch's 49,800 rows: the forward product, the softmax minus one-hot, the
+   nine), over an epoch's 49,800 rows in blocks of 32: the forward product, the softmax minus one-hot, the
    backward product, scaling bytes to floats; and the fixed cost of one call of ``sgd_steps``.
 
 Usage: python benchmarks/epoch_parts.py [--data DIR] [--repeats 3] [--lanes 16]
@@ -94,7 +94,7 @@ def _scale(U, buf, scale, reps):
 
 def parts(lanes: int) -> None:
     rng = np.random.default_rng(0)
-    w, block = kernels._width(lanes), kernels.BLOCK
+    w, block = kernels._width(lanes), 32
     X = rng.random((block, 784), dtype=np.float32)
     WT = rng.normal(size=(10, 784)).astype(np.float32) * 0.01
     dT = rng.normal(size=(10, block)).astype(np.float32)

@@ -243,11 +243,11 @@ def test_softmax_minus_onehot_is_the_models_arithmetic(width: int, dtype: str, r
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize(("dtype", "rows", "n_in", "n_out"), [("float32", 600, 784, 10), ("float32", 37, 50, 11),
-                                                               ("float64", 37, 50, 3)])
+                                                               ("float64", 37, 50, 3), ("float32", 1500, 784, 3)])
 def test_gradient_is_exactly_its_parts(width: int, threads: int, dtype: str, rows: int, n_in: int,
                                        n_out: int) -> None:
     """The whole step, threads included, to the last bit: logits, softmax, backward, the threads'
-    sums added in order; bytes read as the floats they stand for."""
+    sums added in order (1,500 rows of 784 floats: more than one block of rows for a thread)."""
     import numba
 
     if threads > numba.config.NUMBA_NUM_THREADS:

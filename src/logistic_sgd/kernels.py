@@ -61,7 +61,7 @@ from .simd import (
 
 _TIE = 2.0**-16  # logits closer than this to the largest may tie with it in the softmax: see _clear_argmax
 _LINE = 64  # bytes in a cache line
-BLOCK = 32  # rows per block: forward, softmax and backward on 32 rows (100 KB of float32) in cache
+_BLOCK_BYTES = 2**21  # a block of rows as floats, at most: it stays in a core's cache (L2 or L3) between passes
 _lock = threading.Lock()  # numba's default thread pool must not be entered from two threads at once
 
 _fastmath = {"contract", "reassoc", "nsz", "arcp"}  # no nnan/ninf: NaN and Inf must show
@@ -398,6 +398,14 @@ def _rows_compiled(X: Any, r0: Any, r1: Any, scale: Any, buf: Any) -> Any:  # pr
 
 
 @_compiled(inline="always")
+def _block_rows(n_in: int, itemsize: int) -> int:  # pragma: no cover - compiled
+    """Rows per block: as many as fit in ``_BLOCK_BYTES`` (usually a thread's whole share of a
+    minibatch, so that each pass over the rows of a step is one sweep), from 32 to 1,024, a
+    multiple of 4."""
+    return max(32, min(1024, _BLOCK_BYTES // (n_in * itemsize))) // 4 * 4
+
+
+@_compiled(inline="always")
 def _share(n: int, parts: int, multiple: int) -> int:  # pragma: no cover - compiled
     """Rows per part: ``n`` split in ``parts``, rounded up to a multiple of ``multiple``."""
     return ((n + parts - 1) // parts + multiple - 1) // multiple * multiple
@@ -420,57 +428,72 @@ def _transpose(W: Any, WT: Any) -> None:  # pragma: no cover - compiled
 
 @_compiled(inline="always")
 def _part(  # pragma: no cover - compiled
-    w: Any, X: Any, scale: Any, y: Any, b: Any, n_mean: Any, start: int, n: int, t: int, s: Any
+    w: Any, X: Any, scale: Any, y: Any, WT: Any, b: Any, n_mean: Any, start: int, n: int, t: int,
+    gT: Any, gbT: Any, z: Any, xb: Any,
 ) -> None:
     """Thread ``t``'s share of the step on rows ``start:start + n``: its partial gradient in ``gT[t]``,
     ``gbT[t]``, block by block (logits, softmax minus one-hot, gradient while the block is in cache)."""
-    WT, gT, gbT, z, xb = s
     per = _share(n, gT.shape[0], 8)
     lo, hi = start + t * per, min(start + n, start + (t + 1) * per)
     gT[t, :, :] = 0
     gbT[t, :] = 0
-    for r0 in range(lo, hi, BLOCK):
-        r1 = min(hi, r0 + BLOCK)
+    block = xb.shape[1]
+    for r0 in range(lo, hi, block):
+        r1 = min(hi, r0 + block)
         rows, o = _rows(X, r0, r1, scale, xb[t])
         _forward(w, rows, WT, b, o, o + r1 - r0, z[t].T)
         _softmax_minus_onehot(w, y, r0, r1, z[t], n_mean, gbT[t])
         _backward(w, rows, o, o + r1 - r0, z[t], gT[t])
 
 
-def _reduce(gT: Any, gbT: Any) -> None:
-    """``gT[0], gbT[0] +=`` the other threads' partial gradients, in a fixed order (thread 1, 2, ...).
-    Compiled through the overload below, without fast-math, so that the order holds."""
+def _sum_and_descend(gT: Any, gbT: Any, rate: Any, WT: Any, b: Any, row: Any) -> None:
+    """``W^T -= rate * (gT[0] + gT[1] + ...)`` and ``b -= rate * (gbT[0] + gbT[1] + ...)``: the threads'
+    partial gradients summed in a fixed order (thread 0, 1, ...), then the update as
+    :func:`logistic_sgd.optim.sgd` computes it (the product rounded, then subtracted); ``row`` holds
+    the sums of one row of ``W^T``. Compiled through the overload below, without fast-math, so that
+    the order holds and no fused multiply-subtract changes the last bit."""
     raise NotImplementedError  # pragma: no cover - only called from compiled code
 
 
-@overload(_reduce, jit_options={"fastmath": False})
-def _reduce_compiled(gT: Any, gbT: Any) -> Any:  # pragma: no cover - compiled
-    def impl(gT: Any, gbT: Any) -> None:
+@overload(_sum_and_descend, jit_options={"fastmath": False})
+def _sum_and_descend_compiled(gT: Any, gbT: Any, rate: Any, WT: Any, b: Any, row: Any) -> Any:  # pragma: no cover
+    def impl(gT: Any, gbT: Any, rate: Any, WT: Any, b: Any, row: Any) -> None:
         parts, J, K = gT.shape
-        for t in range(1, parts):
-            for j in range(J):
-                gbT[0, j] += gbT[t, j]
+        for j in range(J):
+            g = gbT[0, j]
+            for t in range(1, parts):
+                g += gbT[t, j]
+            b[j] = b[j] - g * rate
+            row[:] = gT[0, j]
+            for t in range(1, parts):
                 for k in range(K):
-                    gT[0, j, k] += gT[t, j, k]
+                    row[k] += gT[t, j, k]
+            for k in range(K):
+                WT[j, k] = WT[j, k] - row[k] * rate
 
     return impl
 
 
-def _descend(gT: Any, gb: Any, rate: Any, WT: Any, b: Any) -> None:
-    """``W^T -= rate * gW^T`` and ``b -= rate * gb`` as :func:`logistic_sgd.optim.sgd` computes them
-    (the product rounded, then subtracted). Compiled through the overload below, without fast-math:
-    a fused multiply-subtract would change the last bit."""
+def _sum(gT: Any, gbT: Any, gW: Any, gb: Any) -> None:
+    """``gW^T = gT[0] + gT[1] + ...`` and ``gb = gbT[0] + gbT[1] + ...``, in that order. Compiled
+    through the overload below, without fast-math, so that the order holds."""
     raise NotImplementedError  # pragma: no cover - only called from compiled code
 
 
-@overload(_descend, jit_options={"fastmath": False})
-def _descend_compiled(gT: Any, gb: Any, rate: Any, WT: Any, b: Any) -> Any:  # pragma: no cover
-    def impl(gT: Any, gb: Any, rate: Any, WT: Any, b: Any) -> None:
-        J, K = WT.shape
+@overload(_sum, jit_options={"fastmath": False})
+def _sum_compiled(gT: Any, gbT: Any, gW: Any, gb: Any) -> Any:  # pragma: no cover - compiled
+    def impl(gT: Any, gbT: Any, gW: Any, gb: Any) -> None:
+        parts, J, K = gT.shape
         for j in range(J):
-            b[j] = b[j] - gb[j] * rate
+            g = gbT[0, j]
+            for t in range(1, parts):
+                g += gbT[t, j]
+            gb[j] = g
             for k in range(K):
-                WT[j, k] = WT[j, k] - gT[j, k] * rate
+                g = gT[0, j, k]
+                for t in range(1, parts):
+                    g += gT[t, j, k]
+                gW[k, j] = g
 
     return impl
 
@@ -480,15 +503,13 @@ def _gradient(  # pragma: no cover - compiled
     w: Any, X: Any, scale: Any, y: Any, W: Any, b: Any, n_mean: Any, gW: Any, gb: Any, s: Any
 ) -> bool:
     """The step; False, with nothing computed, when a label lies outside the classes."""
-    WT, gT, gbT = s[0], s[1], s[2]
+    WT, _, gT, gbT, z, xb = s
     if not _labels_ok(y, 0, y.shape[0], W.shape[1]):
         return False
-    _transpose(W, WT)
-    for t in prange(gT.shape[0]):
-        _part(w, X, scale, y, b, n_mean, 0, X.shape[0], t, s)
-    _reduce(gT, gbT)
-    _transpose(gT[0], gW)
-    gb[:] = gbT[0, : gb.shape[0]]
+    for t in prange(gT.shape[1]):
+        _transpose(W, WT[t])
+        _part(w, X, scale, y, WT[t], b, n_mean, 0, X.shape[0], t, gT[0], gbT[0], z, xb)
+    _sum(gT[0], gbT[0], gW, gb)
     return True
 
 
@@ -497,18 +518,30 @@ def _steps(  # pragma: no cover - compiled
     w: Any, X: Any, scale: Any, y: Any, start: int, batch: int, n_mean: Any, rates: Any, W: Any, b: Any, s: Any
 ) -> bool:
     """``len(rates)`` steps of SGD, step ``i`` on rows ``start + i * batch`` onwards with rate
-    ``rates[i]``; False, with nothing changed, when a label lies outside the classes. The steps
-    update ``W^T`` (the layout of the gradient), copied into ``W`` at the end."""
-    WT, gT, gbT = s[0], s[1], s[2]
-    if not _labels_ok(y, start, start + rates.shape[0] * batch, W.shape[1]):
+    ``rates[i]``; False, with nothing changed, when a label lies outside the classes.
+
+    Each thread keeps its own copy of ``W^T`` and ``b`` (the layout of the gradient) and updates it
+    at the start of the next step from every thread's partial gradient, summed in the same order
+    by all: the copies stay equal to the bit, and no thread waits while another updates the
+    weights. The partial gradients of two steps in a row go to two buffers in turn, so that a
+    thread's next partial never overwrites one that another thread is still summing. ``W`` and
+    ``b`` get thread 0's copy at the end."""
+    WT, bT, gT, gbT, z, xb = s
+    n, parts, J = rates.shape[0], gT.shape[1], W.shape[1]
+    if not _labels_ok(y, start, start + n * batch, J):
         return False
-    _transpose(W, WT)
-    for i in range(rates.shape[0]):
-        for t in prange(gT.shape[0]):
-            _part(w, X, scale, y, b, n_mean, start + i * batch, batch, t, s)
-        _reduce(gT, gbT)
-        _descend(gT[0], gbT[0], rates[i], WT, b)
-    _transpose(WT, W)
+    for t in prange(parts):
+        _transpose(W, WT[t])
+        bT[t, :J] = b
+    for i in range(n):
+        for t in prange(parts):
+            if i > 0:
+                _sum_and_descend(gT[(i - 1) % 2], gbT[(i - 1) % 2], rates[i - 1], WT[t], bT[t, :J], xb[t, 0])
+            _part(w, X, scale, y, WT[t], bT[t, :J], n_mean, start + i * batch, batch, t, gT[i % 2], gbT[i % 2], z, xb)
+    if n > 0:
+        _sum_and_descend(gT[(n - 1) % 2], gbT[(n - 1) % 2], rates[n - 1], WT[0], bT[0, :J], xb[0, 0])
+    _transpose(WT[0], W)
+    b[:] = bT[0, :J]
     return True
 
 
@@ -518,9 +551,10 @@ def _logits(w: Any, X: Any, scale: Any, W: Any, b: Any, out: Any, parts: int) ->
     n = X.shape[0]
     per = _share(n, parts, 4)
     for t in prange(parts):
-        xb = np.empty((BLOCK, X.shape[1]), W.dtype)
-        for r0 in range(t * per, min(n, (t + 1) * per), BLOCK):
-            r1 = min(n, r0 + BLOCK, (t + 1) * per)
+        block = _block_rows(X.shape[1], W.itemsize)
+        xb = np.empty((block, X.shape[1]), W.dtype)
+        for r0 in range(t * per, min(n, (t + 1) * per), block):
+            r1 = min(n, r0 + block, (t + 1) * per)
             rows, o = _rows(X, r0, r1, scale, xb)
             _forward(w, rows, WT, b, o, o + r1 - r0, out[r0:r1])
 
@@ -531,10 +565,11 @@ def _predict(w: Any, X: Any, scale: Any, W: Any, b: Any, out: Any, parts: int) -
     n, J = X.shape[0], W.shape[1]
     per = _share(n, parts, 4)
     for t in prange(parts):
-        z = np.empty((BLOCK, J), W.dtype)
-        xb = np.empty((BLOCK, X.shape[1]), W.dtype)
-        for r0 in range(t * per, min(n, (t + 1) * per), BLOCK):
-            r1 = min(n, r0 + BLOCK, (t + 1) * per)
+        block = _block_rows(X.shape[1], W.itemsize)
+        z = np.empty((block, J), W.dtype)
+        xb = np.empty((block, X.shape[1]), W.dtype)
+        for r0 in range(t * per, min(n, (t + 1) * per), block):
+            r1 = min(n, r0 + block, (t + 1) * per)
             rows, o = _rows(X, r0, r1, scale, xb)
             _forward(w, rows, WT, b, o, o + r1 - r0, z)
             for r in range(r0, r1):  # the model's rule: argmax of the probabilities, the first on ties
@@ -551,28 +586,31 @@ def _predict(w: Any, X: Any, scale: Any, W: Any, b: Any, out: Any, parts: int) -
 
 @dataclass
 class Scratch:
-    """Buffers of one model shape for :func:`gradient_into`: ``W^T``, and per thread a partial
-    gradient, a block of logits (one row per class) and a block of rows (bytes scaled to floats).
-    Each starts on a cache line (64 bytes), and so does each thread's part of the small ones, so
-    that two threads never write to one line and rows of 16 floats load from one line."""
+    """Buffers of one model shape for :func:`gradient_into` and :func:`sgd_steps`, per thread: a copy
+    of ``W^T`` and of ``b``, two partial gradients (of this step and of the one before), a block of
+    logits (one row per class) and a block of rows (bytes scaled to floats). Each starts on a cache
+    line (64 bytes), and so does each thread's part of the small ones, so that two threads never
+    write to one line and rows of 16 floats load from one line."""
 
     WT: NDArray[Any]
+    b: NDArray[Any]
     gT: NDArray[Any]
     gb: NDArray[Any]
     z: NDArray[Any]
     x: NDArray[Any]
 
     def buffers(self) -> tuple[NDArray[Any], ...]:
-        """The buffers in the order the compiled step takes them: ``(W^T, gT, gb, z, x)``."""
-        return self.WT, self.gT, self.gb, self.z, self.x
+        """The buffers in the order the compiled step takes them: ``(W^T, b, gT, gb, z, x)``."""
+        return self.WT, self.b, self.gT, self.gb, self.z, self.x
 
     @classmethod
     def for_model(cls, n_in: int, n_out: int, dtype: Any) -> Scratch:
         parts, line = numba.get_num_threads(), _LINE // np.dtype(dtype).itemsize
+        block, padded = _block_rows(n_in, np.dtype(dtype).itemsize), -(-n_out // line) * line
         return cls(
-            WT=_aligned((n_out, n_in), dtype), gT=_aligned((parts, n_out, n_in), dtype),
-            gb=_aligned((parts, -(-n_out // line) * line), dtype), z=_aligned((parts, n_out, BLOCK), dtype),
-            x=_aligned((parts, BLOCK, n_in), dtype),
+            WT=_aligned((parts, n_out, n_in), dtype), b=_aligned((parts, padded), dtype),
+            gT=_aligned((2, parts, n_out, n_in), dtype), gb=_aligned((2, parts, padded), dtype),
+            z=_aligned((parts, n_out, block), dtype), x=_aligned((parts, block, n_in), dtype),
         )
 
 
