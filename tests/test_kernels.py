@@ -137,10 +137,10 @@ def _backward_exact(x: np.ndarray, d: np.ndarray, g: np.ndarray) -> np.ndarray:
 
 def _gradient_exact(x: np.ndarray, y: np.ndarray, W: np.ndarray, b: np.ndarray, n: float, width: int,
                     threads: int) -> tuple[np.ndarray, np.ndarray]:
-    """The step as the kernels take it: the rows shared out between threads (a multiple of 8 each),
+    """The step as the kernels take it: the rows shared out between threads (a multiple of 4 each),
     each thread's sums from zero over its rows in order, then thread 0's plus thread 1's, ..."""
     d, _ = _softmax_exact(_forward_exact(x, np.ascontiguousarray(W.T), b, width), y, n)
-    per = ((len(x) + threads - 1) // threads + 7) // 8 * 8
+    per = ((len(x) + threads - 1) // threads + 3) // 4 * 4
     g, gb = None, None
     for t in range(threads):
         rows = slice(t * per, min(len(x), (t + 1) * per))

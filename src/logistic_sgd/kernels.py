@@ -433,7 +433,7 @@ def _part(  # pragma: no cover - compiled
 ) -> None:
     """Thread ``t``'s share of the step on rows ``start:start + n``: its partial gradient in ``gT[t]``,
     ``gbT[t]``, block by block (logits, softmax minus one-hot, gradient while the block is in cache)."""
-    per = _share(n, gT.shape[0], 8)
+    per = _share(n, gT.shape[0], 4)
     lo, hi = start + t * per, min(start + n, start + (t + 1) * per)
     gT[t, :, :] = 0
     gbT[t, :] = 0
