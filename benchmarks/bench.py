@@ -21,6 +21,11 @@ Programs (``--only`` picks some, comma-separated):
                the epoch's multiply-adds at this machine's peak (a large sgemm's GFLOP/s)
   python       the interpreter with NumPy imported: the base of the peak-RSS ratio
 
+Every program runs with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (where an environment sets
+them, e.g. to keep an old OpenBLAS off a CPU it mishandles, they force another CPU's kernels): the
+header names the OpenBLAS kernels that ran (threadpoolctl), the CPU and its vector extensions,
+and the vector width of the numba backend's kernels.
+
 Usage: python benchmarks/bench.py [--data DIR] [--repeats 3] [--only ours,seed] [--floatx float32]
 """
 
@@ -37,6 +42,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -47,6 +53,8 @@ EPOCHS = re.compile(r"The code run for (\d+) epochs, with ([\d.]+) epochs/sec")
 SCORE = re.compile(r"with test performance ([\d.]+) %")
 SKLEARN = re.compile(r"fit ([\d.]+) s, test error ([\d.]+) %")
 FLOOR = re.compile(r"^(read|matmul|compute|data) ([\d.]+) (?:ms|MB)$", re.M)
+BLAS_PINS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")  # unset for every program: the CPU's own kernels run
+VECTOR_FLAGS = re.compile(r"^(avx\S*|fma|f16c|sse4_2|amx\S*)$")
 
 
 @dataclass
@@ -99,8 +107,17 @@ def programs(args: argparse.Namespace, tmp: Path) -> list[Program]:
     return chosen
 
 
+def child_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of every program: ``base`` (this one's), without the OpenBLAS pins, with this
+    checkout first on the path."""
+    base = os.environ if base is None else base
+    env = {k: v for k, v in base.items() if k not in BLAS_PINS}
+    env["PYTHONPATH"] = str(ROOT / "src") + os.pathsep + base.get("PYTHONPATH", "")
+    return env
+
+
 def run(program: Program, timeout: float) -> dict[str, float]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env = child_env()
     with tempfile.TemporaryDirectory() as cwd, tempfile.TemporaryFile("w+") as out:
         proc = subprocess.Popen(program.argv, stdout=out, stderr=subprocess.STDOUT, cwd=cwd, env=env, text=True)
         try:
@@ -212,20 +229,56 @@ def _cuda() -> str | None:
 
 
 def machine(args: argparse.Namespace) -> None:
-    cpu = "unknown CPU"
-    with contextlib.suppress(OSError, StopIteration):
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
     import numpy
 
     blas = numpy.show_config(mode="dicts")["Build Dependencies"]["blas"]
-    versions = ", ".join(f"{n} {_version(n)}" for n in ("pytensor", "torch", "scikit-learn"))
+    versions = ", ".join(f"{n} {_version(n)}" for n in ("pytensor", "torch", "numba", "scikit-learn"))
     print(f"date     {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}")
-    print(f"machine  {cpu}, {len(os.sched_getaffinity(0))} cores usable, {platform.platform()}")
+    print(f"machine  {cpu_line()}, {len(os.sched_getaffinity(0))} cores usable, {platform.platform()}")
     print(f"python   {platform.python_version()}; numpy {numpy.__version__} with {blas.get('name')} "
           f"{blas.get('version')}; {versions}")
+    here = ", ".join(f"{k}={os.environ.get(k, '(unset)')}" for k in BLAS_PINS)
+    print(f"env      {', '.join(BLAS_PINS)} unset for every program (in this shell: {here})")
+    print(f"blas     {blas_line()}")
+    print(f"kernels  {kernels_line()}")
     if args.only is None or "cuda" in args.only:
         print(f"gpu      {_cuda() or 'none'}")
+
+
+def cpu_line() -> str:
+    """The CPU's model, family and model numbers, and its vector extensions (from /proc/cpuinfo)."""
+    info: dict[str, str] = {}
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            info.setdefault(key.strip(), value.strip())
+    if not info:
+        return f"{platform.processor() or platform.machine()} (no /proc/cpuinfo)"
+    flags = " ".join(f for f in info.get("flags", "").split() if VECTOR_FLAGS.match(f))
+    return (f"{info.get('model name', 'unknown CPU')} (family {info.get('cpu family', '?')} model "
+            f"{info.get('model', '?')}; {flags or 'no AVX'})")
+
+
+def blas_line() -> str:
+    """The BLAS library the programs load, and the kernels it picked, asked in a child process with
+    their environment (threadpoolctl's 'architecture': e.g. SkylakeX for AVX-512, Haswell for AVX2)."""
+    probe = ("import numpy, threadpoolctl; print('; '.join(f\"{i['internal_api']} {i['version']}, "
+             "{i.get('architecture')} kernels, {i['num_threads']} threads\" for i in "
+             "threadpoolctl.threadpool_info() if i['user_api'] == 'blas'))")
+    return _child(probe) or "unknown (threadpoolctl is not installed)"
+
+
+def kernels_line() -> str:
+    """The vector width of the numba backend's kernels on this CPU, asked in a child process."""
+    probe = "from logistic_sgd.backends.numba import kernels; print(kernels.native_lanes())"
+    lanes = _child(probe)
+    return f"numba backend in {lanes} float32 lanes" if lanes else "numba backend not installed"
+
+
+def _child(code: str) -> str:
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=child_env(),
+                           check=False, timeout=300)
+    return found.stdout.strip() if found.returncode == 0 else ""
 
 
 def _version(name: str) -> str:

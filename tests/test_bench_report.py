@@ -43,3 +43,20 @@ def test_gpu_rows_run_only_with_a_gpu(gpu: str | None, monkeypatch: pytest.Monke
         assert chosen == ["ours", "cuda-30", "cuda"]
         argv = next(p.argv for p in bench.programs(args, tmp_path) if p.key == "cuda")
         assert argv[-4:] == ["--backend", "torch", "--device", "cuda"]
+
+
+def test_every_program_runs_without_the_openblas_pins() -> None:
+    """Where the environment pins OpenBLAS to another CPU's kernels, the programs run without the pins."""
+    env = bench.child_env({"OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_L2_SIZE": "262144", "HOME": "/h",
+                           "PYTHONPATH": "/x"})
+    assert "OPENBLAS_CORETYPE" not in env and "OPENBLAS_L2_SIZE" not in env
+    assert env["HOME"] == "/h" and env["PYTHONPATH"].endswith("/x")
+    assert env["PYTHONPATH"].startswith(str(bench.ROOT / "src"))
+
+
+def test_the_header_names_the_cpu_and_the_blas_kernels() -> None:
+    cpu = bench.cpu_line()
+    if Path("/proc/cpuinfo").exists():
+        assert "family" in cpu
+    pytest.importorskip("threadpoolctl")
+    assert " kernels, " in bench.blas_line() and "threads" in bench.blas_line()

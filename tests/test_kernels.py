@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import io
-import os
+import itertools
 import subprocess
 import sys
 import threading
@@ -24,6 +24,9 @@ from logistic_sgd.model import Workspace
 
 pytest.importorskip("numba")
 from logistic_sgd.backends.numba import kernels
+from logistic_sgd.backends.numba.simd import Width
+
+from conftest import child_environment
 
 NUMBA = get_backend("numba")
 TOL = {"float32": 2e-6, "float64": 1e-13}
@@ -72,32 +75,311 @@ def test_a_slice_of_a_minibatch_divides_by_the_global_size() -> None:
         np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-15)
 
 
+# The kernels' arithmetic, operation by operation, in NumPy (and in exact fractions for float64), for
+# each vector width: the kernels must give these numbers to the last bit.
+
+WIDTHS = (16, 8, 4)
+
+
+def _fma(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """``a * b + c`` rounded once to ``c``'s dtype, elementwise (broadcasting), exactly."""
+    a, b, c = np.broadcast_arrays(a, b, c)
+    if c.dtype == np.float64:
+        from fractions import Fraction
+
+        return np.vectorize(lambda u, v, w: float(Fraction(u) * Fraction(v) + Fraction(w)), otypes=[np.float64])(
+            a, b, c)
+    p = a.astype(np.float64) * b.astype(np.float64)  # exact: two 24-bit significands
+    c64 = c.astype(np.float64)
+    s = p + c64
+    bp = s - p
+    err = (p - (s - bp)) + (c64 - bp)  # s + err == p + c exactly (TwoSum)
+    r = s.astype(np.float32)
+    # rounding s is rounding p + c, unless s lies exactly halfway between two float32: err decides then
+    low = np.where(r.astype(np.float64) <= s, r, np.nextafter(r, np.float32(-np.inf)))
+    high = np.nextafter(low, np.float32(np.inf))
+    tie = (s == (low.astype(np.float64) + high.astype(np.float64)) / 2) & (err != 0)
+    return np.where(tie, np.where(err > 0, high, low), r)
+
+
+def _forward_exact(x: np.ndarray, WT: np.ndarray, b: np.ndarray, width: int) -> np.ndarray:
+    """Lane ``i`` of a vector of ``width`` sums the products of features ``k = i (mod lanes)`` in order,
+    one rounded multiply-add each; the lanes are added as a halving tree; then ``b``."""
+    L = width * 4 // x.itemsize
+    acc = np.zeros((x.shape[0], WT.shape[0], L), x.dtype)
+    for k in range(0, x.shape[1], L):
+        n = min(L, x.shape[1] - k)
+        acc[:, :, :n] = _fma(x[:, None, k : k + n], WT[None, :, k : k + n], acc[:, :, :n])
+    while acc.shape[2] > 1:
+        acc = acc[:, :, : acc.shape[2] // 2] + acc[:, :, acc.shape[2] // 2 :]
+    return b + acc[:, :, 0]
+
+
+def _softmax_exact(z: np.ndarray, y: np.ndarray, n: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(softmax(z) - onehot(y)) / n`` row by row, each operation rounded once (exp correctly rounded
+    for float32, the C library's for float64; the sum in class order), and the sum of the rows in order."""
+    import math
+
+    e = z - z.max(axis=1, keepdims=True)
+    e = np.exp(e.astype(np.float64)).astype(np.float32) if z.dtype == np.float32 else np.vectorize(math.exp)(e)
+    t = e[:, 0]
+    for j in range(1, z.shape[1]):
+        t = t + e[:, j]
+    d = e / t[:, None]
+    d[np.arange(len(z)), y] -= 1
+    d = d / z.dtype.type(n)
+    gb = np.zeros(z.shape[1], z.dtype)
+    for row in d:
+        gb = gb + row
+    return d, gb
+
+
+def _backward_exact(x: np.ndarray, d: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """``g[j, k] <- fma(d[r, j], x[r, k], g[j, k])`` for r = 0, 1, ...: the rows in order."""
+    for r in range(len(x)):
+        g = _fma(d[r][:, None], x[r][None, :], g)
+    return g
+
+
+def _gradient_exact(x: np.ndarray, y: np.ndarray, W: np.ndarray, b: np.ndarray, n: float, width: int,
+                    threads: int) -> tuple[np.ndarray, np.ndarray]:
+    """The step as the kernels take it: the rows shared out between threads (a multiple of 4 each),
+    each thread's sums from zero over its rows in order, then thread 0's plus thread 1's, ..."""
+    d, _ = _softmax_exact(_forward_exact(x, np.ascontiguousarray(W.T), b, width), y, n)
+    per = ((len(x) + threads - 1) // threads + 3) // 4 * 4
+    g, gb = None, None
+    for t in range(threads):
+        rows = slice(t * per, min(len(x), (t + 1) * per))
+        part = _backward_exact(x[rows], d[rows], np.zeros(W.T.shape, W.dtype))
+        part_b = _softmax_exact(_forward_exact(x[rows], np.ascontiguousarray(W.T), b, width), y[rows], n)[1]
+        g, gb = (part, part_b) if g is None else (g + part, gb + part_b)
+    return g.T, gb
+
+
 @functools.cache
-def _backward_alone() -> Callable[..., None]:
+@functools.cache
+def _part(name: str) -> Callable[..., None]:
+    """A compiled call of one inline part of the step, with the kernels' fast-math flags (one
+    dispatcher per part, compiled once per signature)."""
     import numba
 
-    @numba.njit
-    def run(X: np.ndarray, r0: int, r1: int, d: np.ndarray, gT: np.ndarray) -> None:
-        kernels._backward(X, r0, r1, d, gT)
+    if name == "forward":
+        def run(w, X, WT, b, r0, r1, z):
+            kernels._forward(w, X, WT, b, r0, r1, z)
+    elif name == "softmax":
+        def run(w, y, r0, r1, dT, n, gb):
+            kernels._softmax_minus_onehot(w, y, r0, r1, dT, n, gb)
+    else:
+        def run(w, X, r0, r1, dT, gT):
+            kernels._backward(w, X, r0, r1, dT, gT)
+    return numba.njit(fastmath=kernels._fastmath)(run)
 
-    return run
+
+def _data(rows: int, n_in: int, n_out: int, dtype: str, seed: int) -> tuple[np.ndarray, ...]:
+    rng = np.random.default_rng(seed)
+    x = rng.random((rows, n_in)).astype(dtype)
+    W = (rng.normal(size=(n_in, n_out)) * 0.3).astype(dtype)
+    return x, W, rng.normal(size=n_out).astype(dtype), rng.integers(0, n_out, size=rows)
 
 
-@pytest.mark.parametrize("rows", [1, 7, 32])
-@pytest.mark.parametrize(("n_out", "n_in"), [(3, 50), (5, 16), (10, 784), (11, 50), (10, 17)])
-def test_backward_adds_the_rows_in_order_with_one_rounding_each(rows: int, n_out: int, n_in: int) -> None:
-    """The float32 backward product (tiles of 5 classes by 16 features, and what they leave) is
-    exactly ``g <- fma(d[r, j], x[r, k], g)`` for r = 0, 1, ...: computed here in float64, where
-    the product of two float32 is exact, and rounded to float32 after each row."""
-    rng = np.random.default_rng(rows * n_out + n_in)
-    x = rng.random((rows + 3, n_in)).astype(np.float32)
-    d = rng.normal(size=(rows, n_out)).astype(np.float32)
-    g = rng.normal(size=(n_out, n_in)).astype(np.float32)
-    want = g.copy()
-    for r in range(rows):
-        want = (want.astype(np.float64) + np.outer(d[r].astype(np.float64), x[2 + r])).astype(np.float32)
-    _backward_alone()(x, 2, 2 + rows, d, g)  # rows 2 .. 2 + rows of x, as a block of a minibatch
+# shapes: features with and without a partial vector at the end, classes in tiles of 5 and left over
+SHAPES = {"float32": [(32, 784, 10), (7, 50, 3), (13, 17, 11), (6, 40, 12)], "float64": [(7, 50, 3), (5, 17, 6)]}
+CASES = [(dtype, *shape) for dtype, shapes in SHAPES.items() for shape in shapes]
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize(("dtype", "rows", "n_in", "n_out"), CASES)
+def test_backward_adds_the_rows_in_order_with_one_rounding_each(
+    width: int, dtype: str, rows: int, n_in: int, n_out: int
+) -> None:
+    """The backward product (tiles of 5 classes by two vectors, partial vectors, the classes left
+    over) is ``g <- fma(d[r, j], x[r, k], g)`` for r = 0, 1, ...: the same numbers on every width."""
+    x, _, _, _ = _data(rows + 3, n_in, n_out, dtype, rows * n_out + n_in)
+    rng = np.random.default_rng(rows)
+    d = rng.normal(size=(rows, n_out)).astype(dtype)
+    g = rng.normal(size=(n_out, n_in)).astype(dtype)
+    want = _backward_exact(x[2 : 2 + rows], d, g)
+    dT = np.zeros((n_out, 32), dtype)
+    dT[:, :rows] = d.T  # the block's layout: one row per class
+    _part("backward")(Width(width), x, 2, 2 + rows, dT, g)  # rows 2 .. 2 + rows of x, as a block of a minibatch
     np.testing.assert_array_equal(g, want)
+
+
+# (lanes, vector registers) of AVX-512, AVX2, other x86-64 and AArch64 CPUs
+TILES = [(16, 32), (8, 16), (4, 16), (4, 32)]
+
+
+@pytest.mark.parametrize(("width", "registers"), TILES)
+@pytest.mark.parametrize(("dtype", "rows", "n_in", "n_out"), CASES)
+def test_forward_sums_each_lane_in_order_then_the_lanes_as_a_tree(
+    width: int, registers: int, dtype: str, rows: int, n_in: int, n_out: int
+) -> None:
+    """Tiles of four rows by two classes (16 registers) or by five (32), and what they leave: the
+    same numbers."""
+    x, W, b, _ = _data(rows + 2, n_in, n_out, dtype, rows + n_in)
+    WT = np.ascontiguousarray(W.T)
+    z = np.full((32, n_out), np.nan, dtype)
+    _part("forward")(Width(width, registers), x, WT, b, 1, 1 + rows, z)
+    np.testing.assert_array_equal(z[:rows], _forward_exact(x[1 : 1 + rows], WT, b, width))
+    assert np.isnan(z[rows:]).all()
+
+
+def test_the_widths_add_in_different_orders() -> None:
+    """What makes the logits of two widths differ in the last bits (so the test above can tell them apart)."""
+    x, W, b, _ = _data(32, 784, 10, "float32", 0)
+    WT = np.ascontiguousarray(W.T)
+    logits = [_forward_exact(x, WT, b, width) for width in WIDTHS]
+    for a, c in itertools.pairwise(logits):
+        assert not np.array_equal(a, c)
+        np.testing.assert_allclose(a, c, rtol=0, atol=1e-6 * np.abs(a).max())
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize(("dtype", "rows"), [("float32", 32), ("float32", 13), ("float32", 1), ("float64", 11)])
+def test_softmax_minus_onehot_is_the_models_arithmetic(width: int, dtype: str, rows: int) -> None:
+    rng = np.random.default_rng(rows)
+    z = (rng.normal(size=(rows, 10)) * 8).astype(dtype)
+    z[0, 3] = z[0, 7]  # a tie for the largest
+    y = rng.integers(0, 10, size=rows + 4).astype(np.intp)
+    dT = np.full((10, 32), np.nan, dtype)
+    dT[:, :rows] = z.T
+    gb = np.zeros(16, dtype)
+    _part("softmax")(Width(width), y, 4, 4 + rows, dT, np.dtype(dtype).type(600), gb)
+    want, want_b = _softmax_exact(z, y[4:], 600)
+    np.testing.assert_array_equal(dT[:, :rows], want.T)
+    np.testing.assert_array_equal(gb[:10], want_b)
+    assert np.isnan(dT[:, rows:]).all() and not gb[10:].any()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize(("dtype", "rows", "n_in", "n_out"), [("float32", 600, 784, 10), ("float32", 37, 50, 11),
+                                                               ("float64", 37, 50, 3), ("float32", 1500, 784, 3)])
+def test_gradient_is_exactly_its_parts(width: int, threads: int, dtype: str, rows: int, n_in: int,
+                                       n_out: int) -> None:
+    """The whole step, threads included, to the last bit: logits, softmax, backward, the threads'
+    sums added in order (1,500 rows of 784 floats: more than one block of rows for a thread)."""
+    import numba
+
+    if threads > numba.config.NUMBA_NUM_THREADS:
+        pytest.skip("one core")
+    x, W, b, y = _data(rows, n_in, n_out, dtype, rows)
+    before = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    try:
+        scratch = kernels.Scratch.for_model(n_in, n_out, dtype)
+        gW, gb = np.empty_like(W), np.empty_like(b)
+        kernels.gradient_into(x, y, W, b, 600, gW, gb, scratch, lanes=width)
+    finally:
+        numba.set_num_threads(before)
+    want_W, want_b = _gradient_exact(x, y, W, b, 600, width, threads)
+    np.testing.assert_array_equal(gW, want_W)
+    np.testing.assert_array_equal(gb, want_b)
+
+
+def kernel_outputs(lanes: int | None = None) -> dict[str, np.ndarray]:
+    """Every public kernel on small float32 inputs (a partial vector, 11 classes, bytes and floats),
+    at ``lanes`` (the CPU's width if None): what the tests below compare across CPUs."""
+    x, W, b, y = _data(45, 50, 11, "float32", 9)
+    u = np.random.default_rng(9).integers(0, 256, size=(45, 50), dtype=np.uint8)
+    out: dict[str, np.ndarray] = {"lanes": np.array(kernels.native_lanes() if lanes is None else lanes)}
+    scratch = kernels.Scratch.for_model(50, 11, np.float32)
+    out["gW"], out["gb"] = np.empty_like(W), np.empty_like(b)
+    kernels.gradient_into(x, y, W, b, 45, out["gW"], out["gb"], scratch, lanes=lanes)
+    out["W"], out["b"] = W.copy(), b.copy()
+    kernels.sgd_steps(u, y, 0, 15, np.array([0.5, 0.25, 0.125]), out["W"], out["b"], 15, scratch, 255.0,
+                      lanes=lanes)
+    out["z"] = np.empty((45, 11), np.float32)
+    kernels.logits_into(u, W, b, out["z"], 255.0, lanes=lanes)
+    out["classes"] = kernels.predict(x, W, b, lanes=lanes)
+    return out
+
+
+_RUN = ("import sys; sys.path.insert(0, sys.argv[1]); import numpy as np; from test_kernels import kernel_outputs; "
+        "np.savez(sys.argv[2], **kernel_outputs())")
+# Numba's targets for an AVX2 CPU without AVX-512, and for any x86-64 (no AVX, no FMA)
+AVX2 = {"NUMBA_CPU_NAME": "haswell", "NUMBA_CPU_FEATURES": "+64bit,+avx,+avx2,+bmi,+bmi2,+cmov,+cx16,+cx8,+f16c,"
+        "+fma,+fxsr,+lzcnt,+mmx,+movbe,+popcnt,+sahf,+sse,+sse2,+sse3,+sse4.1,+sse4.2,+ssse3,+xsave,-avx512f"}
+PORTABLE = {"NUMBA_CPU_NAME": "generic"}
+
+
+def _host_has(*features: str) -> bool:
+    import llvmlite.binding as llvm
+
+    host = llvm.get_host_cpu_features()
+    return all(host.get(f, False) for f in features)
+
+
+@pytest.mark.parametrize(("target", "lanes"), [
+    pytest.param(AVX2, 8, marks=pytest.mark.skipif(not _host_has("avx2", "fma"), reason="no AVX2 here")),
+    (PORTABLE, 4),
+    pytest.param({}, 16, marks=pytest.mark.skipif(not _host_has("avx512f"), reason="no AVX-512 here")),
+], ids=["avx2", "portable", "avx512"])
+def test_each_cpu_takes_its_width_and_the_same_bits(target: dict[str, str], lanes: int, tmp_path: Path) -> None:
+    """Compiled for another CPU in a process of its own (code for an AVX2 CPU or any x86-64 runs
+    here too), the kernels pick that CPU's width and give, bit for bit, what that width gives here
+    (compiled for this CPU: other instructions, the same arithmetic)."""
+    env = {k: v for k, v in child_environment().items() if not k.startswith("NUMBA_CPU")} | target
+    run = subprocess.run([sys.executable, "-c", _RUN, str(Path(__file__).parent), str(tmp_path / "o.npz")],
+                         env=env, capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-3000:]
+    there = dict(np.load(tmp_path / "o.npz"))
+    assert there["lanes"] == lanes
+    here = kernel_outputs(lanes)
+    assert here.keys() == there.keys()
+    for key in here:
+        np.testing.assert_array_equal(there[key], here[key], err_msg=key)
+
+
+@pytest.mark.parametrize(("target", "lanes"), [
+    ({"NUMBA_CPU_NAME": "skylake-avx512", "NUMBA_CPU_FEATURES": ""}, 16),
+    ({"NUMBA_CPU_NAME": "znver4", "NUMBA_CPU_FEATURES": ""}, 16),
+    ({"NUMBA_CPU_NAME": "znver4", "NUMBA_CPU_FEATURES": "-avx512f"}, 8),
+    ({"NUMBA_CPU_NAME": "haswell", "NUMBA_CPU_FEATURES": ""}, 8),
+    (AVX2, 8),
+    ({"NUMBA_CPU_NAME": "sandybridge", "NUMBA_CPU_FEATURES": ""}, 4),  # AVX without FMA
+    (PORTABLE, 4),
+])
+def test_the_width_is_the_one_numba_compiles_for(target: dict[str, str], lanes: int) -> None:
+    """Numba's target CPU, named or by its features (nothing runs there: LLVM is only asked)."""
+    env = {k: v for k, v in child_environment().items() if not k.startswith("NUMBA_CPU")} | target
+    probe = "from logistic_sgd.backends.numba import kernels; print(kernels.native_lanes())"
+    run = subprocess.run([sys.executable, "-c", probe],
+                         env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert int(run.stdout) == lanes
+
+
+_CACHED = ("import sys, numpy as np; from logistic_sgd.backends.numba import kernels; "
+           "u = (np.arange(45 * 784) % 251).reshape(45, 784).astype(np.uint8); "
+           "x = (u / np.float32(255)).astype(np.float32); "
+           "WT = np.ascontiguousarray(np.sin(np.arange(784 * 11, dtype=np.float32)).reshape(784, 11).T); "
+           "z = np.empty((45, 11), np.float32); "
+           "kernels._forward(kernels._width(int(sys.argv[1])), x, WT, np.zeros(11, np.float32), 0, 45, z); "
+           "np.save(sys.argv[2], z); print(sum(kernels._forward.stats.cache_hits.values()))")
+
+
+def test_numbas_cache_keeps_each_width_apart(tmp_path: Path) -> None:
+    """The width is in each compiled function's type signature: one on-disk cache holds a version
+    per width, and a process asking for a width loads that width's code (the forward pass, compiled
+    on its own: the logits of two widths differ in the last bits, and each process gets its own
+    width's, the last from the cache)."""
+    env = child_environment() | {"NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    hits = []
+    for i, lanes in enumerate((8, 16, 8)):
+        run = subprocess.run([sys.executable, "-c", _CACHED, str(lanes), str(tmp_path / f"{i}.npy")], env=env,
+                             capture_output=True, text=True, timeout=900)
+        assert run.returncode == 0, run.stderr[-3000:]
+        hits.append(int(run.stdout.split()[-1]))
+    z8, z16, z8_again = (np.load(tmp_path / f"{i}.npy") for i in range(3))
+    assert hits[0] == hits[1] == 0 and hits[2] > 0  # compiled twice, then read from the cache
+    u = (np.arange(45 * 784) % 251).reshape(45, 784).astype(np.uint8)
+    W = np.sin(np.arange(784 * 11, dtype=np.float32)).reshape(784, 11)
+    x = (u / np.float32(255)).astype(np.float32)
+    np.testing.assert_array_equal(z8, _forward_exact(x, np.ascontiguousarray(W.T), np.zeros(11, np.float32), 8))
+    np.testing.assert_array_equal(z16, _forward_exact(x, np.ascontiguousarray(W.T), np.zeros(11, np.float32), 16))
+    np.testing.assert_array_equal(z8_again, z8)
+    assert not np.array_equal(z8, z16)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -321,7 +603,7 @@ def test_the_kernels_cache_is_keyed_by_their_source(tmp_path: Path) -> None:
         if copy == "changed":
             with (tmp_path / copy / "logistic_sgd" / "backends" / "numba" / "kernels.py").open("a") as f:
                 f.write("\n# a change\n")
-        env = {**os.environ, "PYTHONPATH": str(tmp_path / copy), "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+        env = {**child_environment(), "PYTHONPATH": str(tmp_path / copy), "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
         run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
         assert run.returncode == 0, run.stderr
         folders.append(Path(run.stdout.strip()))
@@ -342,7 +624,7 @@ def test_a_numba_that_cannot_be_imported(backend: str, tmp_path: Path) -> None:
     arrays = {f"{s}_{k}": (rng.random((60, 5)) if k == "x" else rng.integers(0, 3, 60))
               for s in ("train", "valid", "test") for k in ("x", "y")}
     np.savez(tmp_path / "d.npz", **arrays)
-    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    env = {**child_environment(), "PYTHONPATH": str(tmp_path)}
     run = subprocess.run(
         [sys.executable, "-m", "logistic_sgd", "train", "--data", str(tmp_path / "d.npz"), "--batch-size", "20",
          "--n-epochs", "2", "--backend", backend, "--model-out", str(tmp_path / "m.npz")],

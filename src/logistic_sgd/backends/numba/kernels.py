@@ -1,26 +1,31 @@
 """Compiled CPU kernels for the training step (the ``numba`` backend; the ``[numba]`` extra).
 
 The products of an epoch have a skinny shape: ``x @ W`` with ``W`` of 10 columns, ``x.T @ d``
-with ``d`` of 10 columns. BLAS libraries tune for square blocks and reach a fraction of their
-square-matrix rate on these; the kernels are written for few columns (their speed is on the docs'
-benchmarks page):
+with ``d`` of 10 columns. BLAS libraries tune for square blocks and spend as much time packing
+these as multiplying them; the kernels, written for few columns, keep their sums in vector
+registers (:mod:`.simd`) in vectors of the CPU's width: 16 float32 lanes with
+AVX-512, 8 with AVX2, 4 elsewhere (:func:`native_lanes`; ``lanes=`` picks another).
 
 - the forward pass computes four rows by two classes per sweep over the features, so each load of
-  ``x`` and of ``W`` feeds several multiply-adds held in registers;
-- the backward pass (float32) keeps a tile of ``gW^T``, 5 classes by 16 features, in vector
-  registers while every row of the block adds to it (:mod:`logistic_sgd.simd`), the rows in order,
-  one rounded multiply-add each (float64 takes sweeps of eight rows into each row of ``gW^T``);
+  ``x`` and of ``W`` feeds several multiply-adds held in registers (:func:`_dot` states the order of
+  its additions, which depends on the width);
+- the softmax takes a vector of rows at a time, with an exponential computed in double precision
+  and rounded once (:func:`.simd.exp`);
+- the backward pass keeps a tile of ``gW^T``, 5 classes by two vectors of features, in registers
+  while every row of the block adds to it, the rows in order, one rounded multiply-add each: the
+  same numbers on every width;
 - one step (logits, softmax minus one-hot, gradient) runs block by block over the minibatch, so
-  each block of rows is read from memory once and reused from cache; the rows are shared out
-  between threads, each with its own partial gradient, summed in a fixed order at the end;
+  each block of rows is read from memory once and reused from cache; bytes are scaled to floats
+  as a block is read; the rows are shared out between threads, each with its own partial
+  gradient, summed in a fixed order at the end;
 - :func:`sgd_steps` runs many steps (each step, then the SGD update) in one call: the training loop
   hands it every run of minibatches between two validations, without a Python round trip per step.
 
-The arithmetic is the model's (:meth:`LogisticRegression.gradient_into` is the reference and the
-tests hold these kernels to it); the order of the additions differs, as it does between BLAS
-libraries, so the results agree to rounding, not to the bit.
+The arithmetic is the model's (:meth:`LogisticRegression.gradient_into` is the reference); the
+tests hold the kernels to their own order of additions bit for bit, width by width, and to the
+model's results to rounding (the order differs from a BLAS library's, as BLAS libraries differ
+among themselves).
 """
-
 from __future__ import annotations
 
 import functools
@@ -37,13 +42,63 @@ from numba.extending import overload
 from numpy.typing import NDArray
 
 from .compile import compiled
-from .simd import fma8, load8, store8
+from .simd import (
+    Width,
+    add,
+    div,
+    exp,
+    fma,
+    hsum,
+    hsums,
+    lane_count,
+    load,
+    load_first,
+    maximum,
+    registers,
+    store_first,
+    sub,
+    zeros,
+)
 
 _TIE = 2.0**-16  # logits closer than this to the largest may tie with it in the softmax: see _clear_argmax
-BLOCK = 32  # rows per block: forward, softmax and backward on 32 rows (100 KB of float32) in cache
+_LINE = 64  # bytes in a cache line
+_BLOCK_BYTES = 2**21  # a block of rows as floats, at most: it stays in a core's cache (L2 or L3) between passes
 _lock = threading.Lock()  # numba's default thread pool must not be entered from two threads at once
 
 _fastmath = {"contract", "reassoc", "nsz", "arcp"}  # no nnan/ninf: NaN and Inf must show
+
+
+def native_lanes() -> int:
+    """The float32 lanes of the widest vectors of the CPU Numba compiles for: 16 with AVX-512, 8 with
+    AVX2 and FMA, else 4 (SSE2, NEON, ...: the portable width). That CPU is the one this runs on,
+    or the one ``NUMBA_CPU_NAME`` and ``NUMBA_CPU_FEATURES`` name where they are set: LLVM, asked
+    for that CPU, compiles a multiply-add of 16 and of 8 lanes, and the registers it takes tell."""
+    return _native().lanes
+
+
+@functools.cache
+def _native() -> Width:
+    """The width of :func:`native_lanes`, with the CPU's number of vector registers (32 with AVX-512
+    and on AArch64, else 16)."""
+    import llvmlite.binding as llvm
+    from numba.core.registry import cpu_target
+
+    triple, cpu, features = cpu_target.target_context.codegen().magic_tuple()
+    machine = llvm.Target.from_triple(triple).create_target_machine(cpu=cpu, features=features, opt=2)
+    for lanes, register in ((16, "%zmm"), (8, "%ymm")):
+        v = f"<{lanes} x float>"
+        probe = llvm.parse_assembly(
+            f"define void @probe(ptr %p) {{\n  %v = load {v}, ptr %p, align 4\n"
+            f"  %r = call {v} @llvm.fma.v{lanes}f32({v} %v, {v} %v, {v} %v)\n  store {v} %r, ptr %p, align 4\n"
+            f"  ret void\n}}\ndeclare {v} @llvm.fma.v{lanes}f32({v}, {v}, {v})\n")
+        if any("vfmadd" in line and register in line for line in machine.emit_assembly(probe).splitlines()):
+            return Width(lanes, 32 if lanes == 16 else 16)
+    return Width(4, 32 if triple.startswith(("aarch64", "arm64")) else 16)
+
+
+@functools.cache
+def _width(lanes: int | None) -> Width:
+    return _native() if lanes is None else Width(lanes, _native().registers)
 
 
 def _compiled(**options: Any) -> Any:
@@ -52,44 +107,104 @@ def _compiled(**options: Any) -> Any:
 
 
 @_compiled(inline="always")
-def _forward(X: Any, WT: Any, b: Any, r0: int, r1: int, z: Any) -> None:  # pragma: no cover - compiled
-    """``z[r - r0, j] = b[j] + X[r] . WT[j]`` for rows ``r0 <= r < r1``."""
-    K, J = X.shape[1], WT.shape[0]
+def _forward(w: Any, X: Any, WT: Any, b: Any, r0: int, r1: int, z: Any) -> None:  # pragma: no cover - compiled
+    """``z[r - r0, j] = b[j] + X[r] . WT[j]`` for rows ``r0 <= r < r1``, each as :func:`_dot` computes
+    it, four rows by five classes at a time where the CPU has 32 vector registers (:func:`_dots5`),
+    else by two (:func:`_dots`): the same numbers either way."""
+    J = WT.shape[0]
     r = r0
     while r + 4 <= r1:
-        q = r - r0
         j = 0
+        if registers(w) >= 32:
+            while j + 5 <= J:
+                _dots5(w, X, r, WT, j, b, z, r - r0)
+                j += 5
         while j + 2 <= J:
-            a0 = a1 = a2 = a3 = b[j]
-            c0 = c1 = c2 = c3 = b[j + 1]
-            for k in range(K):
-                w, v = WT[j, k], WT[j + 1, k]
-                x0, x1, x2, x3 = X[r, k], X[r + 1, k], X[r + 2, k], X[r + 3, k]
-                a0 += x0 * w
-                a1 += x1 * w
-                a2 += x2 * w
-                a3 += x3 * w
-                c0 += x0 * v
-                c1 += x1 * v
-                c2 += x2 * v
-                c3 += x3 * v
-            z[q, j], z[q + 1, j], z[q + 2, j], z[q + 3, j] = a0, a1, a2, a3
-            z[q, j + 1], z[q + 1, j + 1], z[q + 2, j + 1], z[q + 3, j + 1] = c0, c1, c2, c3
+            _dots(w, X, r, WT, j, b, z, r - r0)
             j += 2
         if j < J:  # an odd number of classes
             for i in range(4):
-                s = b[j]
-                for k in range(K):
-                    s += X[r + i, k] * WT[j, k]
-                z[q + i, j] = s
+                z[r - r0 + i, j] = _dot(w, X, r + i, WT, j, b)
         r += 4
     while r < r1:
         for j in range(J):
-            s = b[j]
-            for k in range(K):
-                s += X[r, k] * WT[j, k]
-            z[r - r0, j] = s
+            z[r - r0, j] = _dot(w, X, r, WT, j, b)
         r += 1
+
+
+@_compiled(inline="always")
+def _dots(w: Any, X: Any, r: int, WT: Any, j: int, b: Any, z: Any, q: int) -> None:  # pragma: no cover
+    """The logits of rows ``r .. r + 3`` for classes ``j, j + 1`` into ``z[q .. q + 3]``: eight vectors
+    of sums stay in registers while the features go by, each load of ``X`` feeding two multiply-adds
+    and each load of ``W^T`` four."""
+    K, L = X.shape[1], lane_count(w, X)
+    a0 = a1 = a2 = a3 = c0 = c1 = c2 = c3 = zeros(w, X)
+    k = 0
+    while k < K:
+        n = K - k  # lanes of this vector: all, but at the end
+        if n >= L:
+            x0, x1, x2, x3 = load(w, X, r, k), load(w, X, r + 1, k), load(w, X, r + 2, k), load(w, X, r + 3, k)
+            u, v = load(w, WT, j, k), load(w, WT, j + 1, k)
+        else:
+            x0, x1 = load_first(w, X, r, k, n), load_first(w, X, r + 1, k, n)
+            x2, x3 = load_first(w, X, r + 2, k, n), load_first(w, X, r + 3, k, n)
+            u, v = load_first(w, WT, j, k, n), load_first(w, WT, j + 1, k, n)
+        a0, a1, a2, a3 = fma(u, x0, a0), fma(u, x1, a1), fma(u, x2, a2), fma(u, x3, a3)
+        c0, c1, c2, c3 = fma(v, x0, c0), fma(v, x1, c1), fma(v, x2, c2), fma(v, x3, c3)
+        k += L
+    h0, h1, h2, h3, h4, h5, h6, h7 = hsums((a0, a1, a2, a3, c0, c1, c2, c3))
+    z[q, j], z[q + 1, j], z[q + 2, j], z[q + 3, j] = b[j] + h0, b[j] + h1, b[j] + h2, b[j] + h3
+    z[q, j + 1], z[q + 1, j + 1], z[q + 2, j + 1], z[q + 3, j + 1] = b[j + 1] + h4, b[j + 1] + h5, b[j + 1] + h6, \
+        b[j + 1] + h7
+
+
+@_compiled(inline="always")
+def _dots5(w: Any, X: Any, r: int, WT: Any, j: int, b: Any, z: Any, q: int) -> None:  # pragma: no cover
+    """As :func:`_dots` for classes ``j .. j + 4``: twenty vectors of sums in registers, each load of
+    ``X`` feeding five multiply-adds (for CPUs with 32 vector registers)."""
+    K, L = X.shape[1], lane_count(w, X)
+    a0 = a1 = a2 = a3 = c0 = c1 = c2 = c3 = e0 = e1 = e2 = e3 = f0 = f1 = f2 = f3 = g0 = g1 = g2 = g3 = zeros(w, X)
+    k = 0
+    while k < K:
+        n = K - k
+        if n >= L:
+            x0, x1, x2, x3 = load(w, X, r, k), load(w, X, r + 1, k), load(w, X, r + 2, k), load(w, X, r + 3, k)
+            u0, u1, u2 = load(w, WT, j, k), load(w, WT, j + 1, k), load(w, WT, j + 2, k)
+            u3, u4 = load(w, WT, j + 3, k), load(w, WT, j + 4, k)
+        else:
+            x0, x1 = load_first(w, X, r, k, n), load_first(w, X, r + 1, k, n)
+            x2, x3 = load_first(w, X, r + 2, k, n), load_first(w, X, r + 3, k, n)
+            u0, u1, u2 = load_first(w, WT, j, k, n), load_first(w, WT, j + 1, k, n), load_first(w, WT, j + 2, k, n)
+            u3, u4 = load_first(w, WT, j + 3, k, n), load_first(w, WT, j + 4, k, n)
+        a0, a1, a2, a3 = fma(u0, x0, a0), fma(u0, x1, a1), fma(u0, x2, a2), fma(u0, x3, a3)
+        c0, c1, c2, c3 = fma(u1, x0, c0), fma(u1, x1, c1), fma(u1, x2, c2), fma(u1, x3, c3)
+        e0, e1, e2, e3 = fma(u2, x0, e0), fma(u2, x1, e1), fma(u2, x2, e2), fma(u2, x3, e3)
+        f0, f1, f2, f3 = fma(u3, x0, f0), fma(u3, x1, f1), fma(u3, x2, f2), fma(u3, x3, f3)
+        g0, g1, g2, g3 = fma(u4, x0, g0), fma(u4, x1, g1), fma(u4, x2, g2), fma(u4, x3, g3)
+        k += L
+    for i, h in enumerate(hsums((a0, a1, a2, a3, c0, c1, c2, c3))):
+        z[q + i % 4, j + i // 4] = b[j + i // 4] + h
+    for i, h in enumerate(hsums((e0, e1, e2, e3, f0, f1, f2, f3))):
+        z[q + i % 4, j + 2 + i // 4] = b[j + 2 + i // 4] + h
+    for i, h in enumerate(hsums((g0, g1, g2, g3))):
+        z[q + i, j + 4] = b[j + 4] + h
+
+
+@_compiled(inline="always")
+def _dot(w: Any, X: Any, r: int, WT: Any, j: int, b: Any) -> Any:  # pragma: no cover - compiled
+    """``b[j] + X[r] . WT[j]`` in vectors of ``w``'s width: lane ``i`` sums the products of the
+    features ``k = i (mod lanes)`` in order, one rounded multiply-add each; :func:`hsum` adds the
+    lanes, then ``b[j]`` is added. The order of the additions depends on the width, so the logits
+    of two widths may differ in the last bits (the tests hold each width to this rule exactly)."""
+    K, L = X.shape[1], lane_count(w, X)
+    a = zeros(w, X)
+    k = 0
+    while k + L <= K:
+        a = fma(load(w, WT, j, k), load(w, X, r, k), a)
+        k += L
+    if k < K:
+        a = fma(load_first(w, WT, j, k, K - k), load_first(w, X, r, k, K - k), a)
+    return b[j] + hsum(a)
 
 
 @_compiled(inline="always")
@@ -140,114 +255,112 @@ def _clear_argmax_compiled(z: Any, q: Any) -> Any:  # pragma: no cover - compile
 
 
 @_compiled(inline="always")
-def _softmax_minus_onehot(y: Any, r0: int, r1: int, z: Any, n: Any, gb: Any) -> None:  # pragma: no cover
-    """``z <- (softmax(z) - onehot(y)) / n`` row by row; ``gb += sum of rows``."""
+def _softmax_minus_onehot(  # pragma: no cover - compiled
+    w: Any, y: Any, r0: int, r1: int, dT: Any, n: Any, gb: Any
+) -> None:
+    """Column ``q`` of ``dT`` (the logits of row ``r0 + q``) becomes ``(softmax - onehot(y)) / n``,
+    the rows taken a vector at a time: ``e_j = exp(z_j - max z)`` (:func:`.simd.exp`),
+    ``t = e_0 + e_1 + ...`` in class order, ``e_j / t``, minus 1 at the label, divided by ``n``,
+    each operation rounded once, as the model computes it; ``gb +=`` the columns."""
+    J, L, rows = dT.shape[0], lane_count(w, dT), r1 - r0
+    for q in range(0, rows, L):
+        c = rows - q  # the rows of this vector (all lanes, or fewer at the end)
+        m = load_first(w, dT, 0, q, c)
+        for j in range(1, J):
+            m = maximum(m, load_first(w, dT, j, q, c))
+        t = zeros(w, dT)
+        for j in range(J):
+            e = exp(sub(load_first(w, dT, j, q, c), m))
+            store_first(dT, j, q, e, c)
+            t = e if j == 0 else add(t, e)
+        for j in range(J):
+            store_first(dT, j, q, div(load_first(w, dT, j, q, c), t), c)
     for r in range(r0, r1):
-        q = r - r0
-        _softmax_row(z, q)
-        z[q, y[r]] -= 1
-        for j in range(z.shape[1]):
-            z[q, j] /= n
-            gb[j] += z[q, j]
+        dT[y[r], r - r0] -= 1
+    _scale_and_sum(dT, rows, n, gb)
 
 
-def _backward(X: Any, r0: int, r1: int, d: Any, gT: Any) -> None:
-    """``gT[j] += sum_r d[r - r0, j] * X[r]`` for rows ``r0 <= r < r1``: for float32 rows in tiles
-    held in vector registers (:func:`_backward_tiles`), else in sweeps over the features
-    (:func:`_backward_sweeps`). The tiles add the rows one after another, each with one rounded
-    multiply-add (the tests hold them to that, bit for bit); the sweeps leave the order to the
-    compiler, which makes the same chain of them. Compiled through the overload below, which
-    picks one by type."""
+def _scale_and_sum(dT: Any, rows: int, n: Any, gb: Any) -> None:
+    """``dT[:, :rows] /= n``, then ``gb += dT[:, q]`` for ``q = 0, 1, ...`` in order. Compiled through
+    the overload below, without fast-math, so that the order of the sums holds."""
     raise NotImplementedError  # pragma: no cover - only called from compiled code
 
 
-@overload(_backward, jit_options={"fastmath": _fastmath})
-def _backward_compiled(X: Any, r0: Any, r1: Any, d: Any, gT: Any) -> Any:  # pragma: no cover - compiled
-    if all(a.dtype == types.float32 and a.layout == "C" for a in (X, d, gT)):
+@overload(_scale_and_sum, jit_options={"fastmath": False})
+def _scale_and_sum_compiled(dT: Any, rows: Any, n: Any, gb: Any) -> Any:  # pragma: no cover - compiled
+    def impl(dT: Any, rows: Any, n: Any, gb: Any) -> None:
+        for j in range(dT.shape[0]):
+            for q in range(rows):
+                dT[j, q] /= n
+        for q in range(rows):
+            for j in range(dT.shape[0]):
+                gb[j] += dT[j, q]
 
-        def tiled(X: Any, r0: Any, r1: Any, d: Any, gT: Any) -> None:
-            J5, K16 = gT.shape[0] - gT.shape[0] % 5, X.shape[1] - X.shape[1] % 16
-            _backward_tiles(X, r0, r1, d, gT, J5, K16)
-            _backward_rest(X, r0, r1, d, gT, J5, K16)
-
-        return tiled
-
-    def swept(X: Any, r0: Any, r1: Any, d: Any, gT: Any) -> None:
-        _backward_sweeps(X, r0, r1, d, gT)
-
-    return swept
+    return impl
 
 
 @_compiled(inline="always")
-def _backward_tiles(X: Any, r0: int, r1: int, d: Any, gT: Any, J5: int, K16: int) -> None:  # pragma: no cover
-    """The backward product on classes ``< J5`` and features ``< K16``, a tile of 5 classes by 16
-    features at a time: its 80 sums stay in ten vector registers while every row of the block adds
-    to them (two loads of the row and five multiply-adds of eight lanes each per row), so each
-    row is read twice from cache for ten classes, not ten times, and ``gT`` once."""
-    for j in range(0, J5, 5):
-        for k in range(0, K16, 16):
-            a0, b0 = load8(gT, j, k), load8(gT, j, k + 8)
-            a1, b1 = load8(gT, j + 1, k), load8(gT, j + 1, k + 8)
-            a2, b2 = load8(gT, j + 2, k), load8(gT, j + 2, k + 8)
-            a3, b3 = load8(gT, j + 3, k), load8(gT, j + 3, k + 8)
-            a4, b4 = load8(gT, j + 4, k), load8(gT, j + 4, k + 8)
+def _backward(w: Any, X: Any, r0: int, r1: int, d: Any, gT: Any) -> None:  # pragma: no cover - compiled
+    """``gT[j] += sum_r d[j, r - r0] * X[r]`` for rows ``r0 <= r < r1``, the rows added one after
+    another, each with one rounded multiply-add: the same numbers for every width (the tests hold
+    every width to that, bit for bit). Tiles of 5 classes by two vectors of features (see
+    :func:`_tile`), then the classes left over one at a time."""
+    J, K, L = gT.shape[0], X.shape[1], lane_count(w, X)
+    for j in range(0, J - 4, 5):
+        k = 0
+        while k + 2 * L <= K:
+            _tile(w, X, r0, r1, d, gT, j, k, L, L)
+            k += 2 * L
+        if k + L < K:
+            _tile(w, X, r0, r1, d, gT, j, k, L, K - k - L)
+        elif k < K:
+            _tile(w, X, r0, r1, d, gT, j, k, K - k, 0)
+    for j in range(J - J % 5, J):
+        for k in range(0, K, L):
+            g = load_first(w, gT, j, k, K - k)
             for r in range(r0, r1):
-                q = r - r0
-                x, y = load8(X, r, k), load8(X, r, k + 8)
-                e = d[q, j]
-                a0, b0 = fma8(e, x, a0), fma8(e, y, b0)
-                e = d[q, j + 1]
-                a1, b1 = fma8(e, x, a1), fma8(e, y, b1)
-                e = d[q, j + 2]
-                a2, b2 = fma8(e, x, a2), fma8(e, y, b2)
-                e = d[q, j + 3]
-                a3, b3 = fma8(e, x, a3), fma8(e, y, b3)
-                e = d[q, j + 4]
-                a4, b4 = fma8(e, x, a4), fma8(e, y, b4)
-            store8(gT, j, k, a0)
-            store8(gT, j, k + 8, b0)
-            store8(gT, j + 1, k, a1)
-            store8(gT, j + 1, k + 8, b1)
-            store8(gT, j + 2, k, a2)
-            store8(gT, j + 2, k + 8, b2)
-            store8(gT, j + 3, k, a3)
-            store8(gT, j + 3, k + 8, b3)
-            store8(gT, j + 4, k, a4)
-            store8(gT, j + 4, k + 8, b4)
+                g = fma(d[j, r - r0], load_first(w, X, r, k, K - k), g)
+            store_first(gT, j, k, g, K - k)
 
 
 @_compiled(inline="always")
-def _backward_rest(X: Any, r0: int, r1: int, d: Any, gT: Any, J5: int, K16: int) -> None:  # pragma: no cover
-    """What the tiles leave: classes from ``J5`` on, and features from ``K16`` on, row by row."""
+def _tile(  # pragma: no cover - compiled
+    w: Any, X: Any, r0: int, r1: int, d: Any, gT: Any, j: int, k: int, n: int, m: int
+) -> None:
+    """``gT[j:j + 5]`` at features ``k`` onwards: ``n`` lanes of a first vector and ``m`` of a second
+    (``m = 0``: none). Its ten vectors of sums stay in registers while every row of the block adds
+    to them (two loads of the row, five multiply-adds per vector), so each row is read twice for
+    ten classes, not ten times, and ``gT`` once."""
+    L = lane_count(w, X)
+    k2 = k + L if m > 0 else k  # no second vector: its loads and stores repeat the first's, harmlessly
+    a0, b0 = load_first(w, gT, j, k, n), load_first(w, gT, j, k2, m)
+    a1, b1 = load_first(w, gT, j + 1, k, n), load_first(w, gT, j + 1, k2, m)
+    a2, b2 = load_first(w, gT, j + 2, k, n), load_first(w, gT, j + 2, k2, m)
+    a3, b3 = load_first(w, gT, j + 3, k, n), load_first(w, gT, j + 3, k2, m)
+    a4, b4 = load_first(w, gT, j + 4, k, n), load_first(w, gT, j + 4, k2, m)
     for r in range(r0, r1):
         q = r - r0
-        for j in range(gT.shape[0]):
-            dj = d[q, j]
-            for k in range(K16 if j < J5 else 0, X.shape[1]):
-                gT[j, k] += dj * X[r, k]
-
-
-@_compiled(inline="always")
-def _backward_sweeps(X: Any, r0: int, r1: int, d: Any, gT: Any) -> None:  # pragma: no cover - compiled
-    """The backward product on any rows: eight rows added into each row of ``gT`` per sweep."""
-    K, J = X.shape[1], gT.shape[0]
-    r = r0
-    while r + 8 <= r1:
-        q = r - r0
-        for j in range(J):
-            d0, d1, d2, d3 = d[q, j], d[q + 1, j], d[q + 2, j], d[q + 3, j]
-            d4, d5, d6, d7 = d[q + 4, j], d[q + 5, j], d[q + 6, j], d[q + 7, j]
-            for k in range(K):
-                gT[j, k] += ((d0 * X[r, k] + d1 * X[r + 1, k]) + (d2 * X[r + 2, k] + d3 * X[r + 3, k])) + (
-                    (d4 * X[r + 4, k] + d5 * X[r + 5, k]) + (d6 * X[r + 6, k] + d7 * X[r + 7, k])
-                )
-        r += 8
-    while r < r1:
-        for j in range(J):
-            dj = d[r - r0, j]
-            for k in range(K):
-                gT[j, k] += dj * X[r, k]
-        r += 1
+        x, y = load_first(w, X, r, k, n), load_first(w, X, r, k2, m)
+        e = d[j, q]
+        a0, b0 = fma(e, x, a0), fma(e, y, b0)
+        e = d[j + 1, q]
+        a1, b1 = fma(e, x, a1), fma(e, y, b1)
+        e = d[j + 2, q]
+        a2, b2 = fma(e, x, a2), fma(e, y, b2)
+        e = d[j + 3, q]
+        a3, b3 = fma(e, x, a3), fma(e, y, b3)
+        e = d[j + 4, q]
+        a4, b4 = fma(e, x, a4), fma(e, y, b4)
+    store_first(gT, j, k, a0, n)
+    store_first(gT, j, k2, b0, m)
+    store_first(gT, j + 1, k, a1, n)
+    store_first(gT, j + 1, k2, b1, m)
+    store_first(gT, j + 2, k, a2, n)
+    store_first(gT, j + 2, k2, b2, m)
+    store_first(gT, j + 3, k, a3, n)
+    store_first(gT, j + 3, k2, b3, m)
+    store_first(gT, j + 4, k, a4, n)
+    store_first(gT, j + 4, k2, b4, m)
 
 
 def _rows(X: Any, r0: int, r1: int, scale: tuple[float, float], buf: Any) -> tuple[Any, int]:
@@ -279,6 +392,14 @@ def _rows_compiled(X: Any, r0: Any, r1: Any, scale: Any, buf: Any) -> Any:  # pr
 
 
 @_compiled(inline="always")
+def _block_rows(n_in: int, itemsize: int) -> int:  # pragma: no cover - compiled
+    """Rows per block: as many as fit in ``_BLOCK_BYTES`` (usually a thread's whole share of a
+    minibatch, so that each pass over the rows of a step is one sweep), from 32 to 1,024, a
+    multiple of 4."""
+    return max(32, min(1024, _BLOCK_BYTES // (n_in * itemsize))) // 4 * 4
+
+
+@_compiled(inline="always")
 def _share(n: int, parts: int, multiple: int) -> int:  # pragma: no cover - compiled
     """Rows per part: ``n`` split in ``parts``, rounded up to a multiple of ``multiple``."""
     return ((n + parts - 1) // parts + multiple - 1) // multiple * multiple
@@ -301,123 +422,150 @@ def _transpose(W: Any, WT: Any) -> None:  # pragma: no cover - compiled
 
 @_compiled(inline="always")
 def _part(  # pragma: no cover - compiled
-    X: Any, scale: Any, y: Any, b: Any, n_mean: Any, start: int, n: int, t: int, s: Any
+    w: Any, X: Any, scale: Any, y: Any, WT: Any, b: Any, n_mean: Any, start: int, n: int, t: int,
+    gT: Any, gbT: Any, z: Any, xb: Any,
 ) -> None:
     """Thread ``t``'s share of the step on rows ``start:start + n``: its partial gradient in ``gT[t]``,
     ``gbT[t]``, block by block (logits, softmax minus one-hot, gradient while the block is in cache)."""
-    WT, gT, gbT, z, xb = s
-    per = _share(n, gT.shape[0], 8)
+    per = _share(n, gT.shape[0], 4)
     lo, hi = start + t * per, min(start + n, start + (t + 1) * per)
     gT[t, :, :] = 0
     gbT[t, :] = 0
-    for r0 in range(lo, hi, BLOCK):
-        r1 = min(hi, r0 + BLOCK)
+    block = xb.shape[1]
+    for r0 in range(lo, hi, block):
+        r1 = min(hi, r0 + block)
         rows, o = _rows(X, r0, r1, scale, xb[t])
-        _forward(rows, WT, b, o, o + r1 - r0, z[t])
-        _softmax_minus_onehot(y, r0, r1, z[t], n_mean, gbT[t])
-        _backward(rows, o, o + r1 - r0, z[t], gT[t])
+        _forward(w, rows, WT, b, o, o + r1 - r0, z[t].T)
+        _softmax_minus_onehot(w, y, r0, r1, z[t], n_mean, gbT[t])
+        _backward(w, rows, o, o + r1 - r0, z[t], gT[t])
 
 
-def _reduce(gT: Any, gbT: Any) -> None:
-    """``gT[0], gbT[0] +=`` the other threads' partial gradients, in a fixed order (thread 1, 2, ...).
-    Compiled through the overload below, without fast-math, so that the order holds."""
+def _sum_and_descend(gT: Any, gbT: Any, rate: Any, WT: Any, b: Any, row: Any) -> None:
+    """``W^T -= rate * (gT[0] + gT[1] + ...)`` and ``b -= rate * (gbT[0] + gbT[1] + ...)``: the threads'
+    partial gradients summed in a fixed order (thread 0, 1, ...), then the update as
+    :func:`logistic_sgd.optim.sgd` computes it (the product rounded, then subtracted); ``row`` holds
+    the sums of one row of ``W^T``. Compiled through the overload below, without fast-math, so that
+    the order holds and no fused multiply-subtract changes the last bit."""
     raise NotImplementedError  # pragma: no cover - only called from compiled code
 
 
-@overload(_reduce, jit_options={"fastmath": False})
-def _reduce_compiled(gT: Any, gbT: Any) -> Any:  # pragma: no cover - compiled
-    def impl(gT: Any, gbT: Any) -> None:
+@overload(_sum_and_descend, jit_options={"fastmath": False})
+def _sum_and_descend_compiled(gT: Any, gbT: Any, rate: Any, WT: Any, b: Any, row: Any) -> Any:  # pragma: no cover
+    def impl(gT: Any, gbT: Any, rate: Any, WT: Any, b: Any, row: Any) -> None:
         parts, J, K = gT.shape
-        for t in range(1, parts):
-            for j in range(J):
-                gbT[0, j] += gbT[t, j]
+        for j in range(J):
+            g = gbT[0, j]
+            for t in range(1, parts):
+                g += gbT[t, j]
+            b[j] = b[j] - g * rate
+            row[:] = gT[0, j]
+            for t in range(1, parts):
                 for k in range(K):
-                    gT[0, j, k] += gT[t, j, k]
+                    row[k] += gT[t, j, k]
+            for k in range(K):
+                WT[j, k] = WT[j, k] - row[k] * rate
 
     return impl
 
 
-def _descend(gT: Any, gb: Any, rate: Any, WT: Any, b: Any) -> None:
-    """``W^T -= rate * gW^T`` and ``b -= rate * gb`` as :func:`logistic_sgd.optim.sgd` computes them
-    (the product rounded, then subtracted). Compiled through the overload below, without fast-math:
-    a fused multiply-subtract would change the last bit."""
+def _sum(gT: Any, gbT: Any, gW: Any, gb: Any) -> None:
+    """``gW^T = gT[0] + gT[1] + ...`` and ``gb = gbT[0] + gbT[1] + ...``, in that order. Compiled
+    through the overload below, without fast-math, so that the order holds."""
     raise NotImplementedError  # pragma: no cover - only called from compiled code
 
 
-@overload(_descend, jit_options={"fastmath": False})
-def _descend_compiled(gT: Any, gb: Any, rate: Any, WT: Any, b: Any) -> Any:  # pragma: no cover
-    def impl(gT: Any, gb: Any, rate: Any, WT: Any, b: Any) -> None:
-        J, K = WT.shape
+@overload(_sum, jit_options={"fastmath": False})
+def _sum_compiled(gT: Any, gbT: Any, gW: Any, gb: Any) -> Any:  # pragma: no cover - compiled
+    def impl(gT: Any, gbT: Any, gW: Any, gb: Any) -> None:
+        parts, J, K = gT.shape
         for j in range(J):
-            b[j] = b[j] - gb[j] * rate
+            g = gbT[0, j]
+            for t in range(1, parts):
+                g += gbT[t, j]
+            gb[j] = g
             for k in range(K):
-                WT[j, k] = WT[j, k] - gT[j, k] * rate
+                g = gT[0, j, k]
+                for t in range(1, parts):
+                    g += gT[t, j, k]
+                gW[k, j] = g
 
     return impl
 
 
 @_compiled(parallel=True)
 def _gradient(  # pragma: no cover - compiled
-    X: Any, scale: Any, y: Any, W: Any, b: Any, n_mean: Any, gW: Any, gb: Any, s: Any
+    w: Any, X: Any, scale: Any, y: Any, W: Any, b: Any, n_mean: Any, gW: Any, gb: Any, s: Any
 ) -> bool:
     """The step; False, with nothing computed, when a label lies outside the classes."""
-    WT, gT, gbT = s[0], s[1], s[2]
+    WT, _, gT, gbT, z, xb = s
     if not _labels_ok(y, 0, y.shape[0], W.shape[1]):
         return False
-    _transpose(W, WT)
-    for t in prange(gT.shape[0]):
-        _part(X, scale, y, b, n_mean, 0, X.shape[0], t, s)
-    _reduce(gT, gbT)
-    _transpose(gT[0], gW)
-    gb[:] = gbT[0]
+    for t in prange(gT.shape[1]):
+        _transpose(W, WT[t])
+        _part(w, X, scale, y, WT[t], b, n_mean, 0, X.shape[0], t, gT[0], gbT[0], z, xb)
+    _sum(gT[0], gbT[0], gW, gb)
     return True
 
 
 @_compiled(parallel=True)
 def _steps(  # pragma: no cover - compiled
-    X: Any, scale: Any, y: Any, start: int, batch: int, n_mean: Any, rates: Any, W: Any, b: Any, s: Any
+    w: Any, X: Any, scale: Any, y: Any, start: int, batch: int, n_mean: Any, rates: Any, W: Any, b: Any, s: Any
 ) -> bool:
     """``len(rates)`` steps of SGD, step ``i`` on rows ``start + i * batch`` onwards with rate
-    ``rates[i]``; False, with nothing changed, when a label lies outside the classes. The steps
-    update ``W^T`` (the layout of the gradient), copied into ``W`` at the end."""
-    WT, gT, gbT = s[0], s[1], s[2]
-    if not _labels_ok(y, start, start + rates.shape[0] * batch, W.shape[1]):
+    ``rates[i]``; False, with nothing changed, when a label lies outside the classes.
+
+    Each thread keeps its own copy of ``W^T`` and ``b`` (the layout of the gradient) and updates it
+    at the start of the next step from every thread's partial gradient, summed in the same order
+    by all: the copies stay equal to the bit, and no thread waits while another updates the
+    weights. The partial gradients of two steps in a row go to two buffers in turn, so that a
+    thread's next partial never overwrites one that another thread is still summing. ``W`` and
+    ``b`` get thread 0's copy at the end."""
+    WT, bT, gT, gbT, z, xb = s
+    n, parts, J = rates.shape[0], gT.shape[1], W.shape[1]
+    if not _labels_ok(y, start, start + n * batch, J):
         return False
-    _transpose(W, WT)
-    for i in range(rates.shape[0]):
-        for t in prange(gT.shape[0]):
-            _part(X, scale, y, b, n_mean, start + i * batch, batch, t, s)
-        _reduce(gT, gbT)
-        _descend(gT[0], gbT[0], rates[i], WT, b)
-    _transpose(WT, W)
+    for t in prange(parts):
+        _transpose(W, WT[t])
+        bT[t, :J] = b
+    for i in range(n):
+        for t in prange(parts):
+            if i > 0:
+                _sum_and_descend(gT[(i - 1) % 2], gbT[(i - 1) % 2], rates[i - 1], WT[t], bT[t, :J], xb[t, 0])
+            _part(w, X, scale, y, WT[t], bT[t, :J], n_mean, start + i * batch, batch, t, gT[i % 2], gbT[i % 2], z, xb)
+    if n > 0:
+        _sum_and_descend(gT[(n - 1) % 2], gbT[(n - 1) % 2], rates[n - 1], WT[0], bT[0, :J], xb[0, 0])
+    _transpose(WT[0], W)
+    b[:] = bT[0, :J]
     return True
 
 
 @_compiled(parallel=True)
-def _logits(X: Any, scale: Any, W: Any, b: Any, out: Any, parts: int) -> None:  # pragma: no cover - compiled
+def _logits(w: Any, X: Any, scale: Any, W: Any, b: Any, out: Any, parts: int) -> None:  # pragma: no cover - compiled
     WT = np.ascontiguousarray(W.T)
     n = X.shape[0]
     per = _share(n, parts, 4)
     for t in prange(parts):
-        xb = np.empty((BLOCK, X.shape[1]), W.dtype)
-        for r0 in range(t * per, min(n, (t + 1) * per), BLOCK):
-            r1 = min(n, r0 + BLOCK, (t + 1) * per)
+        block = _block_rows(X.shape[1], W.itemsize)
+        xb = np.empty((block, X.shape[1]), W.dtype)
+        for r0 in range(t * per, min(n, (t + 1) * per), block):
+            r1 = min(n, r0 + block, (t + 1) * per)
             rows, o = _rows(X, r0, r1, scale, xb)
-            _forward(rows, WT, b, o, o + r1 - r0, out[r0:r1])
+            _forward(w, rows, WT, b, o, o + r1 - r0, out[r0:r1])
 
 
 @_compiled(parallel=True)
-def _predict(X: Any, scale: Any, W: Any, b: Any, out: Any, parts: int) -> None:  # pragma: no cover - compiled
+def _predict(w: Any, X: Any, scale: Any, W: Any, b: Any, out: Any, parts: int) -> None:  # pragma: no cover - compiled
     WT = np.ascontiguousarray(W.T)
     n, J = X.shape[0], W.shape[1]
     per = _share(n, parts, 4)
     for t in prange(parts):
-        z = np.empty((BLOCK, J), W.dtype)
-        xb = np.empty((BLOCK, X.shape[1]), W.dtype)
-        for r0 in range(t * per, min(n, (t + 1) * per), BLOCK):
-            r1 = min(n, r0 + BLOCK, (t + 1) * per)
+        block = _block_rows(X.shape[1], W.itemsize)
+        z = np.empty((block, J), W.dtype)
+        xb = np.empty((block, X.shape[1]), W.dtype)
+        for r0 in range(t * per, min(n, (t + 1) * per), block):
+            r1 = min(n, r0 + block, (t + 1) * per)
             rows, o = _rows(X, r0, r1, scale, xb)
-            _forward(rows, WT, b, o, o + r1 - r0, z)
+            _forward(w, rows, WT, b, o, o + r1 - r0, z)
             for r in range(r0, r1):  # the model's rule: argmax of the probabilities, the first on ties
                 q = r - r0
                 arg = _clear_argmax(z, q)
@@ -432,27 +580,40 @@ def _predict(X: Any, scale: Any, W: Any, b: Any, out: Any, parts: int) -> None: 
 
 @dataclass
 class Scratch:
-    """Buffers of one model shape for :func:`gradient_into`: ``W^T``, and per thread a partial
-    gradient, a block of logits and a block of rows (bytes scaled to floats)."""
+    """Buffers of one model shape for :func:`gradient_into` and :func:`sgd_steps`, per thread: a copy
+    of ``W^T`` and of ``b``, two partial gradients (of this step and of the one before), a block of
+    logits (one row per class) and a block of rows (bytes scaled to floats). Each starts on a cache
+    line (64 bytes), and so does each thread's part of the small ones, so that two threads never
+    write to one line and rows of 16 floats load from one line."""
 
     WT: NDArray[Any]
+    b: NDArray[Any]
     gT: NDArray[Any]
     gb: NDArray[Any]
     z: NDArray[Any]
     x: NDArray[Any]
 
     def buffers(self) -> tuple[NDArray[Any], ...]:
-        """The buffers in the order the compiled step takes them: ``(W^T, gT, gb, z, x)``."""
-        return self.WT, self.gT, self.gb, self.z, self.x
+        """The buffers in the order the compiled step takes them: ``(W^T, b, gT, gb, z, x)``."""
+        return self.WT, self.b, self.gT, self.gb, self.z, self.x
 
     @classmethod
     def for_model(cls, n_in: int, n_out: int, dtype: Any) -> Scratch:
-        parts = numba.get_num_threads()
+        parts, line = numba.get_num_threads(), _LINE // np.dtype(dtype).itemsize
+        block, padded = _block_rows(n_in, np.dtype(dtype).itemsize), -(-n_out // line) * line
         return cls(
-            WT=np.empty((n_out, n_in), dtype), gT=np.empty((parts, n_out, n_in), dtype),
-            gb=np.empty((parts, n_out), dtype), z=np.empty((parts, BLOCK, n_out), dtype),
-            x=np.empty((parts, BLOCK, n_in), dtype),
+            WT=_aligned((parts, n_out, n_in), dtype), b=_aligned((parts, padded), dtype),
+            gT=_aligned((2, parts, n_out, n_in), dtype), gb=_aligned((2, parts, padded), dtype),
+            z=_aligned((parts, n_out, block), dtype), x=_aligned((parts, block, n_in), dtype),
         )
+
+
+def _aligned(shape: tuple[int, ...], dtype: Any) -> NDArray[Any]:
+    """``np.empty(shape, dtype)`` starting on a cache line."""
+    size = math.prod(shape) * np.dtype(dtype).itemsize
+    raw = np.empty(size + _LINE, np.uint8)
+    start = -raw.ctypes.data % _LINE
+    return raw[start : start + size].view(dtype).reshape(shape)
 
 
 @functools.cache
@@ -504,11 +665,14 @@ def _labels(y: NDArray[Any]) -> NDArray[np.intp]:
 
 def gradient_into(
     X: NDArray[Any], y: NDArray[Any], W: NDArray[Any], b: NDArray[Any], n: Any,
-    gW: NDArray[Any], gb: NDArray[Any], scratch: Scratch, divisor: float | None = None,
+    gW: NDArray[Any], gb: NDArray[Any], scratch: Scratch, divisor: float | None = None, *, lanes: int | None = None,
 ) -> None:
     """``gW, gb <-`` the gradient of the NLL summed over the rows of ``X`` and divided by ``n`` (the
-    minibatch size; a rank holding a slice passes the global size). ``y`` holds integer labels.
+    minibatch size, in ``W``'s dtype as the model divides by it; a rank holding a slice passes the
+    global size). ``y`` holds integer labels.
     ``X`` holds floats of ``W``'s dtype, or bytes standing for ``float32(X) / float32(divisor)``.
+    ``lanes`` is the width of the vectors in float32 lanes (:func:`native_lanes` when None): the
+    logits, and so what follows from them, depend on it in the last bits (see :func:`_dot`).
 
     Raises
     ------
@@ -518,20 +682,21 @@ def gradient_into(
     X, scale = _input(X, divisor)
     y = _labels(y)
     with _lock:
-        done = _gradient(X, scale, y, W, b, n, gW, gb, scratch.buffers())
+        done = _gradient(_width(lanes), X, scale, y, W, b, W.dtype.type(n), gW, gb, scratch.buffers())
     if not done:
         raise IndexError(f"labels must lie in [0, {W.shape[1]}), got {int(y.min())}..{int(y.max())}")
 
 
 def sgd_steps(
     X: NDArray[Any], y: NDArray[Any], start: int, batch: int, rates: NDArray[Any],
-    W: NDArray[Any], b: NDArray[Any], n: Any, scratch: Scratch, divisor: float | None = None,
+    W: NDArray[Any], b: NDArray[Any], n: Any, scratch: Scratch, divisor: float | None = None, *,
+    lanes: int | None = None,
 ) -> None:
     """``len(rates)`` steps of minibatch SGD in one call, in place on ``W`` and ``b``: step ``i`` takes
     rows ``start + i * batch`` to ``start + (i + 1) * batch`` of ``X`` and ``y`` and subtracts
     ``rates[i]`` (cast to ``W``'s dtype) times the gradient (divided by ``n``). Each step is
-    :func:`gradient_into` followed by :func:`logistic_sgd.optim.sgd`'s update, bit for bit; only the
-    Python round trip per minibatch is gone.
+    :func:`gradient_into` followed by :func:`logistic_sgd.optim.sgd`'s update, bit for bit (at the
+    same ``lanes``); only the Python round trip per minibatch is gone.
 
     Raises
     ------
@@ -546,31 +711,35 @@ def sgd_steps(
     if start < 0 or end > min(len(X), len(y)):
         raise ValueError(f"rows {start}:{end} do not lie in the {min(len(X), len(y))} rows given")
     with _lock:
-        done = _steps(X, scale, y, start, batch, n, rates, W, b, scratch.buffers())
+        done = _steps(_width(lanes), X, scale, y, start, batch, W.dtype.type(n), rates, W, b, scratch.buffers())
     if not done:
         rows = y[start:end]
         raise IndexError(f"labels must lie in [0, {W.shape[1]}), got {int(rows.min())}..{int(rows.max())}")
 
 
 def logits_into(
-    X: NDArray[Any], W: NDArray[Any], b: NDArray[Any], out: NDArray[Any], divisor: float | None = None
+    X: NDArray[Any], W: NDArray[Any], b: NDArray[Any], out: NDArray[Any], divisor: float | None = None, *,
+    lanes: int | None = None,
 ) -> None:
-    """``out <- X @ W + b``, the rows shared out between threads (``X`` as in :func:`gradient_into`)."""
+    """``out <- X @ W + b``, the rows shared out between threads (``X`` and ``lanes`` as in
+    :func:`gradient_into`)."""
     X, scale = _input(X, divisor)
     with _lock:
-        _logits(X, scale, W, b, out, numba.get_num_threads())
+        _logits(_width(lanes), X, scale, W, b, out, numba.get_num_threads())
 
 
-def predict(X: NDArray[Any], W: NDArray[Any], b: NDArray[Any], divisor: float | None = None) -> NDArray[np.int64]:
+def predict(
+    X: NDArray[Any], W: NDArray[Any], b: NDArray[Any], divisor: float | None = None, *, lanes: int | None = None
+) -> NDArray[np.int64]:
     """``argmax softmax(X @ W + b)`` of each row (the first on ties), without storing the logits
-    (``X`` as in :func:`gradient_into`).
+    (``X`` and ``lanes`` as in :func:`gradient_into`).
 
     The probabilities agree with the model's to rounding, so two classes within an ulp or two of each
     other may be ordered differently than NumPy orders them (as between two BLAS libraries)."""
     X, scale = _input(X, divisor)
     out = np.empty(X.shape[0], np.int64)
     with _lock:
-        _predict(X, scale, W, b, out, numba.get_num_threads())
+        _predict(_width(lanes), X, scale, W, b, out, numba.get_num_threads())
     return out
 
 

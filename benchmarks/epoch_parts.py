@@ -1,0 +1,143 @@
+"""Where an epoch of the seed's experiment goes with the numba backend, measured in one process.
+
+1. The whole run (``train.fit``, the seed's hyperparameters, float32, every split kept as bytes as
+   ``logistic-sgd train`` keeps them), its calls timed: the runs of steps, scoring the validation
+   set, scoring the test set (after each improvement), and the rest (the loop, copies of the best
+   model). Medians of ``--repeats`` runs, in ms per epoch.
+2. The step's parts on one thread, with the rows of one block in cache (CPU time, the fastest of
+   nine), over an epoch's 49,800 rows in blocks of 32: the forward product, the softmax minus one-hot, the
+   backward product, scaling bytes to floats; and the fixed cost of one call of ``sgd_steps``.
+
+Usage: python benchmarks/epoch_parts.py [--data DIR] [--repeats 3] [--lanes 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections import defaultdict
+
+import numba
+import numpy as np
+from numba import njit
+
+from logistic_sgd import LogisticRegression, TrainConfig, kernels, train
+from logistic_sgd.backends import get_backend
+from logistic_sgd.data import open_dataset
+
+ROWS = 49_800  # an epoch's training rows (83 minibatches of 600)
+
+
+def whole_run(data: str, repeats: int) -> None:
+    datasets = open_dataset(data, keep_bytes=("train", "valid", "test")).datasets
+    backend = get_backend("numba").loaded()
+    valid_x = datasets[1][0]
+    spent: dict[str, list[float]] = defaultdict(list)
+    real_steps, real_error = LogisticRegression.sgd_steps, train.minibatch_error
+    times: dict[str, float] = {}
+
+    def steps(self: LogisticRegression, x: object, y: object, start: int, rates: np.ndarray, work: object) -> None:
+        began = time.perf_counter()
+        real_steps(self, x, y, start, rates, work)
+        if len(rates):  # not the call that compiles before the clock starts
+            times["steps"] += time.perf_counter() - began
+
+    def error(model: LogisticRegression, x: object, *args: object) -> float:
+        start = time.perf_counter()
+        value = real_error(model, x, *args)
+        times["valid" if x is valid_x or getattr(x, "stored", None) is getattr(valid_x, "stored", 0) else "test"] += (
+            time.perf_counter() - start)
+        return value
+
+    LogisticRegression.sgd_steps, train.minibatch_error = steps, error  # type: ignore[method-assign]
+    try:
+        for _ in range(repeats):
+            times.update(steps=0.0, valid=0.0, test=0.0)
+            result = train.fit(datasets, TrainConfig(), backend=backend)
+            per_epoch = {k: v / result.epochs for k, v in times.items()}
+            per_epoch["rest"] = result.elapsed / result.epochs - sum(per_epoch.values())
+            per_epoch["epoch"] = result.elapsed / result.epochs
+            for k, v in per_epoch.items():
+                spent[k].append(v * 1000)
+    finally:
+        LogisticRegression.sgd_steps, train.minibatch_error = real_steps, real_error  # type: ignore[method-assign]
+    print(f"whole run ({result.epochs} epochs, {numba.get_num_threads()} threads, {kernels.native_lanes()} lanes), "
+          f"ms per epoch, medians of {repeats}:")
+    for k in ("epoch", "steps", "valid", "test", "rest"):
+        print(f"  {k:<6} {statistics.median(spent[k]):7.2f}   (runs: {', '.join(f'{v:.2f}' for v in spent[k])})")
+
+
+@njit(fastmath=kernels._fastmath)
+def _forward(w, X, WT, b, z, reps):
+    for _ in range(reps):
+        kernels._forward(w, X, WT, b, 0, X.shape[0], z)
+
+
+@njit(fastmath=kernels._fastmath)
+def _softmax(w, y, dT, gb, reps):
+    for _ in range(reps):
+        kernels._softmax_minus_onehot(w, y, 0, dT.shape[1], dT, np.float32(600), gb)
+
+
+@njit(fastmath=kernels._fastmath)
+def _backward(w, X, dT, gT, reps):
+    for _ in range(reps):
+        kernels._backward(w, X, 0, X.shape[0], dT, gT)
+
+
+@njit(fastmath=kernels._fastmath)
+def _scale(U, buf, scale, reps):
+    for _ in range(reps):
+        kernels._rows(U, 0, U.shape[0], scale, buf)
+
+
+def parts(lanes: int) -> None:
+    rng = np.random.default_rng(0)
+    w, block = kernels._width(lanes), 32
+    X = rng.random((block, 784), dtype=np.float32)
+    WT = rng.normal(size=(10, 784)).astype(np.float32) * 0.01
+    dT = rng.normal(size=(10, block)).astype(np.float32)
+    U = rng.integers(0, 256, size=(block, 784), dtype=np.uint8)
+    y = rng.integers(0, 10, size=block)
+    reps = ROWS // block
+    calls = {
+        "forward": (_forward, (w, X, WT, np.zeros(10, np.float32), dT.T)),
+        "softmax": (_softmax, (w, y, dT, np.zeros(16, np.float32))),
+        "backward": (_backward, (w, X, dT * 1e-3, np.zeros((10, 784), np.float32))),
+        "scaling": (_scale, (U, np.empty_like(X), kernels._split_inverse(255.0))),
+    }
+    print(f"the step's parts on one thread, {lanes} lanes, an epoch's {ROWS} rows in blocks of {block} in cache "
+          "(CPU time, fastest of 9):")
+    for name, (fn, args) in calls.items():
+        fn(*args, 1)
+        best = min(_cpu(fn, *args, reps) for _ in range(9))
+        flops = f" ({2 * ROWS * 7840 / best / 1e9:.0f} GFLOP/s)" if name in ("forward", "backward") else ""
+        print(f"  {name:<9} {best * 1000:6.2f} ms{flops}")
+    W, b = np.zeros((784, 10), np.float32), np.zeros(10, np.float32)
+    scratch = kernels.Scratch.for_model(784, 10, np.float32)
+    none = np.empty(0, np.float32)
+    kernels.sgd_steps(U, y, 0, 600, none, W, b, 600, scratch, 255.0, lanes=lanes)
+    call = min(_cpu(kernels.sgd_steps, U, y, 0, 600, none, W, b, 600, scratch, 255.0, lanes=lanes) for _ in range(99))
+    print(f"  one call of sgd_steps without steps: {call * 1e6:.0f} us")
+
+
+def _cpu(fn: object, *args: object, **kwargs: object) -> float:
+    start = time.process_time()
+    fn(*args, **kwargs)  # type: ignore[operator]
+    return time.process_time() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--lanes", type=int, default=None, help="vector width of part 2 (default: the CPU's)")
+    args = parser.parse_args()
+    whole_run(args.data, args.repeats)
+    numba.set_num_threads(1)
+    parts(args.lanes or kernels.native_lanes())
+
+
+if __name__ == "__main__":
+    main()
