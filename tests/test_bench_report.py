@@ -30,6 +30,21 @@ def test_the_table_shows_each_repetitions_ratio(capsys: pytest.CaptureFixture[st
     assert rows["ours"][5] == "-"
 
 
+def test_lbfgs_is_compared_with_lbfgs(capsys: pytest.CaptureFixture[str]) -> None:
+    """scikit-learn's LogisticRegression against our L-BFGS run (not the SGD run), on the complete test set."""
+    ours = bench.Program("ours", "ours", [], runs=[{"eps": 20.0, "seconds": 1.0, "rss_mb": 200.0}])
+    lbfgs = bench.Program("ours-lbfgs", "ours-lbfgs", [], runs=[
+        {"eps": 50.0, "seconds": 2.0, "rss_mb": 200.0, "test_error": 15.9, "full_test_error": 15.5}])
+    sk = bench.Program("sk-lbfgs", "sk", [], runs=[
+        {"seconds": 8.0, "rss_mb": 400.0, "test_error": 15.6, "full_test_error": 15.6}])
+    bench.report([ours, lbfgs, sk])
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: line.split() for line in out.splitlines() if line.strip()}
+    assert rows["sk"][4] == "4.00x"  # 8.0 / 2.0, not 8.0 / 1.0
+    assert "ours 2.00 s, 15.50 % test error; scikit-learn 8.00 s, 15.60 %: ours takes 0.25 of its time" in out
+    assert "-0.10 points of test error" in out
+
+
 @pytest.mark.parametrize("gpu", [None, "NVIDIA H100 80GB HBM3"])
 def test_gpu_rows_run_only_with_a_gpu(gpu: str | None, monkeypatch: pytest.MonkeyPatch,
                                       capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

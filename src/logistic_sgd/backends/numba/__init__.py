@@ -92,9 +92,10 @@ class NumbaBackend(Backend):
 
     def loss_and_gradient(self, model: LogisticRegression, x: Any, y: Any,
                           weights: Any = None) -> tuple[float, Any, Any]:
-        """The full-batch mean NLL and its gradient by the kernels: the gradient is the training step's
-        over all rows (divided by their number); the loss comes from the logits as ``logsumexp(z) - z_y``.
-        With ``weights`` or sparse rows, the reference computes them."""
+        """The full-batch mean NLL and its gradient by the kernels, in one pass over the rows: the
+        gradient is the training step's over all rows (divided by their number), the loss the sum of
+        ``logsumexp(z) - z_y`` over the same logits, in float64. With ``weights`` or sparse rows, the
+        reference computes them."""
         if isinstance(x, CSR):
             return super().loss_and_gradient(model, x, y, weights)
         if weights is not None:
@@ -104,12 +105,9 @@ class NumbaBackend(Backend):
         gW = np.empty_like(model.W)
         gb = np.empty_like(model.b)
         scratch = self._full_batch_scratch(model)
-        self.kernels.gradient_into(rows, y, model.W, model.b, model.dtype.type(n), gW, gb, scratch, divisor)
-        z = self.logits(model, x)
-        top = z.max(axis=1, keepdims=True)
-        log_norm = np.log(np.exp(z - top).sum(axis=1, dtype=np.float64)) + top[:, 0]
-        loss = float(np.mean(log_norm - z[np.arange(n), y]))
-        return loss, gW, gb
+        total = self.kernels.gradient_into(rows, y, model.W, model.b, model.dtype.type(n), gW, gb, scratch, divisor,
+                                           nll=True)
+        return total / n, gW, gb
 
     def _full_batch_scratch(self, model: LogisticRegression) -> Any:
         return self.kernels.Scratch.for_model(model.n_in, model.n_out, model.dtype)

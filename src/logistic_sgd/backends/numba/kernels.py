@@ -421,12 +421,29 @@ def _transpose(W: Any, WT: Any) -> None:  # pragma: no cover - compiled
 
 
 @_compiled(inline="always")
+def _nll(y: Any, r0: int, r1: int, dT: Any) -> float:  # pragma: no cover - compiled
+    """``sum_r logsumexp(z_r) - z_r[y_r]`` over rows ``r0 <= r < r1``, in float64, from their logits
+    in the columns of ``dT`` (before the softmax overwrites them)."""
+    J, total = dT.shape[0], 0.0
+    for q in range(r1 - r0):
+        m = np.float64(dT[0, q])
+        for j in range(1, J):
+            m = max(m, np.float64(dT[j, q]))
+        e = 0.0
+        for j in range(J):
+            e += math.exp(np.float64(dT[j, q]) - m)
+        total += math.log(e) + m - np.float64(dT[y[r0 + q], q])
+    return total
+
+
+@_compiled(inline="always")
 def _part(  # pragma: no cover - compiled
     w: Any, X: Any, scale: Any, y: Any, WT: Any, b: Any, n_mean: Any, start: int, n: int, t: int,
-    gT: Any, gbT: Any, z: Any, xb: Any,
+    gT: Any, gbT: Any, z: Any, xb: Any, nll: Any,
 ) -> None:
     """Thread ``t``'s share of the step on rows ``start:start + n``: its partial gradient in ``gT[t]``,
-    ``gbT[t]``, block by block (logits, softmax minus one-hot, gradient while the block is in cache)."""
+    ``gbT[t]``, block by block (logits, softmax minus one-hot, gradient while the block is in cache);
+    where ``nll`` has a place per thread, the sum of its rows' negative log-likelihoods in ``nll[t]``."""
     per = _share(n, gT.shape[0], 4)
     lo, hi = start + t * per, min(start + n, start + (t + 1) * per)
     gT[t, :, :] = 0
@@ -436,6 +453,8 @@ def _part(  # pragma: no cover - compiled
         r1 = min(hi, r0 + block)
         rows, o = _rows(X, r0, r1, scale, xb[t])
         _forward(w, rows, WT, b, o, o + r1 - r0, z[t].T)
+        if nll.shape[0] > t:
+            nll[t] += _nll(y, r0, r1, z[t])
         _softmax_minus_onehot(w, y, r0, r1, z[t], n_mean, gbT[t])
         _backward(w, rows, o, o + r1 - r0, z[t], gT[t])
 
@@ -494,15 +513,17 @@ def _sum_compiled(gT: Any, gbT: Any, gW: Any, gb: Any) -> Any:  # pragma: no cov
 
 @_compiled(parallel=True)
 def _gradient(  # pragma: no cover - compiled
-    w: Any, X: Any, scale: Any, y: Any, W: Any, b: Any, n_mean: Any, gW: Any, gb: Any, s: Any
+    w: Any, X: Any, scale: Any, y: Any, W: Any, b: Any, n_mean: Any, gW: Any, gb: Any, s: Any, nll: Any
 ) -> bool:
-    """The step; False, with nothing computed, when a label lies outside the classes."""
+    """The step (and, where ``nll`` has a place per thread, each thread's sum of negative
+    log-likelihoods); False, with nothing computed, when a label lies outside the classes."""
     WT, _, gT, gbT, z, xb = s
     if not _labels_ok(y, 0, y.shape[0], W.shape[1]):
         return False
+    nll[:] = 0
     for t in prange(gT.shape[1]):
         _transpose(W, WT[t])
-        _part(w, X, scale, y, WT[t], b, n_mean, 0, X.shape[0], t, gT[0], gbT[0], z, xb)
+        _part(w, X, scale, y, WT[t], b, n_mean, 0, X.shape[0], t, gT[0], gbT[0], z, xb, nll)
     _sum(gT[0], gbT[0], gW, gb)
     return True
 
@@ -524,6 +545,7 @@ def _steps(  # pragma: no cover - compiled
     n, parts, J = rates.shape[0], gT.shape[1], W.shape[1]
     if not _labels_ok(y, start, start + n * batch, J):
         return False
+    no_nll = np.empty(0)
     for t in prange(parts):
         _transpose(W, WT[t])
         bT[t, :J] = b
@@ -531,7 +553,8 @@ def _steps(  # pragma: no cover - compiled
         for t in prange(parts):
             if i > 0:
                 _sum_and_descend(gT[(i - 1) % 2], gbT[(i - 1) % 2], rates[i - 1], WT[t], bT[t, :J], xb[t, 0])
-            _part(w, X, scale, y, WT[t], bT[t, :J], n_mean, start + i * batch, batch, t, gT[i % 2], gbT[i % 2], z, xb)
+            _part(w, X, scale, y, WT[t], bT[t, :J], n_mean, start + i * batch, batch, t, gT[i % 2], gbT[i % 2], z, xb,
+                  no_nll)
     if n > 0:
         _sum_and_descend(gT[(n - 1) % 2], gbT[(n - 1) % 2], rates[n - 1], WT[0], bT[0, :J], xb[0, 0])
     _transpose(WT[0], W)
@@ -666,13 +689,17 @@ def _labels(y: NDArray[Any]) -> NDArray[np.intp]:
 def gradient_into(
     X: NDArray[Any], y: NDArray[Any], W: NDArray[Any], b: NDArray[Any], n: Any,
     gW: NDArray[Any], gb: NDArray[Any], scratch: Scratch, divisor: float | None = None, *, lanes: int | None = None,
-) -> None:
+    nll: bool = False,
+) -> float | None:
     """``gW, gb <-`` the gradient of the NLL summed over the rows of ``X`` and divided by ``n`` (the
     minibatch size, in ``W``'s dtype as the model divides by it; a rank holding a slice passes the
     global size). ``y`` holds integer labels.
     ``X`` holds floats of ``W``'s dtype, or bytes standing for ``float32(X) / float32(divisor)``.
     ``lanes`` is the width of the vectors in float32 lanes (:func:`native_lanes` when None): the
     logits, and so what follows from them, depend on it in the last bits (see :func:`_dot`).
+    With ``nll``, returns the sum of the rows' negative log-likelihoods, ``logsumexp(z) - z_y``
+    computed in float64 from the same logits during the same pass (the full-batch solvers' loss);
+    else None.
 
     Raises
     ------
@@ -681,10 +708,12 @@ def gradient_into(
     """
     X, scale = _input(X, divisor)
     y = _labels(y)
+    sums = np.zeros(scratch.gT.shape[1] if nll else 0)
     with _lock:
-        done = _gradient(_width(lanes), X, scale, y, W, b, W.dtype.type(n), gW, gb, scratch.buffers())
+        done = _gradient(_width(lanes), X, scale, y, W, b, W.dtype.type(n), gW, gb, scratch.buffers(), sums)
     if not done:
         raise IndexError(f"labels must lie in [0, {W.shape[1]}), got {int(y.min())}..{int(y.max())}")
+    return float(sum(sums.tolist())) if nll else None
 
 
 def sgd_steps(
