@@ -72,3 +72,12 @@ def test_lbfgs_in_the_estimator() -> None:
     X, y = _digits()
     clf = LogisticSGDClassifier(optimizer="lbfgs", l2=1e-3, max_epochs=100, random_state=0).fit(X[:1400], y[:1400])
     assert clf.score(X[1400:], y[1400:]) > 0.9
+
+
+def test_lbfgs_stops_at_tol() -> None:
+    """tol is scikit-learn's: a looser one ends L-BFGS sooner, as SciPy's gtol."""
+    pytest.importorskip("scipy")
+    X, y = _digits()
+    iterations = [LogisticSGDClassifier(optimizer="lbfgs", l2=1e-3, max_epochs=200, patience=10**6, tol=tol,
+                                        random_state=0).fit(X[:1400], y[:1400]).n_iter_ for tol in (1e-2, 1e-8)]
+    assert iterations[0] < iterations[1] <= 200

@@ -58,7 +58,7 @@ class TrainConfig:
         ``balanced`` weighs each training example by ``n / (n_classes * count of its class)``
         (see :mod:`logistic_sgd.weighting`), so that rare classes count as much as common ones.
     tol : float
-        Full-batch solvers stop when the norm of the (projected) gradient falls below ``tol``
+        Full-batch solvers stop when the largest component of the (projected) gradient falls below ``tol``
         (SciPy's ``gtol``); ignored by SGD.
     """
 

@@ -36,6 +36,9 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         is capped at the size of the training and validation parts.
     optimizer : {"sgd", "lbfgs", "cg"}
         Minibatch SGD, or full-batch L-BFGS / nonlinear CG through SciPy.
+    tol : float
+        lbfgs and cg stop when the largest component of the (projected) gradient falls below
+        ``tol``, as scikit-learn's ``LogisticRegression`` does (SciPy's ``gtol``); ignored by SGD.
     momentum, nesterov, l2, l1, lr_schedule
         Optimiser pieces (see :mod:`logistic_sgd.optim`).
     shuffle : bool
@@ -79,6 +82,7 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         "patience_increase": [Interval(Real, 1, None, closed="left")],
         "improvement_threshold": [Interval(Real, 0, 1, closed="right")],
         "optimizer": [StrOptions(set(OPTIMIZERS))],
+        "tol": [Interval(Real, 0, None, closed="left")],
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "nesterov": ["boolean"],
         "l2": [Interval(Real, 0, None, closed="left")],
@@ -102,6 +106,7 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         patience_increase: float = 2,
         improvement_threshold: float = 0.995,
         optimizer: str = "sgd",
+        tol: float = 1e-4,
         momentum: float = 0.0,
         nesterov: bool = False,
         l2: float = 0.0,
@@ -122,6 +127,7 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         self.patience_increase = patience_increase
         self.improvement_threshold = improvement_threshold
         self.optimizer = optimizer
+        self.tol = tol
         self.momentum = momentum
         self.nesterov = nesterov
         self.l2 = l2
@@ -290,7 +296,8 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         return TrainConfig(
             learning_rate=self.learning_rate, n_epochs=self.max_epochs, batch_size=batch, patience=self.patience,
             patience_increase=self.patience_increase, improvement_threshold=self.improvement_threshold,
-            floatx=self.floatx, shuffle=self.shuffle, seed=seed, optimizer=self.optimizer, momentum=self.momentum,
+            floatx=self.floatx, shuffle=self.shuffle, seed=seed, optimizer=self.optimizer, tol=self.tol,
+            momentum=self.momentum,
             nesterov=self.nesterov, l2=self.l2, l1=self.l1, lr_schedule=self.lr_schedule,
         )
 
