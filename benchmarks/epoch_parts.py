@@ -84,7 +84,7 @@ def _softmax(w, y, dT, gb, reps):
 @njit(fastmath=kernels._fastmath)
 def _backward(w, X, dT, gT, reps):
     for _ in range(reps):
-        kernels._backward(w, X, 0, X.shape[0], dT, gT)
+        kernels._backward(w, X, 0, X.shape[0], dT, gT, False)
 
 
 @njit(fastmath=kernels._fastmath)
