@@ -22,8 +22,9 @@ import numba
 import numpy as np
 from numba import njit
 
-from logistic_sgd import LogisticRegression, TrainConfig, kernels, train
+from logistic_sgd import LogisticRegression, TrainConfig, train, validation
 from logistic_sgd.backends import get_backend
+from logistic_sgd.backends.numba import KernelTrainer, kernels
 from logistic_sgd.data import open_dataset
 
 ROWS = 49_800  # an epoch's training rows (83 minibatches of 600)
@@ -31,26 +32,26 @@ ROWS = 49_800  # an epoch's training rows (83 minibatches of 600)
 
 def whole_run(data: str, repeats: int) -> None:
     datasets = open_dataset(data, keep_bytes=("train", "valid", "test")).datasets
-    backend = get_backend("numba").loaded()
+    backend = get_backend("numba").ready()
     valid_x = datasets[1][0]
     spent: dict[str, list[float]] = defaultdict(list)
-    real_steps, real_error = LogisticRegression.sgd_steps, train.minibatch_error
+    real_steps, real_error = KernelTrainer.run, validation.minibatch_error
     times: dict[str, float] = {}
 
-    def steps(self: LogisticRegression, x: object, y: object, start: int, rates: np.ndarray, work: object) -> None:
+    def steps(self: KernelTrainer, start: int, rates: np.ndarray, decay: float = 0.0) -> None:
         began = time.perf_counter()
-        real_steps(self, x, y, start, rates, work)
+        real_steps(self, start, rates, decay)
         if len(rates):  # not the call that compiles before the clock starts
             times["steps"] += time.perf_counter() - began
 
-    def error(model: LogisticRegression, x: object, *args: object) -> float:
+    def error(backend: object, model: LogisticRegression, x: object, *args: object) -> float:
         start = time.perf_counter()
-        value = real_error(model, x, *args)
+        value = real_error(backend, model, x, *args)
         times["valid" if x is valid_x or getattr(x, "stored", None) is getattr(valid_x, "stored", 0) else "test"] += (
             time.perf_counter() - start)
         return value
 
-    LogisticRegression.sgd_steps, train.minibatch_error = steps, error  # type: ignore[method-assign]
+    KernelTrainer.run, validation.minibatch_error = steps, error  # type: ignore[method-assign]
     try:
         for _ in range(repeats):
             times.update(steps=0.0, valid=0.0, test=0.0)
@@ -61,7 +62,7 @@ def whole_run(data: str, repeats: int) -> None:
             for k, v in per_epoch.items():
                 spent[k].append(v * 1000)
     finally:
-        LogisticRegression.sgd_steps, train.minibatch_error = real_steps, real_error  # type: ignore[method-assign]
+        KernelTrainer.run, validation.minibatch_error = real_steps, real_error  # type: ignore[method-assign]
     print(f"whole run ({result.epochs} epochs, {numba.get_num_threads()} threads, {kernels.native_lanes()} lanes), "
           f"ms per epoch, medians of {repeats}:")
     for k in ("epoch", "steps", "valid", "test", "rest"):
@@ -83,7 +84,7 @@ def _softmax(w, y, dT, gb, reps):
 @njit(fastmath=kernels._fastmath)
 def _backward(w, X, dT, gT, reps):
     for _ in range(reps):
-        kernels._backward(w, X, 0, X.shape[0], dT, gT)
+        kernels._backward(w, X, 0, X.shape[0], dT, gT, False)
 
 
 @njit(fastmath=kernels._fastmath)

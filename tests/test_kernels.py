@@ -170,8 +170,8 @@ def _part(name: str) -> Callable[..., None]:
         def run(w, y, r0, r1, dT, n, gb):
             kernels._softmax_minus_onehot(w, y, r0, r1, dT, n, gb)
     else:
-        def run(w, X, r0, r1, dT, gT):
-            kernels._backward(w, X, r0, r1, dT, gT)
+        def run(w, X, r0, r1, dT, gT, fresh):
+            kernels._backward(w, X, r0, r1, dT, gT, fresh)
     return numba.njit(fastmath=kernels._fastmath)(run)
 
 
@@ -188,20 +188,22 @@ CASES = [(dtype, *shape) for dtype, shapes in SHAPES.items() for shape in shapes
 
 
 @pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("fresh", [False, True])
 @pytest.mark.parametrize(("dtype", "rows", "n_in", "n_out"), CASES)
 def test_backward_adds_the_rows_in_order_with_one_rounding_each(
-    width: int, dtype: str, rows: int, n_in: int, n_out: int
+    width: int, fresh: bool, dtype: str, rows: int, n_in: int, n_out: int
 ) -> None:
     """The backward product (tiles of 5 classes by two vectors, partial vectors, the classes left
-    over) is ``g <- fma(d[r, j], x[r, k], g)`` for r = 0, 1, ...: the same numbers on every width."""
+    over) is ``g <- fma(d[r, j], x[r, k], g)`` for r = 0, 1, ...: the same numbers on every width;
+    ``fresh``, it starts from zeros, whatever ``g`` held."""
     x, _, _, _ = _data(rows + 3, n_in, n_out, dtype, rows * n_out + n_in)
     rng = np.random.default_rng(rows)
     d = rng.normal(size=(rows, n_out)).astype(dtype)
     g = rng.normal(size=(n_out, n_in)).astype(dtype)
-    want = _backward_exact(x[2 : 2 + rows], d, g)
+    want = _backward_exact(x[2 : 2 + rows], d, np.zeros_like(g) if fresh else g)
     dT = np.zeros((n_out, 32), dtype)
     dT[:, :rows] = d.T  # the block's layout: one row per class
-    _part("backward")(Width(width), x, 2, 2 + rows, dT, g)  # rows 2 .. 2 + rows of x, as a block of a minibatch
+    _part("backward")(Width(width), x, 2, 2 + rows, dT, g, fresh)  # rows 2 .. 2 + rows of x, a block of a minibatch
     np.testing.assert_array_equal(g, want)
 
 

@@ -300,24 +300,27 @@ def _scale_and_sum_compiled(dT: Any, rows: Any, n: Any, gb: Any) -> Any:  # prag
 
 
 @_compiled(inline="always")
-def _backward(w: Any, X: Any, r0: int, r1: int, d: Any, gT: Any) -> None:  # pragma: no cover - compiled
-    """``gT[j] += sum_r d[j, r - r0] * X[r]`` for rows ``r0 <= r < r1``, the rows added one after
-    another, each with one rounded multiply-add: the same numbers for every width (the tests hold
-    every width to that, bit for bit). Tiles of 5 classes by two vectors of features (see
-    :func:`_tile`), then the classes left over one at a time."""
+def _backward(  # pragma: no cover - compiled
+    w: Any, X: Any, r0: int, r1: int, d: Any, gT: Any, fresh: bool
+) -> None:
+    """``gT[j] += sum_r d[j, r - r0] * X[r]`` for rows ``r0 <= r < r1`` (``gT[j] =`` that sum, started
+    from zeros, where ``fresh``), the rows added one after another, each with one rounded
+    multiply-add: the same numbers for every width (the tests hold every width to that, bit for
+    bit). Tiles of 5 classes by two vectors of features (see :func:`_tile`), then the classes left
+    over one at a time."""
     J, K, L = gT.shape[0], X.shape[1], lane_count(w, X)
     for j in range(0, J - 4, 5):
         k = 0
         while k + 2 * L <= K:
-            _tile(w, X, r0, r1, d, gT, j, k, L, L)
+            _tile(w, X, r0, r1, d, gT, j, k, L, L, fresh)
             k += 2 * L
         if k + L < K:
-            _tile(w, X, r0, r1, d, gT, j, k, L, K - k - L)
+            _tile(w, X, r0, r1, d, gT, j, k, L, K - k - L, fresh)
         elif k < K:
-            _tile(w, X, r0, r1, d, gT, j, k, K - k, 0)
+            _tile(w, X, r0, r1, d, gT, j, k, K - k, 0, fresh)
     for j in range(J - J % 5, J):
         for k in range(0, K, L):
-            g = load_first(w, gT, j, k, K - k)
+            g = zeros(w, gT) if fresh else load_first(w, gT, j, k, K - k)
             for r in range(r0, r1):
                 g = fma(d[j, r - r0], load_first(w, X, r, k, K - k), g)
             store_first(gT, j, k, g, K - k)
@@ -325,19 +328,22 @@ def _backward(w: Any, X: Any, r0: int, r1: int, d: Any, gT: Any) -> None:  # pra
 
 @_compiled(inline="always")
 def _tile(  # pragma: no cover - compiled
-    w: Any, X: Any, r0: int, r1: int, d: Any, gT: Any, j: int, k: int, n: int, m: int
+    w: Any, X: Any, r0: int, r1: int, d: Any, gT: Any, j: int, k: int, n: int, m: int, fresh: bool
 ) -> None:
     """``gT[j:j + 5]`` at features ``k`` onwards: ``n`` lanes of a first vector and ``m`` of a second
-    (``m = 0``: none). Its ten vectors of sums stay in registers while every row of the block adds
-    to them (two loads of the row, five multiply-adds per vector), so each row is read twice for
-    ten classes, not ten times, and ``gT`` once."""
+    (``m = 0``: none). Its ten vectors of sums (zeros where ``fresh``, else read from ``gT``) stay in
+    registers while every row of the block adds to them (two loads of the row, five multiply-adds
+    per vector), so each row is read twice for ten classes, not ten times, and ``gT`` once."""
     L = lane_count(w, X)
     k2 = k + L if m > 0 else k  # no second vector: its loads and stores repeat the first's, harmlessly
-    a0, b0 = load_first(w, gT, j, k, n), load_first(w, gT, j, k2, m)
-    a1, b1 = load_first(w, gT, j + 1, k, n), load_first(w, gT, j + 1, k2, m)
-    a2, b2 = load_first(w, gT, j + 2, k, n), load_first(w, gT, j + 2, k2, m)
-    a3, b3 = load_first(w, gT, j + 3, k, n), load_first(w, gT, j + 3, k2, m)
-    a4, b4 = load_first(w, gT, j + 4, k, n), load_first(w, gT, j + 4, k2, m)
+    if fresh:
+        a0 = b0 = a1 = b1 = a2 = b2 = a3 = b3 = a4 = b4 = zeros(w, gT)
+    else:
+        a0, b0 = load_first(w, gT, j, k, n), load_first(w, gT, j, k2, m)
+        a1, b1 = load_first(w, gT, j + 1, k, n), load_first(w, gT, j + 1, k2, m)
+        a2, b2 = load_first(w, gT, j + 2, k, n), load_first(w, gT, j + 2, k2, m)
+        a3, b3 = load_first(w, gT, j + 3, k, n), load_first(w, gT, j + 3, k2, m)
+        a4, b4 = load_first(w, gT, j + 4, k, n), load_first(w, gT, j + 4, k2, m)
     for r in range(r0, r1):
         q = r - r0
         x, y = load_first(w, X, r, k, n), load_first(w, X, r, k2, m)
@@ -446,7 +452,8 @@ def _part(  # pragma: no cover - compiled
     where ``nll`` has a place per thread, the sum of its rows' negative log-likelihoods in ``nll[t]``."""
     per = _share(n, gT.shape[0], 4)
     lo, hi = start + t * per, min(start + n, start + (t + 1) * per)
-    gT[t, :, :] = 0
+    if lo >= hi:  # no rows: the first block's backward pass sets the partial otherwise
+        gT[t, :, :] = 0
     gbT[t, :] = 0
     block = xb.shape[1]
     for r0 in range(lo, hi, block):
@@ -456,7 +463,7 @@ def _part(  # pragma: no cover - compiled
         if nll.shape[0] > t:
             nll[t] += _nll(y, r0, r1, z[t])
         _softmax_minus_onehot(w, y, r0, r1, z[t], n_mean, gbT[t])
-        _backward(w, rows, o, o + r1 - r0, z[t], gT[t])
+        _backward(w, rows, o, o + r1 - r0, z[t], gT[t], r0 == lo)
 
 
 def _sum_and_descend(gT: Any, gbT: Any, rate: Any, WT: Any, b: Any, row: Any) -> None:
