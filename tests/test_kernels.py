@@ -747,3 +747,19 @@ def test_full_batch_loss_and_gradient_are_the_references(dtype: str) -> None:
         assert got_loss == pytest.approx(loss, rel=TOL[dtype] * 10)
         np.testing.assert_allclose(got_gW, gW, rtol=0, atol=TOL[dtype] * np.abs(gW).max())
         np.testing.assert_allclose(got_gb, gb, rtol=0, atol=TOL[dtype] * np.abs(gb).max())
+
+
+def test_solvers_run_with_blas_in_one_thread() -> None:
+    """While L-BFGS or CG runs on the kernels, BLAS keeps no spinning threads; afterwards it has its
+    threads back."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    def blas_threads() -> list[int]:
+        return [pool["num_threads"] for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"]
+
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):  # a pool of several, whatever the worker's share
+        before = blas_threads()
+        assert before and set(before) == {2}
+        with NUMBA.solving():
+            assert set(blas_threads()) == {1}
+        assert blas_threads() == before

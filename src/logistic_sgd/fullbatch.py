@@ -16,6 +16,7 @@ request ends it after the current iteration, as in the minibatch loop.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Sequence
@@ -102,8 +103,10 @@ def fit_full_batch(
                 listener.on_interrupt(state)
             raise TrainingInterrupted(stop.signal, state)
 
-    minimize(objective, objective.pack(), jac=True, method=METHODS[config.optimizer], callback=callback,
-             options={"maxiter": config.n_epochs, "gtol": config.tol})
+    # the backend's setting when it computes the objective (the reference on weighted rows: BLAS as it is)
+    with backend.solving() if weights is None else contextlib.nullcontext():
+        minimize(objective, objective.pack(), jac=True, method=METHODS[config.optimizer], callback=callback,
+                 options={"maxiter": config.n_epochs, "gtol": config.tol})
     return evaluation.finish(state, config)
 
 

@@ -10,6 +10,8 @@ live and runs of steps (CUDA graphs).
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -49,6 +51,12 @@ class Backend:
     def describe(self) -> str:
         """A few words for the log: where the model is built."""
         return ""
+
+    @contextlib.contextmanager
+    def solving(self) -> Iterator[None]:
+        """The setting in which a full-batch solver runs on this backend's loss and gradient
+        (:mod:`logistic_sgd.fullbatch`): nothing changed here."""
+        yield
 
     def new_model(self, n_in: int, n_out: int, dtype: str) -> LogisticRegression:
         """A zero-initialised model whose parameters live on this backend."""

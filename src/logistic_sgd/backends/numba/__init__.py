@@ -9,8 +9,10 @@ the data are loaded, so that the compiler's memory does not add to the loader's 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -108,6 +110,21 @@ class NumbaBackend(Backend):
         total = self.kernels.gradient_into(rows, y, model.W, model.b, model.dtype.type(n), gW, gb, scratch, divisor,
                                            nll=True)
         return total / n, gW, gb
+
+    @contextlib.contextmanager
+    def solving(self) -> Iterator[None]:
+        """The BLAS libraries of this process (NumPy's, SciPy's) in one thread while a solver runs on
+        the kernels: SciPy's L-BFGS-B calls BLAS every iteration, and an idle OpenBLAS thread keeps
+        spinning for a while after each call, on a core the kernels' threads need (each full-batch
+        gradient took twice as long). Through threadpoolctl, installed with the ``numba`` extra;
+        without it, nothing changes."""
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:
+            yield
+            return
+        with threadpool_limits(1, user_api="blas"):
+            yield
 
     def _full_batch_scratch(self, model: LogisticRegression) -> Any:
         return self.kernels.Scratch.for_model(model.n_in, model.n_out, model.dtype)
