@@ -188,7 +188,7 @@ def report(progs: list[Program]) -> None:
         print(f"\nL-BFGS on all the test images: ours {med(ol, 'seconds'):.2f} s, "
               f"{med(ol, 'full_test_error'):.2f} % test error; scikit-learn {med(sk, 'seconds'):.2f} s, "
               f"{med(sk, 'full_test_error'):.2f} %: ours takes {med(ol, 'seconds') / med(sk, 'seconds'):.2f} of its "
-              f"time (each rep {_pairs(sk, ol, 'seconds', ours_over_theirs=True)}), "
+              f"time (each rep {_pairs(ol, sk, 'seconds', ours_over_theirs=True)}), "
               f"{med(ol, 'full_test_error') - med(sk, 'full_test_error'):+.2f} points of test error")
     if "floor" in by_key:
         floor = by_key["floor"]
