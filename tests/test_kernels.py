@@ -591,25 +591,27 @@ def test_compiles_without_a_cache_folder(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_the_kernels_cache_is_keyed_by_their_source(tmp_path: Path) -> None:
-    """Two copies of the package with the same kernels share their compiled code; a changed kernel
-    file gets a cache of its own (a subprocess per copy: each imports the package afresh)."""
+    """Two copies of the package with the same kernels share their compiled code, as does one whose
+    backend object (``__init__.py``, no compiled code) changed; a changed kernel file gets a cache of
+    its own (a subprocess per copy: each imports the package afresh)."""
     import shutil
 
     src = Path(kernels.__file__).resolve().parents[3]
     script = ("from logistic_sgd.backends.numba import compile, kernels; kernels._share(10, 2, 4); "
               "print(compile.cache_root() / compile.source_key())")
     folders = []
-    for copy in ("a", "b", "changed"):
+    changed = {"changed": "kernels.py", "backend": "__init__.py"}
+    for copy in ("a", "b", "changed", "backend"):
         shutil.copytree(src / "logistic_sgd", tmp_path / copy / "logistic_sgd",
                         ignore=shutil.ignore_patterns("__pycache__"))
-        if copy == "changed":
-            with (tmp_path / copy / "logistic_sgd" / "backends" / "numba" / "kernels.py").open("a") as f:
+        if copy in changed:
+            with (tmp_path / copy / "logistic_sgd" / "backends" / "numba" / changed[copy]).open("a") as f:
                 f.write("\n# a change\n")
         env = {**child_environment(), "PYTHONPATH": str(tmp_path / copy), "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
         run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
         assert run.returncode == 0, run.stderr
         folders.append(Path(run.stdout.strip()))
-    assert folders[0] == folders[1] != folders[2]
+    assert folders[0] == folders[1] == folders[3] != folders[2]
     assert any(folders[0].glob("kernels._share-*.nbi")) and any(folders[2].glob("kernels._share-*.nbi"))
     assert not any((tmp_path / "a").rglob("*.nbi"))  # nothing beside the source
 

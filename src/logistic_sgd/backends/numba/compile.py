@@ -4,7 +4,7 @@ Numba's own cache sits beside the source file and trusts the file's modification
 new checkout or install of the package compiles its kernels again (about a minute and a half of
 CPU for every variant the test suite uses; some seconds for one run). The kernels' cache is kept
 instead in ``$NUMBA_CACHE_DIR``, else ``$XDG_CACHE_HOME/logistic-sgd/numba`` (by default
-``~/.cache/logistic-sgd/numba``), in a folder named after a hash of this package's source files:
+``~/.cache/logistic-sgd/numba``), in a folder named after a hash of this package's compiled modules' source:
 unchanged kernels are compiled once per machine, and a change to any of these files gets a folder
 of its own. Numba keys each entry further by its version, the Python version, the argument types
 and the CPU, so a cache shared between machines or CPUs stays correct. Where no such folder can be
@@ -83,10 +83,11 @@ _key: list[str] = []
 
 
 def source_key() -> str:
-    """A hash of every Python file of this package (kernels inline each other's functions)."""
+    """A hash of every module of compiled code in this package (kernels inline each other's
+    functions): all but ``__init__.py``, the backend object, which compiles nothing."""
     if not _key:
         digest = hashlib.sha256()
-        for path in sorted(PACKAGE.glob("*.py")):
+        for path in sorted(p for p in PACKAGE.glob("*.py") if p.name != "__init__.py"):
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
         _key.append(digest.hexdigest()[:16])
     return _key[0]
