@@ -33,8 +33,8 @@ def _share_cores_between_workers() -> None:
     :func:`child_environment`).
 
     Two workers of two threads each on two cores stall every step of a multithreaded kernel whose
-    thread was descheduled (the suite ran three times slower). The Numba kernels' results for a given
-    number of threads are checked by ``test_kernels`` at one thread and at several."""
+    thread is descheduled. The Numba kernels' results for a given number of threads are checked by
+    ``test_kernels`` at one thread and at several."""
     if THREADS is None:
         return
     share = str(THREADS)

@@ -115,8 +115,8 @@ class NumbaBackend(Backend):
     def solving(self) -> Iterator[None]:
         """The BLAS libraries of this process (NumPy's, SciPy's) in one thread while a solver runs on
         the kernels: SciPy's L-BFGS-B calls BLAS every iteration, and an idle OpenBLAS thread keeps
-        spinning for a while after each call, on a core the kernels' threads need (each full-batch
-        gradient took twice as long). Through threadpoolctl, installed with the ``numba`` extra;
+        spinning for a while after each call, on a core the kernels' threads need (a full-batch
+        gradient then takes about twice as long). Through threadpoolctl, installed with the ``numba`` extra;
         without it, nothing changes."""
         try:
             from threadpoolctl import threadpool_limits
