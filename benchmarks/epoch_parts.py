@@ -72,7 +72,7 @@ def whole_run(data: str, repeats: int) -> None:
 @njit(fastmath=kernels._fastmath)
 def _forward(w, X, WT, b, z, reps):
     for _ in range(reps):
-        kernels._forward(w, X, WT, b, 0, X.shape[0], z)
+        kernels._forward(w, X, WT, b, 0, X.shape[0], z, X, 0, 0)
 
 
 @njit(fastmath=kernels._fastmath)
@@ -88,9 +88,9 @@ def _backward(w, X, dT, gT, reps):
 
 
 @njit(fastmath=kernels._fastmath)
-def _scale(U, buf, scale, reps):
+def _scale(w, U, buf, scale, reps):
     for _ in range(reps):
-        kernels._rows(U, 0, U.shape[0], scale, buf)
+        kernels._rows(w, U, 0, U.shape[0], scale, buf)
 
 
 def parts(lanes: int) -> None:
@@ -106,7 +106,7 @@ def parts(lanes: int) -> None:
         "forward": (_forward, (w, X, WT, np.zeros(10, np.float32), dT.T)),
         "softmax": (_softmax, (w, y, dT, np.zeros(16, np.float32))),
         "backward": (_backward, (w, X, dT * 1e-3, np.zeros((10, 784), np.float32))),
-        "scaling": (_scale, (U, np.empty_like(X), kernels._split_inverse(255.0))),
+        "scaling": (_scale, (w, U, np.empty_like(X), kernels._split_inverse(255.0))),
     }
     print(f"the step's parts on one thread, {lanes} lanes, an epoch's {ROWS} rows in blocks of {block} in cache "
           "(CPU time, fastest of 9):")

@@ -165,7 +165,7 @@ def _part(name: str) -> Callable[..., None]:
 
     if name == "forward":
         def run(w, X, WT, b, r0, r1, z):
-            kernels._forward(w, X, WT, b, r0, r1, z)
+            kernels._forward(w, X, WT, b, r0, r1, z, X, r1, X.shape[0])  # fetching the rows after, as a step does
     elif name == "softmax":
         def run(w, y, r0, r1, dT, n, gb):
             kernels._softmax_minus_onehot(w, y, r0, r1, dT, n, gb)
@@ -357,7 +357,7 @@ _CACHED = ("import sys, numpy as np; from logistic_sgd.backends.numba import ker
            "x = (u / np.float32(255)).astype(np.float32); "
            "WT = np.ascontiguousarray(np.sin(np.arange(784 * 11, dtype=np.float32)).reshape(784, 11).T); "
            "z = np.empty((45, 11), np.float32); "
-           "kernels._forward(kernels._width(int(sys.argv[1])), x, WT, np.zeros(11, np.float32), 0, 45, z); "
+           "kernels._forward(kernels._width(int(sys.argv[1])), x, WT, np.zeros(11, np.float32), 0, 45, z, x, 0, 0); "
            "np.save(sys.argv[2], z); print(sum(kernels._forward.stats.cache_hits.values()))")
 
 
@@ -472,14 +472,15 @@ def test_bytes_are_read_as_the_floats_they_stand_for(dtype: str, rows: int, n_ou
 
 
 def test_every_whole_divisor_scales_bytes_exactly() -> None:
-    """The kernels scale a byte as ``u * hi + u * lo``; that is float32 division for these divisors."""
+    """The kernels scale a byte as ``u * hi + u * lo`` rounded once; that is float32 division for these
+    divisors, on every byte of every feature (a vector's lanes and the masked tail of a row)."""
     assert all(kernels.bytes_exact(d) for d in range(1, 2001))
-    u = np.arange(256, dtype=np.uint8).reshape(4, 64)
-    W, b = np.eye(64, 2, dtype=np.float32), np.zeros(2, np.float32)
+    u = np.arange(260, dtype=np.uint8).reshape(4, 65)  # 65 features: whole vectors and a tail
+    W, b = np.eye(65, dtype=np.float32), np.zeros(65, np.float32)
     for d in (1, 7, 255, 1000):
-        z = np.empty((4, 2), np.float32)
+        z = np.empty((4, 65), np.float32)
         kernels.logits_into(u, W, b, z, divisor=d)
-        np.testing.assert_array_equal(z, (u / np.float32(d)).astype(np.float32)[:, :2])
+        np.testing.assert_array_equal(z, (u / np.float32(d)).astype(np.float32))
 
 
 def test_bytes_without_a_divisor_are_refused() -> None:

@@ -16,8 +16,9 @@ AVX-512, 8 with AVX2, 4 elsewhere (:func:`native_lanes`; ``lanes=`` picks anothe
   same numbers on every width;
 - one step (logits, softmax minus one-hot, gradient) runs block by block over the minibatch, so
   each block of rows is read from memory once and reused from cache; bytes are scaled to floats
-  as a block is read; the rows are shared out between threads, each with its own partial
-  gradient, summed in a fixed order at the end;
+  as a block is read; the rows read next are fetched into cache while a block's logits are
+  computed; the rows are shared out between threads, each with its own partial gradient, summed
+  in a fixed order at the end;
 - :func:`sgd_steps` runs many steps (each step, then the SGD update) in one call: the training loop
   hands it every run of minibatches between two validations, without a Python round trip per step.
 
@@ -48,12 +49,16 @@ from .simd import (
     div,
     exp,
     fma,
+    full,
     hsum,
     hsums,
     lane_count,
     load,
+    load_bytes,
     load_first,
     maximum,
+    mul,
+    prefetch_far,
     registers,
     store_first,
     sub,
@@ -62,7 +67,8 @@ from .simd import (
 
 _TIE = 2.0**-16  # logits closer than this to the largest may tie with it in the softmax: see _clear_argmax
 _LINE = 64  # bytes in a cache line
-_BLOCK_BYTES = 2**21  # a block of rows as floats, at most: it stays in a core's cache (L2 or L3) between passes
+_BLOCK_BYTES = 2**19  # a block of rows as floats, at most: it stays in a core's L2 cache between passes, with
+# the rows read next fetched beside it
 _lock = threading.Lock()  # numba's default thread pool must not be entered from two threads at once
 
 _fastmath = {"contract", "reassoc", "nsz", "arcp"}  # no nnan/ninf: NaN and Inf must show
@@ -107,13 +113,23 @@ def _compiled(**options: Any) -> Any:
 
 
 @_compiled(inline="always")
-def _forward(w: Any, X: Any, WT: Any, b: Any, r0: int, r1: int, z: Any) -> None:  # pragma: no cover - compiled
+def _forward(  # pragma: no cover - compiled
+    w: Any, X: Any, WT: Any, b: Any, r0: int, r1: int, z: Any, P: Any, p0: int, p1: int
+) -> None:
     """``z[r - r0, j] = b[j] + X[r] . WT[j]`` for rows ``r0 <= r < r1``, each as :func:`_dot` computes
     it, four rows by five classes at a time where the CPU has 32 vector registers (:func:`_dots5`),
-    else by two (:func:`_dots`): the same numbers either way."""
+    else by two (:func:`_dots`): the same numbers either way.
+
+    Meanwhile rows ``p0 <= p < p1`` of ``P`` (the rows to be read next, as stored) are fetched into
+    cache, four with each four rows computed: the products keep the core busy while memory
+    delivers them, instead of every core waiting for rows at the start of a block at once."""
     J = WT.shape[0]
     r = r0
+    step = _LINE // P.itemsize
     while r + 4 <= r1:
+        for p in range(p0 + r - r0, min(p0 + r - r0 + 4, p1)):
+            for k in range(0, P.shape[1], step):
+                prefetch_far(P, p, k)
         j = 0
         if registers(w) >= 32:
             while j + 5 <= J:
@@ -369,29 +385,50 @@ def _tile(  # pragma: no cover - compiled
     store_first(gT, j + 4, k2, b4, m)
 
 
-def _rows(X: Any, r0: int, r1: int, scale: tuple[float, float], buf: Any) -> tuple[Any, int]:
+def _rows(w: Any, X: Any, r0: int, r1: int, scale: tuple[float, float], buf: Any) -> tuple[Any, int]:
     """Rows ``r0:r1`` of ``X`` as floats, and where they start: float rows are read where they are
-    (``X, r0``); bytes ``u`` are scaled into ``buf`` (``buf, 0``) as ``u * hi + u * lo`` in float32,
-    where ``scale = (hi, lo)`` splits ``1 / divisor`` (see :func:`_split_inverse`). Compiled through
-    the overload below, without fast-math: reassociation would fold ``hi + lo`` and lose exactness."""
+    (``X, r0``); bytes ``u`` are scaled into ``buf`` (``buf, 0``) a vector at a time as
+    ``fma(u, lo, u * hi)`` in float32 (``u * hi`` exact, then ``u * lo`` added with one rounding),
+    where ``scale = (hi, lo)`` splits ``1 / divisor`` (see :func:`_split_inverse`); for a float64
+    ``buf``, the same float32 numbers one at a time (the products exact in float64, the sum
+    rounded once to float32), then widened. Compiled through the overload below, without
+    fast-math, so that the roundings are the ones written."""
     raise NotImplementedError  # pragma: no cover - only called from compiled code
 
 
 @overload(_rows, jit_options={"fastmath": False})
-def _rows_compiled(X: Any, r0: Any, r1: Any, scale: Any, buf: Any) -> Any:  # pragma: no cover - compiled
-    if isinstance(X.dtype, types.Integer):
+def _rows_compiled(w: Any, X: Any, r0: Any, r1: Any, scale: Any, buf: Any) -> Any:  # pragma: no cover - compiled
+    if isinstance(X.dtype, types.Integer) and buf.dtype == types.float64:
 
-        def scaled(X: Any, r0: Any, r1: Any, scale: Any, buf: Any) -> Any:
-            hi, lo = scale
+        def widened(w: Any, X: Any, r0: Any, r1: Any, scale: Any, buf: Any) -> Any:
+            hi, lo = scale  # the same float32 numbers as below: the sum of exact products, rounded once
             for r in range(r0, r1):
                 for k in range(X.shape[1]):
                     u = np.float32(X[r, k])
-                    buf[r - r0, k] = u * hi + u * lo
+                    buf[r - r0, k] = np.float32(np.float64(u * hi) + np.float64(u) * np.float64(lo))
+            return buf, 0
+
+        return widened
+    if isinstance(X.dtype, types.Integer):
+
+        def scaled(w: Any, X: Any, r0: Any, r1: Any, scale: Any, buf: Any) -> Any:
+            hi, lo = scale
+            his = full(w, buf, hi)
+            K, L = X.shape[1], lane_count(w, buf)
+            for r in range(r0, r1):
+                k = 0
+                while k + L <= K:  # whole vectors: the masks fold away
+                    u = load_bytes(w, X, r, k, L)
+                    store_first(buf, r - r0, k, fma(lo, u, mul(u, his)), L)
+                    k += L
+                if k < K:
+                    u = load_bytes(w, X, r, k, K - k)
+                    store_first(buf, r - r0, k, fma(lo, u, mul(u, his)), K - k)
             return buf, 0
 
         return scaled
 
-    def read(X: Any, r0: Any, r1: Any, scale: Any, buf: Any) -> Any:
+    def read(w: Any, X: Any, r0: Any, r1: Any, scale: Any, buf: Any) -> Any:
         return X, r0
 
     return read
@@ -399,9 +436,8 @@ def _rows_compiled(X: Any, r0: Any, r1: Any, scale: Any, buf: Any) -> Any:  # pr
 
 @_compiled(inline="always")
 def _block_rows(n_in: int, itemsize: int) -> int:  # pragma: no cover - compiled
-    """Rows per block: as many as fit in ``_BLOCK_BYTES`` (usually a thread's whole share of a
-    minibatch, so that each pass over the rows of a step is one sweep), from 32 to 1,024, a
-    multiple of 4."""
+    """Rows per block: as many as fit in ``_BLOCK_BYTES`` (164 rows of 784 float32 features), from
+    32 to 1,024, a multiple of 4."""
     return max(32, min(1024, _BLOCK_BYTES // (n_in * itemsize))) // 4 * 4
 
 
@@ -445,11 +481,13 @@ def _nll(y: Any, r0: int, r1: int, dT: Any) -> float:  # pragma: no cover - comp
 @_compiled(inline="always")
 def _part(  # pragma: no cover - compiled
     w: Any, X: Any, scale: Any, y: Any, WT: Any, b: Any, n_mean: Any, start: int, n: int, t: int,
-    gT: Any, gbT: Any, z: Any, xb: Any, nll: Any,
+    gT: Any, gbT: Any, z: Any, xb: Any, nll: Any, ahead: int,
 ) -> None:
     """Thread ``t``'s share of the step on rows ``start:start + n``: its partial gradient in ``gT[t]``,
     ``gbT[t]``, block by block (logits, softmax minus one-hot, gradient while the block is in cache);
-    where ``nll`` has a place per thread, the sum of its rows' negative log-likelihoods in ``nll[t]``."""
+    where ``nll`` has a place per thread, the sum of its rows' negative log-likelihoods in ``nll[t]``.
+    While a block's logits are computed, the rows ``ahead`` rows further on are fetched into cache
+    (the same share of the next step), or, where ``ahead`` is 0, the share's next block."""
     per = _share(n, gT.shape[0], 4)
     lo, hi = start + t * per, min(start + n, start + (t + 1) * per)
     if lo >= hi:  # no rows: the first block's backward pass sets the partial otherwise
@@ -458,8 +496,12 @@ def _part(  # pragma: no cover - compiled
     block = xb.shape[1]
     for r0 in range(lo, hi, block):
         r1 = min(hi, r0 + block)
-        rows, o = _rows(X, r0, r1, scale, xb[t])
-        _forward(w, rows, WT, b, o, o + r1 - r0, z[t].T)
+        rows, o = _rows(w, X, r0, r1, scale, xb[t])
+        if ahead > 0:  # these rows' places in the next step
+            p0, p1 = r0 + ahead, min(X.shape[0], r1 + ahead)
+        else:  # the next block of this share
+            p0, p1 = r1, min(hi, r1 + block)
+        _forward(w, rows, WT, b, o, o + r1 - r0, z[t].T, X, p0, p1)
         if nll.shape[0] > t:
             nll[t] += _nll(y, r0, r1, z[t])
         _softmax_minus_onehot(w, y, r0, r1, z[t], n_mean, gbT[t])
@@ -530,7 +572,7 @@ def _gradient(  # pragma: no cover - compiled
     nll[:] = 0
     for t in prange(gT.shape[1]):
         _transpose(W, WT[t])
-        _part(w, X, scale, y, WT[t], b, n_mean, 0, X.shape[0], t, gT[0], gbT[0], z, xb, nll)
+        _part(w, X, scale, y, WT[t], b, n_mean, 0, X.shape[0], t, gT[0], gbT[0], z, xb, nll, 0)
     _sum(gT[0], gbT[0], gW, gb)
     return True
 
@@ -561,7 +603,7 @@ def _steps(  # pragma: no cover - compiled
             if i > 0:
                 _sum_and_descend(gT[(i - 1) % 2], gbT[(i - 1) % 2], rates[i - 1], WT[t], bT[t, :J], xb[t, 0])
             _part(w, X, scale, y, WT[t], bT[t, :J], n_mean, start + i * batch, batch, t, gT[i % 2], gbT[i % 2], z, xb,
-                  no_nll)
+                  no_nll, batch)
     if n > 0:
         _sum_and_descend(gT[(n - 1) % 2], gbT[(n - 1) % 2], rates[n - 1], WT[0], bT[0, :J], xb[0, 0])
     _transpose(WT[0], W)
@@ -577,10 +619,11 @@ def _logits(w: Any, X: Any, scale: Any, W: Any, b: Any, out: Any, parts: int) ->
     for t in prange(parts):
         block = _block_rows(X.shape[1], W.itemsize)
         xb = np.empty((block, X.shape[1]), W.dtype)
-        for r0 in range(t * per, min(n, (t + 1) * per), block):
-            r1 = min(n, r0 + block, (t + 1) * per)
-            rows, o = _rows(X, r0, r1, scale, xb)
-            _forward(w, rows, WT, b, o, o + r1 - r0, out[r0:r1])
+        end = min(n, (t + 1) * per)
+        for r0 in range(t * per, end, block):
+            r1 = min(end, r0 + block)
+            rows, o = _rows(w, X, r0, r1, scale, xb)
+            _forward(w, rows, WT, b, o, o + r1 - r0, out[r0:r1], X, r1, min(end, r1 + block))
 
 
 @_compiled(parallel=True)
@@ -592,10 +635,11 @@ def _predict(w: Any, X: Any, scale: Any, W: Any, b: Any, out: Any, parts: int) -
         block = _block_rows(X.shape[1], W.itemsize)
         z = np.empty((block, J), W.dtype)
         xb = np.empty((block, X.shape[1]), W.dtype)
-        for r0 in range(t * per, min(n, (t + 1) * per), block):
-            r1 = min(n, r0 + block, (t + 1) * per)
-            rows, o = _rows(X, r0, r1, scale, xb)
-            _forward(w, rows, WT, b, o, o + r1 - r0, z)
+        end = min(n, (t + 1) * per)
+        for r0 in range(t * per, end, block):
+            r1 = min(end, r0 + block)
+            rows, o = _rows(w, X, r0, r1, scale, xb)
+            _forward(w, rows, WT, b, o, o + r1 - r0, z, X, r1, min(end, r1 + block))
             for r in range(r0, r1):  # the model's rule: argmax of the probabilities, the first on ties
                 q = r - r0
                 arg = _clear_argmax(z, q)
@@ -649,11 +693,13 @@ def _aligned(shape: tuple[int, ...], dtype: Any) -> NDArray[Any]:
 @functools.cache
 def bytes_exact(divisor: float) -> bool:
     """Whether the kernels scale every byte ``u`` to ``float32(u) / float32(divisor)``, the number
-    float32 division gives (they compute ``u * hi + u * lo``; true for every whole divisor up to
-    2,000 at least, checked by the tests)."""
+    float32 division gives (they compute ``u * hi + u * lo`` rounded once; true for every whole
+    divisor up to 2,000 at least, checked by the tests). Here in float64, where both products and
+    their sum are exact, then rounded to float32 once, as the fused multiply-add rounds."""
     u = np.arange(256, dtype=np.float32)
     hi, lo = _split_inverse(divisor)
-    return bool(np.array_equal(u * hi + u * lo, u / np.float32(divisor)))
+    fused = (u * hi).astype(np.float64) + u.astype(np.float64) * np.float64(lo)
+    return bool(np.array_equal(fused.astype(np.float32), u / np.float32(divisor)))
 
 
 def reads(x: Any) -> bool:
@@ -664,7 +710,7 @@ def reads(x: Any) -> bool:
 @functools.cache
 def _split_inverse(divisor: float | None) -> tuple[np.float32, np.float32]:
     """``1 / divisor`` as ``hi + lo`` in float32, ``hi`` of 16 significant bits: the product of a byte
-    and ``hi`` is exact, and only the small ``u * lo`` and the sum are rounded."""
+    and ``hi`` is exact, and only the sum with the small ``u * lo`` is rounded."""
     if divisor is None:
         return np.float32(1), np.float32(0)
     inv = 1.0 / float(np.float32(divisor))

@@ -195,6 +195,58 @@ def load_first(typingctx: Any, width: Any, array: Any, i: Any, j: Any, n: Any) -
 
 
 @intrinsic
+def load_bytes(typingctx: Any, width: Any, array: Any, i: Any, j: Any, n: Any) -> Any:
+    """The bytes ``array[i, j:j + n]`` (``uint8``, C-ordered, 2-D) as float32 in the first ``n`` lanes
+    (all of them if ``n >= lanes``), zeros in the others; nothing past them is touched."""
+    if not isinstance(width, WidthType):
+        raise TypingError(f"expected a Width, got {width}")
+    if not (isinstance(array, types.Array) and array.dtype == types.uint8 and array.ndim == 2
+            and array.layout == "C"):
+        raise TypingError(f"load_bytes needs a C-ordered 2-D uint8 array, got {array}")
+    vector = Vector(types.float32, width.lanes)
+
+    def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+        count = vector.count
+        u8 = ir.VectorType(ir.IntType(8), count)
+        ary = context.make_array(sig.args[1])(context, builder, args[1])
+        item = cgutils.get_item_pointer(context, builder, sig.args[1], ary, list(args[2:4]), wraparound=False,
+                                        boundscheck=False)
+        ptr = builder.bitcast(item, u8.as_pointer())
+        mask = _first(builder, args[4], count)
+        fnty = ir.FunctionType(u8, [u8.as_pointer(), _I32, ir.VectorType(ir.IntType(1), count), u8])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, f"llvm.masked.load.v{count}i8.p0")
+        raw = builder.call(fn, [ptr, ir.Constant(_I32, 1), mask, ir.Constant(u8, None)])
+        return builder.uitofp(raw, _llvm(vector))
+
+    return vector(width, array, i, j, n), codegen
+
+
+def _prefetcher(locality: int, doc: str) -> Any:
+    def typer(typingctx: Any, array: Any, i: Any, j: Any) -> Any:
+        def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+            ary = context.make_array(sig.args[0])(context, builder, args[0])
+            at = [context.cast(builder, v, t, types.intp) for v, t in zip(args[1:], sig.args[1:], strict=True)]
+            item = cgutils.get_item_pointer(context, builder, sig.args[0], ary, at, wraparound=False,
+                                            boundscheck=False)
+            i8 = ir.IntType(8).as_pointer()
+            fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [i8, _I32, _I32, _I32]),
+                                                "llvm.prefetch.p0i8")
+            builder.call(fn, [builder.bitcast(item, i8), _I32(0), _I32(locality), _I32(1)])  # a read, of data
+            return context.get_dummy_value()
+
+        return types.void(array, i, j), codegen
+
+    typer.__doc__ = doc
+    return intrinsic(typer)
+
+
+prefetch = _prefetcher(3, "Ask the CPU to bring ``array[i, j]`` into every level of cache (LLVM's ``prefetch``, "
+                          "locality 3); no effect on the numbers. The caller keeps the indices in bounds.")
+prefetch_far = _prefetcher(1, "As :func:`prefetch`, with the hint for data needed later (locality 1: on x86, "
+                              "``prefetcht2``), which leaves the first level of cache to the data in use.")
+
+
+@intrinsic
 def store(typingctx: Any, array: Any, i: Any, j: Any, v: Any) -> Any:
     """``array[i, j:j + lanes] = v``."""
     if not isinstance(v, Vector) or v.dtype != getattr(array, "dtype", None):
@@ -328,6 +380,7 @@ def _binary(op: str, doc: str) -> Any:
 
 add = _binary("fadd", "``a + b`` lane by lane, rounded as IEEE arithmetic rounds it.")
 sub = _binary("fsub", "``a - b`` lane by lane.")
+mul = _binary("fmul", "``a * b`` lane by lane, rounded once.")
 div = _binary("fdiv", "``a / b`` lane by lane, the correctly rounded quotient.")
 
 
