@@ -145,6 +145,7 @@ BAD = [
     (b"x 1:1\n", "line 1: label 'x' is not a number"),
     (b"1,2 1:1\n", "line 1: label '1,2' is not a number"),
     (b"1 1:1\n1.5 2:1\n", "line 2: label 1.5 is not a whole number"),
+    (b"1 1:1\n1e300 2:1\n", "line 2: label 1e+300 is too large"),
     (b"1 1:nan\n", "line 1: value 'nan' is not a finite decimal number"),
     (b"1 1:1e999\n", "line 1: value '1e999' is not a finite decimal number"),
     (b"1 1:1\n\n2 2:1e300\n", "line 3: a value overflows float32"),

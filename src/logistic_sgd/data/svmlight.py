@@ -277,10 +277,11 @@ def _show(token: bytes) -> str:
 
 
 def _whole_labels(path: Path, labels: NDArray[np.float64]) -> NDArray[np.int64]:
-    whole = labels == np.round(labels)
+    whole = (labels == np.round(labels)) & (np.abs(labels) <= 2**53)  # NaN and infinities fail both
     if not whole.all():
         row = int(np.argmin(whole))
-        raise DataError(f"{path}: line {_line_of_row(path, row)}: label {labels[row]:g} is not a whole number "
+        problem = "is not a whole number" if labels[row] != np.round(labels[row]) else "is too large"
+        raise DataError(f"{path}: line {_line_of_row(path, row)}: label {labels[row]:g} {problem} "
                         "(class labels are integers)")
     return labels.astype(np.int64)
 
