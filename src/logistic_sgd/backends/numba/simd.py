@@ -18,7 +18,9 @@ one version of a kernel per width, from one source.
 - :func:`fma` is ``acc + s * x`` lane by lane, rounded once (LLVM's ``fma``), ``s`` a scalar on
   every lane or a vector;
 - :func:`hsum` adds a vector's lanes as a halving tree: lane ``i`` to lane ``i + n/2``, then the
-  same on the first half, down to one lane (for 4 lanes, ``(v0 + v2) + (v1 + v3)``).
+  same on the first half, down to one lane (for 4 lanes, ``(v0 + v2) + (v1 + v3)``);
+- :func:`load_bytes` reads bytes as a float32 vector; :func:`prefetch` and :func:`prefetch_far`
+  ask for a line of memory ahead of its use.
 
 The arithmetic is exactly as written: Numba's fast-math flags do not reach these instructions,
 so a kernel's order of additions is the one its source states. The caller keeps the indices in

@@ -20,36 +20,16 @@ import threading
 from typing import Any
 
 import numpy as np
-from llvmlite import ir
-from numba import prange, types
-from numba.core import cgutils
-from numba.extending import intrinsic
+from numba import prange
 from numpy.typing import NDArray
 
 from ...data.csr import CSR
 from ..sparse import SMALLEST_SCALE
 from .compile import compiled
+from .simd import prefetch
 
 _fastmath = {"contract", "reassoc", "nsz", "arcp"}  # no nnan/ninf: NaN and Inf must show
 AHEAD = 12  # non-zeros ahead whose weight row is fetched into cache while this one is computed
-
-
-@intrinsic
-def _prefetch(typingctx: Any, array: Any, i: Any, j: Any) -> Any:
-    """Ask the CPU to bring ``array[i, j]`` into cache (LLVM's ``prefetch``; no effect on the numbers).
-    The caller keeps the indices in bounds."""
-
-    def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
-        ary = context.make_array(sig.args[0])(context, builder, args[0])
-        at = [context.cast(builder, v, t, types.intp) for v, t in zip(args[1:], sig.args[1:], strict=True)]
-        item = cgutils.get_item_pointer(context, builder, sig.args[0], ary, at, wraparound=False, boundscheck=False)
-        i8, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
-        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [i8, i32, i32, i32]),
-                                            "llvm.prefetch.p0i8")
-        builder.call(fn, [builder.bitcast(item, i8), i32(0), i32(3), i32(1)])  # read, keep in all levels, data
-        return context.get_dummy_value()
-
-    return types.void(array, i, j), codegen
 _lock = threading.Lock()  # numba's default thread pool must not be entered from two threads at once
 
 
@@ -65,8 +45,8 @@ def _row_logits(  # pragma: no cover - compiled
     for p in range(lo, hi):
         if p < last:  # the weight rows of later non-zeros are scattered over W: fetch them early
             ahead = indices[p + AHEAD]
-            _prefetch(W, ahead, 0)
-            _prefetch(W, ahead, J - 1)
+            prefetch(W, ahead, 0)
+            prefetch(W, ahead, J - 1)
         x = data[p]
         k = indices[p]
         for j in range(J):
