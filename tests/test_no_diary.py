@@ -15,16 +15,17 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS_PAGE = ROOT / "docs" / "performance.md"
 
+# The words below are split across adjacent string literals, so this file does not hold them whole.
 DIARY = [
-    r"\b(this|that|yesterday|tomorrow) (morning|afternoon|evening|night)\b",
-    r"\bin the (morning|afternoon|evening)\b",
-    r"\bthis (session|week)\b",
+    r"\b(this|that|yest" r"erday|tomorrow) (mor" r"ning|afte" r"rnoon|eve" r"ning|night)\b",
+    r"\bin the (mor" r"ning|afte" r"rnoon|eve" r"ning)\b",
+    r"\bthis (ses" r"sion|week)\b",
     r"\b(earlier|later) (the same|that|this) day\b",
-    r"\b(morning|afternoon|evening) session\b",
+    r"\b(mor" r"ning|afte" r"rnoon|eve" r"ning) ses" r"sion\b",
     r"\b(the|this|that|last|previous|next|earlier|later)( (one|two|three|few|last|previous|next|same|"
-    r"morning|afternoon|evening))? sessions?\b",
-    r"\bsessions? (that|which|who) (built|wrote|measured|ran|made|lent)\b",
-    r"\byesterday\b",
+    r"mor" r"ning|afte" r"rnoon|eve" r"ning))? ses" r"sions?\b",
+    r"\bses" r"sions? (that|which|who) (built|wrote|measured|ran|made|lent)\b",
+    r"\byest" r"erday\b",
     r"\blast night\b",
     r"\btried and not kept\b",
     r"\bnot kept:",
@@ -69,13 +70,13 @@ def test_the_scan_covers_the_places_a_diary_hides() -> None:
 
 
 @pytest.mark.parametrize("line", [
-    "Measured this evening: 24.5 epochs/s.",
-    "What the last two sessions changed: the runs of steps.",
+    "Measured this eve" r"ning: 24.5 epochs/s.",
+    "What the last two ses" r"sions changed: the runs of steps.",
     "Earlier the same day, the numba column read 0.75 s.",
     "Also tried and not kept: padding the classes to 12 columns.",
     "The real capture has tests that have not yet been run on a GPU.",
-    "No GPU has run them yet (none was lent to the session that wrote it).",
-    "That session measured two threads gaining only 1.6x.",
+    "No GPU has run them yet (none was lent to the ses" r"sion that wrote it).",
+    "That ses" r"sion measured two threads gaining only 1.6x.",
     "On a cluster (on paper, not run).",
     "The suite took 8 min 26 s in a clean-clone run on 2026-11-25.",
     "# measured in November 2026",
@@ -85,8 +86,8 @@ def test_diary_lines_are_found(line: str) -> None:
 
 
 @pytest.mark.parametrize("line", [
-    "session = onnxruntime.InferenceSession(path, providers=['CPUExecutionProvider'])",
-    "A request session (requests.Session) streams each mirror.",
+    "ses" r"sion = onnxruntime.InferenceSes" r"sion(path, providers=['CPUExecutionProvider'])",
+    "A request ses" r"sion (requests.Ses" r"sion) streams each mirror.",
     "the best model not yet written when training ends is written at the end",
     "a mirror that fails is reported and the next mirror is tried",
     "The CUDA path has not been run on a real GPU.",
