@@ -16,6 +16,7 @@ import pytest
 
 from logistic_sgd import load_model
 
+torch = pytest.importorskip("torch")
 pytest.importorskip("torch.distributed")
 pytestmark = pytest.mark.slow
 SEED_LINE = ("epoch ", "     epoch ", "Optimization complete", "Best model on the complete sets")
@@ -37,11 +38,11 @@ def noisy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _train(data: Path, out: Path, floatx: str, distributed: bool) -> list[str]:
-    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
+def _train(data: Path, out: Path, floatx: str, distributed: bool, ranks: int = 2, *more: str) -> list[str]:
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(ranks)]
     argv = [*(launcher if distributed else [sys.executable]), "-m", "logistic_sgd", "train", "--data", str(data),
             "--batch-size", "50", "--n-epochs", "8", "--shuffle", "--seed", "5", "--floatx", floatx,
-            "--momentum", "0.5", "--learning-rate", "0.01", "--model-out", str(out)]
+            "--momentum", "0.5", "--learning-rate", "0.01", "--model-out", str(out), *more]
     argv += ["--distributed"] if distributed else []
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -77,3 +78,33 @@ def test_two_gloo_processes_match_one(noisy: Path, sparse_noisy: Path, tmp_path:
     a, b = load_model(tmp_path / "one.npz"), load_model(tmp_path / "two.npz")
     np.testing.assert_allclose(b.W, a.W, rtol=0, atol=tolerance * np.abs(a.W).max())
     np.testing.assert_allclose(b.b, a.b, rtol=0, atol=tolerance * max(1.0, np.abs(a.b).max()))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_nccl_ranks_on_gpus_match_one_process(noisy: Path, tmp_path: Path) -> None:
+    """One rank a GPU (two where there are two): NCCL sums the gradients, gloo the validation counts."""
+    cuda = ("--backend", "torch", "--device", "cuda")
+    single = _train(noisy, tmp_path / "one.npz", "float64", False, 1, *cuda)
+    double = _train(noisy, tmp_path / "two.npz", "float64", True, min(2, torch.cuda.device_count()), *cuda)
+    assert double == single
+    a, b = load_model(tmp_path / "one.npz"), load_model(tmp_path / "two.npz")
+    np.testing.assert_allclose(b.W, a.W, rtol=0, atol=1e-12 * np.abs(a.W).max())
+
+
+@pytest.mark.parametrize(("device", "per_node", "message"), [
+    ("cuda", "2", "2 processes on this node but 1 CUDA GPU"),
+    ("cuda:1", "1", "device must be 'cuda', got 'cuda:1'"),
+])
+def test_ranks_without_a_gpu_of_their_own_are_refused(monkeypatch: pytest.MonkeyPatch, device: str, per_node: str,
+                                                      message: str) -> None:
+    """Before any process group is set up, so every rank stops with the same one line."""
+    from logistic_sgd.backends.torch import TorchArrays, TorchBackend
+    from logistic_sgd.distributed import Communicator
+    from logistic_sgd.errors import UsageError
+
+    pytest.importorskip("array_api_compat")
+    for name, value in {"RANK": "1", "WORLD_SIZE": per_node, "LOCAL_RANK": "0", "LOCAL_WORLD_SIZE": per_node}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(UsageError, match=message):
+        Communicator(TorchBackend(arrays=TorchArrays(device)))

@@ -1,5 +1,9 @@
 """Synchronous data-parallel SGD on torch.distributed (gloo on CPU, NCCL on GPU), launched by torchrun.
 
+On GPUs each rank takes the GPU numbered by its local rank (``torch.cuda.set_device``), so a node
+runs at most one rank per GPU; NCCL sums the gradients on the GPUs and gloo the validation counts,
+which are NumPy arrays.
+
 Every rank holds the same parameters. Each global minibatch of ``batch_size`` rows is cut into one
 contiguous slice per rank; a rank's gradient is its slice's sum divided by the *global* batch size,
 so one all-reduce (sum) of the flat gradient gives every rank the global mean gradient, and every
@@ -36,8 +40,11 @@ class Communicator:
         self._torch, self._dist = torch, dist
         if not dist.is_initialized():
             if backend.collective == "nccl":
-                torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
-            dist.init_process_group(backend=backend.collective)
+                torch.cuda.set_device(_own_gpu(backend.device, torch.cuda.device_count()))
+                # NCCL reduces the gradient on the GPU; gloo the validation counts, which are NumPy arrays
+                dist.init_process_group(backend="cpu:gloo,cuda:nccl")
+            else:
+                dist.init_process_group(backend=backend.collective)
         self.rank = dist.get_rank()
         self.world = dist.get_world_size()
         self.reduce_seconds = 0.0
@@ -60,3 +67,16 @@ class Communicator:
     def close(self) -> None:
         if self._dist.is_initialized():
             self._dist.destroy_process_group()
+
+
+def _own_gpu(device: str, gpus: int) -> int:
+    """The GPU of this rank: the one numbered by its local rank, so that no two ranks on a node share one."""
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    per_node = int(os.environ.get("LOCAL_WORLD_SIZE", str(local + 1)))
+    if device != "cuda":
+        raise UsageError(f"distributed ranks each take the GPU of their local rank: device must be 'cuda', got "
+                         f"{device!r}", "device")
+    if per_node > gpus:
+        raise UsageError(f"{per_node} processes on this node but {gpus} CUDA GPU(s): launch at most {gpus} per node "
+                         "(torchrun --nproc-per-node), or train on the CPU", "device")
+    return local
