@@ -17,7 +17,7 @@ steps only for plain SGD (no momentum, L1 or L2 term), without ``--shuffle``, in
 otherwise it steps minibatch by minibatch.
 
 The graph logic is tested on the CPU with a stand-in that records the steps' operations at capture
-and replays the record; the real capture has tests that need a GPU, and none has run them yet.
+and replays the record; the real capture has tests that need a GPU (skipped without one).
 """
 
 from __future__ import annotations
