@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import io
@@ -9,7 +10,7 @@ import itertools
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,21 @@ from conftest import child_environment
 
 NUMBA = get_backend("numba")
 TOL = {"float32": 2e-6, "float64": 1e-13}
+
+
+@contextlib.contextmanager
+def _numba_threads(threads: int) -> Iterator[None]:
+    """The kernels on ``threads`` threads inside the block (skipped where the pool has fewer)."""
+    import numba
+
+    if threads > numba.config.NUMBA_NUM_THREADS:
+        pytest.skip(f"a pool of {numba.config.NUMBA_NUM_THREADS} thread(s)")
+    before = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
 
 
 def _step_gradient(model: LogisticRegression, x: np.ndarray, y: np.ndarray, mean_over: int | None = None) -> tuple:
@@ -261,19 +277,11 @@ def test_gradient_is_exactly_its_parts(width: int, threads: int, dtype: str, row
                                        n_out: int) -> None:
     """The whole step, threads included, to the last bit: logits, softmax, backward, the threads'
     sums added in order (1,500 rows of 784 floats: more than one block of rows for a thread)."""
-    import numba
-
-    if threads > numba.config.NUMBA_NUM_THREADS:
-        pytest.skip("one core")
     x, W, b, y = _data(rows, n_in, n_out, dtype, rows)
-    before = numba.get_num_threads()
-    numba.set_num_threads(threads)
-    try:
+    with _numba_threads(threads):
         scratch = kernels.Scratch.for_model(n_in, n_out, dtype)
         gW, gb = np.empty_like(W), np.empty_like(b)
         kernels.gradient_into(x, y, W, b, 600, gW, gb, scratch, lanes=width)
-    finally:
-        numba.set_num_threads(before)
     want_W, want_b = _gradient_exact(x, y, W, b, 600, width, threads)
     np.testing.assert_array_equal(gW, want_W)
     np.testing.assert_array_equal(gb, want_b)
@@ -645,12 +653,32 @@ def test_a_numba_that_cannot_be_imported(backend: str, tmp_path: Path) -> None:
         assert "--backend numba: Numba cannot be used here" in run.stderr, run.stderr
 
 
+@pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize(("batch", "n_out", "as_bytes"), [(37, 3, False), (600, 10, False), (8, 11, True),
                                                           (45, 10, True)])
-def test_runs_of_steps_are_single_steps_bit_for_bit(dtype: str, batch: int, n_out: int, as_bytes: bool) -> None:
+def test_runs_of_steps_are_single_steps_bit_for_bit(threads: int, dtype: str, batch: int, n_out: int,
+                                                    as_bytes: bool) -> None:
     """A run of steps is the kernels' single step then ``sgd``'s update, step after step,
-    to the last bit: minibatches of every remainder, bytes and floats, a rate that changes at every step."""
+    to the last bit: minibatches of every remainder, bytes and floats, a rate that changes at every step,
+    on one thread and on two (each updates its copy of the weights from both threads' partial gradients)."""
+    with _numba_threads(threads):
+        check_runs_are_single_steps(dtype, batch, n_out, as_bytes)
+
+
+def test_runs_of_steps_on_three_threads_are_single_steps(tmp_path: Path) -> None:
+    """From three threads on, the partial gradients before the last are summed in a buffer first: in
+    a process whose pool has three threads, whatever the cores."""
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import numba; numba.set_num_threads(3); "
+            "from test_kernels import check_runs_are_single_steps as check; "
+            "check('float32', 600, 10, True); check('float64', 37, 3, False); print('ok')")
+    run = subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent)], capture_output=True, text=True,
+                         env=child_environment() | {"NUMBA_NUM_THREADS": "3"}, timeout=900)
+    assert run.returncode == 0 and run.stdout.split() == ["ok"], run.stderr[-3000:]
+
+
+def check_runs_are_single_steps(dtype: str, batch: int, n_out: int, as_bytes: bool) -> None:
+    """Five steps in two runs against the same five steps one at a time, on this process's threads."""
     from logistic_sgd.optim import sgd
 
     rng = np.random.default_rng(batch)

@@ -511,9 +511,10 @@ def _part(  # pragma: no cover - compiled
 def _sum_and_descend(gT: Any, gbT: Any, rate: Any, WT: Any, b: Any, row: Any) -> None:
     """``W^T -= rate * (gT[0] + gT[1] + ...)`` and ``b -= rate * (gbT[0] + gbT[1] + ...)``: the threads'
     partial gradients summed in a fixed order (thread 0, 1, ...), then the update as
-    :func:`logistic_sgd.optim.sgd` computes it (the product rounded, then subtracted); ``row`` holds
-    the sums of one row of ``W^T``. Compiled through the overload below, without fast-math, so that
-    the order holds and no fused multiply-subtract changes the last bit."""
+    :func:`logistic_sgd.optim.sgd` computes it (the product rounded, then subtracted). The last
+    partial is added in the same pass as the update; with more than two threads, ``row`` holds the
+    sum of the ones before it. Compiled through the overload below, without fast-math, so that the
+    order holds and no fused multiply-subtract changes the last bit."""
     raise NotImplementedError  # pragma: no cover - only called from compiled code
 
 
@@ -526,12 +527,23 @@ def _sum_and_descend_compiled(gT: Any, gbT: Any, rate: Any, WT: Any, b: Any, row
             for t in range(1, parts):
                 g += gbT[t, j]
             b[j] = b[j] - g * rate
-            row[:] = gT[0, j]
-            for t in range(1, parts):
+            w = WT[j]
+            if parts == 1:
+                g0 = gT[0, j]
                 for k in range(K):
-                    row[k] += gT[t, j, k]
+                    w[k] = w[k] - g0[k] * rate
+                continue
+            first, last = gT[0, j], gT[parts - 1, j]
+            if parts > 2:
+                second = gT[1, j]
+                for k in range(K):
+                    row[k] = first[k] + second[k]
+                for t in range(2, parts - 1):
+                    for k in range(K):
+                        row[k] += gT[t, j, k]
+                first = row
             for k in range(K):
-                WT[j, k] = WT[j, k] - row[k] * rate
+                w[k] = w[k] - (first[k] + last[k]) * rate
 
     return impl
 
