@@ -14,15 +14,13 @@ Usage: python benchmarks/epoch_parts.py [--data DIR] [--repeats 3] [--lanes 16]
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
-from collections import defaultdict
 
 import numba
 import numpy as np
 from numba import njit
 
-from logistic_sgd import LogisticRegression, TrainConfig, train, validation
+from epoch_timing import print_medians, timed_runs
 from logistic_sgd.backends import get_backend
 from logistic_sgd.backends.numba import KernelTrainer, kernels
 from logistic_sgd.data import open_dataset
@@ -32,41 +30,9 @@ ROWS = 49_800  # an epoch's training rows (83 minibatches of 600)
 
 def whole_run(data: str, repeats: int) -> None:
     datasets = open_dataset(data, keep_bytes=("train", "valid", "test")).datasets
-    backend = get_backend("numba").ready()
-    valid_x = datasets[1][0]
-    spent: dict[str, list[float]] = defaultdict(list)
-    real_steps, real_error = KernelTrainer.run, validation.minibatch_error
-    times: dict[str, float] = {}
-
-    def steps(self: KernelTrainer, start: int, rates: np.ndarray, decay: float = 0.0) -> None:
-        began = time.perf_counter()
-        real_steps(self, start, rates, decay)
-        if len(rates):  # not the call that compiles before the clock starts
-            times["steps"] += time.perf_counter() - began
-
-    def error(backend: object, model: LogisticRegression, x: object, *args: object) -> float:
-        start = time.perf_counter()
-        value = real_error(backend, model, x, *args)
-        times["valid" if x is valid_x or getattr(x, "stored", None) is getattr(valid_x, "stored", 0) else "test"] += (
-            time.perf_counter() - start)
-        return value
-
-    KernelTrainer.run, validation.minibatch_error = steps, error  # type: ignore[method-assign]
-    try:
-        for _ in range(repeats):
-            times.update(steps=0.0, valid=0.0, test=0.0)
-            result = train.fit(datasets, TrainConfig(), backend=backend)
-            per_epoch = {k: v / result.epochs for k, v in times.items()}
-            per_epoch["rest"] = result.elapsed / result.epochs - sum(per_epoch.values())
-            per_epoch["epoch"] = result.elapsed / result.epochs
-            for k, v in per_epoch.items():
-                spent[k].append(v * 1000)
-    finally:
-        KernelTrainer.run, validation.minibatch_error = real_steps, real_error  # type: ignore[method-assign]
-    print(f"whole run ({result.epochs} epochs, {numba.get_num_threads()} threads, {kernels.native_lanes()} lanes), "
-          f"ms per epoch, medians of {repeats}:")
-    for k in ("epoch", "steps", "valid", "test", "rest"):
-        print(f"  {k:<6} {statistics.median(spent[k]):7.2f}   (runs: {', '.join(f'{v:.2f}' for v in spent[k])})")
+    spent, result, _ = timed_runs(datasets, get_backend("numba").ready(), KernelTrainer, repeats)
+    print_medians(f"whole run ({result.epochs} epochs, {numba.get_num_threads()} threads, "
+                  f"{kernels.native_lanes()} lanes)", spent)
 
 
 @njit(fastmath=kernels._fastmath)

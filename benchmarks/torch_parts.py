@@ -14,15 +14,14 @@ Usage: python benchmarks/torch_parts.py [--data DIR] [--device cuda] [--repeats 
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
-from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
 import torch
 
-from logistic_sgd import TrainConfig, train, validation
+from epoch_timing import print_medians, timed_runs
+from logistic_sgd import validation
 from logistic_sgd.backends import get_backend
 from logistic_sgd.backends.torch import TorchTrainer
 from logistic_sgd.data import open_dataset
@@ -32,48 +31,8 @@ EPOCH_STEPS = 83  # minibatches of 600 in the 50,000 training rows
 
 def whole_run(data: str, device: str, repeats: int, sync: Callable[[], None]) -> dict[str, Any]:
     datasets = open_dataset(data).datasets
-    backend = get_backend("torch", device).ready()
-    real_run, real_error = TorchTrainer.run, validation.minibatch_error
-    times: dict[str, float] = {}
-    seen: dict[str, Any] = {}
-
-    def run(self: TorchTrainer, start: int, rates: Any, decay: float = 0.0) -> None:
-        sync()
-        began = time.perf_counter()
-        real_run(self, start, rates, decay)
-        sync()
-        times["steps"] += time.perf_counter() - began
-        seen.update(runner=self.runner, last="steps")
-
-    def error(backend: Any, model: Any, x: Any, *args: Any) -> float:
-        sync()
-        began = time.perf_counter()
-        value = real_error(backend, model, x, *args)
-        sync()
-        kind = "valid" if seen.get("last") == "steps" else "test"  # the first score after the steps validates
-        times[kind] += time.perf_counter() - began
-        seen["last"] = kind
-        if kind == "valid":
-            seen["score"] = (backend, model, x, *args)
-        return value
-
-    spent: dict[str, list[float]] = defaultdict(list)
-    TorchTrainer.run, validation.minibatch_error = run, error  # type: ignore[method-assign]
-    try:
-        for _ in range(repeats):
-            times.update(steps=0.0, valid=0.0, test=0.0)
-            result = train.fit(datasets, TrainConfig(), backend=backend)
-            per_epoch = {k: v / result.epochs for k, v in times.items()}
-            per_epoch["rest"] = result.elapsed / result.epochs - sum(per_epoch.values())
-            per_epoch["epoch"] = result.elapsed / result.epochs
-            for k, v in per_epoch.items():
-                spent[k].append(v * 1000)
-    finally:
-        TorchTrainer.run, validation.minibatch_error = real_run, real_error  # type: ignore[method-assign]
-    print(f"whole run on {device} ({result.epochs} epochs, synchronised around each call), ms per epoch, "
-          f"medians of {repeats}:")
-    for k in ("epoch", "steps", "valid", "test", "rest"):
-        print(f"  {k:<6} {statistics.median(spent[k]):7.2f}   (runs: {', '.join(f'{v:.2f}' for v in spent[k])})")
+    spent, result, seen = timed_runs(datasets, get_backend("torch", device).ready(), TorchTrainer, repeats, sync)
+    print_medians(f"whole run on {device} ({result.epochs} epochs, synchronised around each call)", spent)
     return seen
 
 
@@ -88,7 +47,7 @@ def _ms(fn: Callable[[], object], sync: Callable[[], None], reps: int) -> float:
 
 
 def parts(seen: dict[str, Any], sync: Callable[[], None], cuda: bool) -> None:
-    runner, score = seen["runner"], seen["score"]
+    runner, score = seen["trainer"].runner, seen["score"]
     print("alone, after the runs (means of 50):")
     for (start, n), graph in runner.captured.items():
         ms = _ms(graph.replay, sync, 50)
