@@ -79,12 +79,7 @@ def sgd_steps(
     ValueError
         Rows past the end of ``X``, or a step with ``rate * l2 >= 1`` (the decay would flip the weights' sign).
     """
-    rates = np.asarray(rates, dtype=W.dtype)
-    end = start + len(rates) * batch
-    if start < 0 or end > min(len(X), len(y)):
-        raise ValueError(f"rows {start}:{end} do not lie in the {min(len(X), len(y))} rows given")
-    if l2 and len(rates) and float(rates.max()) * l2 >= 1:
-        raise ValueError(f"learning rate * l2 must be < 1, got {float(rates.max())} * {l2}")
+    rates, _ = checked_run(X, y, start, batch, rates, l2, W.dtype)
     n = n or batch
     scale = 1.0
     for i, rate in enumerate(rates):
@@ -105,6 +100,19 @@ def sgd_steps(
             scale = 1.0
     if scale != 1.0:
         W *= W.dtype.type(scale)
+
+
+def checked_run(X: CSR, y: Any, start: int, batch: int, rates: Any, l2: float, dtype: Any) -> tuple[NDArray[Any], int]:
+    """``rates`` cast to ``dtype`` (as ``sgd`` casts them) and the end of the run's rows, once the rows
+    are known to lie in ``X`` and ``y`` and no step has ``rate * l2 >= 1``: the checks of every
+    :func:`sgd_steps`, here and compiled (``ValueError`` otherwise)."""
+    rates = np.ascontiguousarray(rates, dtype=dtype)
+    end = start + len(rates) * batch
+    if start < 0 or end > min(len(X), len(y)):
+        raise ValueError(f"rows {start}:{end} do not lie in the {min(len(X), len(y))} rows given")
+    if l2 and len(rates) and float(rates.max()) * l2 >= 1:
+        raise ValueError(f"learning rate * l2 must be < 1, got {float(rates.max())} * {l2}")
+    return rates, end
 
 
 def loss_and_gradient(X: CSR, y: NDArray[np.integer], W: NDArray[np.floating], b: NDArray[np.floating],

@@ -24,7 +24,7 @@ from numba import prange
 from numpy.typing import NDArray
 
 from ...data.csr import CSR
-from ..sparse import SMALLEST_SCALE
+from ..sparse import SMALLEST_SCALE, checked_run
 from .compile import compiled
 from .simd import prefetch
 
@@ -56,7 +56,8 @@ def _row_logits(  # pragma: no cover - compiled
 
 
 @compiled(fastmath=_fastmath, inline="always")
-def _softmax_minus_onehot(z: Any, label: int, n: Any) -> None:  # pragma: no cover - compiled
+def _softmax(z: Any) -> None:  # pragma: no cover - compiled
+    """``z <- exp(z - max z) / sum exp(z - max z)``, in place."""
     J = z.shape[0]
     m = z[0]
     for j in range(1, J):
@@ -67,8 +68,13 @@ def _softmax_minus_onehot(z: Any, label: int, n: Any) -> None:  # pragma: no cov
         t += z[j]
     for j in range(J):
         z[j] /= t
+
+
+@compiled(fastmath=_fastmath, inline="always")
+def _softmax_minus_onehot(z: Any, label: int, n: Any) -> None:  # pragma: no cover - compiled
+    _softmax(z)
     z[label] -= 1
-    for j in range(J):
+    for j in range(z.shape[0]):
         z[j] /= n
 
 
@@ -126,16 +132,9 @@ def _predict(data: Any, indices: Any, indptr: Any, W: Any, b: Any, out: Any) -> 
     for r in prange(out.shape[0]):
         z = np.empty(J, W.dtype)
         _row_logits(data, indices, indptr[r], indptr[r + 1], W, one, b, z)
-        m = z[0]
-        for j in range(1, J):
-            m = max(m, z[j])
-        t = 0.0
-        for j in range(J):
-            z[j] = np.exp(z[j] - m)
-            t += z[j]
+        _softmax(z)
         best = 0
-        for j in range(J):
-            z[j] /= t
+        for j in range(1, J):
             if z[j] > z[best]:
                 best = j
         out[r] = best
@@ -154,12 +153,7 @@ def sgd_steps(
     ValueError
         As :func:`logistic_sgd.backends.sparse.sgd_steps`.
     """
-    rates = np.ascontiguousarray(rates, dtype=W.dtype)
-    end = start + len(rates) * batch
-    if start < 0 or end > min(len(X), len(y)):
-        raise ValueError(f"rows {start}:{end} do not lie in the {min(len(X), len(y))} rows given")
-    if l2 and len(rates) and float(rates.max()) * l2 >= 1:
-        raise ValueError(f"learning rate * l2 must be < 1, got {float(rates.max())} * {l2}")
+    rates, end = checked_run(X, y, start, batch, rates, l2, W.dtype)
     labels = y[start:end]
     if len(labels) and (labels.min() < 0 or labels.max() >= W.shape[1]):
         raise IndexError(f"labels must lie in [0, {W.shape[1]}), got {int(labels.min())}..{int(labels.max())}")
