@@ -18,10 +18,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..atomic import atomic_write
 from ..errors import DataError, UsageError
 from .csr import CSR
-from .memmap import MANIFEST, SPLITS
+from .memmap import MANIFEST, SPLITS, write_manifest, write_split
 
 FORMAT = "logistic-sgd-csr"
 PARTS = ("data", "indices", "indptr", "y")
@@ -38,8 +37,6 @@ def convert_sparse(datasets: tuple[SparseSplit, SparseSplit, SparseSplit], out: 
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"out {out}: cannot create the folder ({exc.strerror})", "out") from None
-    from pooch import file_hash  # imported on first use: reading the layout never hashes
-
     n_features = {x.n_features for x, _ in datasets}
     if len(n_features) != 1:
         raise ValueError(f"the splits must have one width, got {sorted(n_features)}")
@@ -49,17 +46,8 @@ def convert_sparse(datasets: tuple[SparseSplit, SparseSplit, SparseSplit], out: 
                                 "n_classes": n_classes, "splits": {}}
     for split, (x, y) in zip(SPLITS, datasets, strict=True):
         arrays = {"data": x.data, "indices": x.indices, "indptr": x.indptr, "y": np.asarray(y).astype(label_dtype)}
-        entry = {}
-        for part, array in arrays.items():
-            path = out / f"{split}_{part}.npy"
-            with atomic_write(path) as f:
-                np.save(f, np.ascontiguousarray(array))
-            entry[part] = {"file": path.name, "dtype": array.dtype.str, "shape": list(array.shape),
-                           "sha256": file_hash(str(path), alg="sha256")}
-        manifest["splits"][split] = entry
-    with atomic_write(out / MANIFEST) as f:
-        f.write(json.dumps(manifest, indent=2).encode())
-    return out
+        manifest["splits"][split] = write_split(out, split, arrays)
+    return write_manifest(out, manifest)
 
 
 def is_sparse_layout(folder: Path) -> bool:

@@ -99,8 +99,6 @@ class ScaledArray:
 
 def convert(datasets: tuple, out: Path) -> Path:
     """Write ``datasets`` (the seed's three (x, y) splits) in the memory-mappable layout at ``out``."""
-    from pooch import file_hash  # imported on first use: reading the layout never hashes
-
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -115,14 +113,27 @@ def convert(datasets: tuple, out: Path) -> Path:
     }
     for split, (x, y) in zip(SPLITS, datasets, strict=True):
         xs = np.rint(np.asarray(x) * np.float32(255)).astype(np.uint8) if as_bytes else np.asarray(x, np.float32)
-        entry = {}
-        for key, array in (("x", xs), ("y", np.asarray(y).astype(label_dtype))):
-            path = out / f"{split}_{key}.npy"
-            with atomic_write(path) as f:
-                np.save(f, np.ascontiguousarray(array))
-            entry[key] = {"file": path.name, "dtype": array.dtype.str, "shape": list(array.shape),
-                          "sha256": file_hash(str(path), alg="sha256")}
-        manifest["splits"][split] = entry
+        manifest["splits"][split] = write_split(out, split, {"x": xs, "y": np.asarray(y).astype(label_dtype)})
+    return write_manifest(out, manifest)
+
+
+def write_split(out: Path, split: str, arrays: dict[str, NDArray[Any]]) -> dict[str, Any]:
+    """Each array as ``{split}_{name}.npy`` in ``out``, written atomically, and the split's manifest
+    entry: each file's name, dtype, shape and SHA-256."""
+    from pooch import file_hash  # imported on first use: reading a layout never hashes
+
+    entry = {}
+    for name, array in arrays.items():
+        path = out / f"{split}_{name}.npy"
+        with atomic_write(path) as f:
+            np.save(f, np.ascontiguousarray(array))
+        entry[name] = {"file": path.name, "dtype": array.dtype.str, "shape": list(array.shape),
+                       "sha256": file_hash(str(path), alg="sha256")}
+    return entry
+
+
+def write_manifest(out: Path, manifest: dict[str, Any]) -> Path:
+    """The manifest, written last (atomically): a folder without one is not a dataset."""
     with atomic_write(out / MANIFEST) as f:
         f.write(json.dumps(manifest, indent=2).encode())
     return out
