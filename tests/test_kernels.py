@@ -428,8 +428,8 @@ def _argmax_of_softmax(z: np.ndarray) -> np.ndarray:
     return out
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_predict_skips_the_softmax_only_where_it_cannot_change_the_class(dtype: str) -> None:
+@pytest.mark.parametrize(("dtype", "lanes"), [("float32", None), ("float64", None), ("float32", 4)])
+def test_predict_skips_the_softmax_only_where_it_cannot_change_the_class(dtype: str, lanes: int | None) -> None:
     """Where the logits alone decide, predict skips the softmax; where two classes' probabilities
     may round to a tie (logits within 2**-16), it computes it. Rows of crafted logits (through
     one-hot inputs, so the logits are exact), near ties of 1, 2, 100 ulps and 2**-28 to 2**-14 apart,
@@ -451,13 +451,13 @@ def test_predict_skips_the_softmax_only_where_it_cannot_change_the_class(dtype: 
     z[:, 3:] = z[:, [*range(3, 9), 0]]  # and some classes before the close ones
     z[:, 0] = -20.0
     x = np.eye(len(z), dtype=dtype)  # one-hot rows: the logits are the rows of W, exactly
-    got = kernels.predict(x, np.ascontiguousarray(z), np.zeros(10, dtype))
+    got = kernels.predict(x, np.ascontiguousarray(z), np.zeros(10, dtype), lanes=lanes)
     np.testing.assert_array_equal(got, _argmax_of_softmax(z))
     assert (got != z.argmax(axis=1)).any()  # some near ties do go to an earlier class than the logits'
     # rows that are not finite: through the bias (a zero input times an infinite weight would be NaN)
     for special in ([np.inf, 1.0, 2.0], [1.0, np.nan, 2.0], [-np.inf] * 3, [2.0, -np.inf, 1.0], [np.inf, np.inf, 0]):
         b = np.array([*special, *[-20.0] * 7], dtype)
-        got = kernels.predict(np.zeros((2, 1), dtype), np.zeros((1, 10), dtype), b)
+        got = kernels.predict(np.zeros((2, 1), dtype), np.zeros((1, 10), dtype), b, lanes=lanes)
         np.testing.assert_array_equal(got, _argmax_of_softmax(np.tile(b, (2, 1))))
 
 

@@ -19,6 +19,7 @@ from logistic_sgd.backends.numba.simd import (
     full,
     hsum,
     hsums,
+    lane,
     lane_count,
     load,
     load_first,
@@ -27,6 +28,8 @@ from logistic_sgd.backends.numba.simd import (
     store,
     store_first,
     sub,
+    where_greater,
+    where_not_at_most,
     zeros,
 )
 
@@ -161,6 +164,33 @@ def test_lane_arithmetic_is_ieee(width: int) -> None:
     np.testing.assert_array_equal(out[2], a[0] / b[0])
     np.testing.assert_array_equal(out[3], np.where(b[0] > a[0], b[0], a[0]))
     np.testing.assert_array_equal(out[4:], [[2.5] * width, [0] * width])
+
+
+@njit
+def _choices(w: Width, x: np.ndarray, y: np.ndarray, out: np.ndarray) -> None:
+    u, v, p, q = load(w, x, 0, 0), load(w, y, 0, 0), full(w, x, 1.0), full(w, x, 2.0)
+    store(out, 0, 0, where_greater(u, v, p, q))
+    store(out, 1, 0, where_not_at_most(u, v, p, q))
+    for i in range(lane_count(w, x)):
+        out[2, i] = lane(u, i)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_choices_compare_as_ieee_and_lanes_read_back(width: int, dtype: type) -> None:
+    """``where_greater`` is false and ``where_not_at_most`` true where either side is NaN; -0 and +0 are equal."""
+    n = width * 32 // np.dtype(dtype).itemsize // 8
+    pairs = [(1.0, 2.0), (2.0, 1.0), (1.0, 1.0), (-0.0, 0.0), (np.nan, 1.0), (1.0, np.nan), (np.inf, np.inf),
+             (-np.inf, 3.0), (np.nan, np.nan), (5e-324 if dtype == np.float64 else 1e-45, 0.0)]
+    pairs = (pairs * n)[:n]
+    x = np.array([[a for a, _ in pairs]], dtype)
+    y = np.array([[b for _, b in pairs]], dtype)
+    out = np.empty((3, n), dtype)
+    with np.errstate(invalid="ignore"):
+        _choices(Width(width), x, y, out)
+        np.testing.assert_array_equal(out[0], np.where(x[0] > y[0], 1.0, 2.0))
+        np.testing.assert_array_equal(out[1], np.where(~(x[0] <= y[0]), 1.0, 2.0))
+    np.testing.assert_array_equal(out[2], x[0])
 
 
 @njit

@@ -52,6 +52,7 @@ from .simd import (
     full,
     hsum,
     hsums,
+    lane,
     lane_count,
     load,
     load_bytes,
@@ -62,10 +63,12 @@ from .simd import (
     registers,
     store_first,
     sub,
+    where_greater,
+    where_not_at_most,
     zeros,
 )
 
-_TIE = 2.0**-16  # logits closer than this to the largest may tie with it in the softmax: see _clear_argmax
+_TIE = 2.0**-16  # logits closer than this to the largest may tie with it in the softmax: see _classes
 _LINE = 64  # bytes in a cache line
 _BLOCK_BYTES = 2**19  # a block of rows as floats, at most: it stays in a core's L2 cache between passes, with
 # the rows read next fetched beside it
@@ -240,34 +243,45 @@ def _softmax_row(z: Any, q: int) -> None:  # pragma: no cover - compiled
         z[q, j] /= t
 
 
-def _clear_argmax(z: Any, q: int) -> int:
-    """The class of ``argmax softmax(z[q])`` (the first on ties) where the logits alone decide it, else -1.
+@_compiled(inline="always")
+def _classes(w: Any, zT: Any, n: int, out: Any, r0: int) -> None:  # pragma: no cover - compiled
+    """``out[r0 + q] = argmax softmax`` of the logits in column ``q`` of ``zT`` (one row per class), the
+    first class on ties, for ``q < n``: the model's rule, with the softmax computed only where it can
+    change the answer. A vector of rows at a time:
 
     With ``m`` the largest logit and ``a`` the first class holding it, the softmax gives class ``a``
     ``exp(0) / t = 1 / t`` and every class ``j`` at most that, rounding being monotone. Only a class
     before ``a`` can win a tie, and only if its ``exp(z_j - m)`` rounds to within a few ulps of 1.
     When every earlier ``z_j - m`` is at most ``-2**-16``, its ``exp`` is below ``1 - 2**-17``, far
-    outside rounding: ``a`` is the answer, and the softmax is skipped. Otherwise (a near tie, NaN
-    or infinity in the row) -1: the caller computes the softmax. Compiled through the overload
-    below, without fast-math, so that ``z_j - m`` and the comparisons are taken as written."""
-    raise NotImplementedError  # pragma: no cover - only called from compiled code
-
-
-@overload(_clear_argmax, jit_options={"fastmath": False})
-def _clear_argmax_compiled(z: Any, q: Any) -> Any:  # pragma: no cover - compiled
-    def impl(z: Any, q: Any) -> int:
-        J = z.shape[1]
-        a, m = 0, z[q, 0]
+    outside rounding: ``a`` is the answer, and the softmax is skipped. A row with a near tie, NaN or
+    an infinite largest logit (``not z_j - m <= 0`` for some ``j``) takes the softmax
+    (:func:`_softmax_row`). The comparisons and ``z_j - m`` are :mod:`.simd`'s, taken as written
+    (no fast-math)."""
+    J, L = zT.shape[0], lane_count(w, zT)
+    one, zero, tie = full(w, zT, 1.0), zeros(w, zT), full(w, zT, -_TIE)
+    z = zT.T
+    for q in range(0, n, L):
+        c = min(L, n - q)
+        m, a = load_first(w, zT, 0, q, c), zero
         for j in range(1, J):
-            if z[q, j] > m:
-                a, m = j, z[q, j]
+            zj = load_first(w, zT, j, q, c)
+            a = where_greater(zj, m, full(w, zT, j), a)  # the first class of the largest logit
+            m = where_greater(zj, m, zj, m)
+        near = zero
         for j in range(J):
-            d = z[q, j] - m
-            if not d <= 0 or (j < a and d > -_TIE):  # NaN, an infinite largest logit, or a near tie
-                return -1
-        return a
-
-    return impl
+            d = sub(load_first(w, zT, j, q, c), m)
+            near = where_not_at_most(d, zero, one, near)  # NaN, or an infinite largest logit
+            near = where_greater(a, full(w, zT, j), where_greater(d, tie, one, near), near)  # j < a, within 2**-16
+        for i in range(c):
+            if lane(near, i) == 0:
+                out[r0 + q + i] = int(lane(a, i))
+            else:
+                _softmax_row(z, q + i)
+                arg = 0
+                for j in range(1, J):
+                    if z[q + i, j] > z[q + i, arg]:
+                        arg = j
+                out[r0 + q + i] = arg
 
 
 @_compiled(inline="always")
@@ -645,23 +659,14 @@ def _predict(w: Any, X: Any, scale: Any, W: Any, b: Any, out: Any, parts: int) -
     per = _share(n, parts, 4)
     for t in prange(parts):
         block = _block_rows(X.shape[1], W.itemsize)
-        z = np.empty((block, J), W.dtype)
+        zT = np.empty((J, block), W.dtype)
         xb = np.empty((block, X.shape[1]), W.dtype)
         end = min(n, (t + 1) * per)
         for r0 in range(t * per, end, block):
             r1 = min(end, r0 + block)
             rows, o = _rows(w, X, r0, r1, scale, xb)
-            _forward(w, rows, WT, b, o, o + r1 - r0, z, X, r1, min(end, r1 + block))
-            for r in range(r0, r1):  # the model's rule: argmax of the probabilities, the first on ties
-                q = r - r0
-                arg = _clear_argmax(z, q)
-                if arg < 0:
-                    _softmax_row(z, q)
-                    arg = 0
-                    for j in range(1, J):
-                        if z[q, j] > z[q, arg]:
-                            arg = j
-                out[r] = arg
+            _forward(w, rows, WT, b, o, o + r1 - r0, zT.T, X, r1, min(end, r1 + block))
+            _classes(w, zT, r1 - r0, out, r0)
 
 
 @dataclass

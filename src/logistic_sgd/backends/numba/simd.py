@@ -19,6 +19,8 @@ one version of a kernel per width, from one source.
   every lane or a vector;
 - :func:`hsum` adds a vector's lanes as a halving tree: lane ``i`` to lane ``i + n/2``, then the
   same on the first half, down to one lane (for 4 lanes, ``(v0 + v2) + (v1 + v3)``);
+- :func:`where_greater` and :func:`where_not_at_most` choose lane by lane between two vectors on a
+  comparison of two others (NaN taken as the IEEE comparisons take it), :func:`lane` reads one lane;
 - :func:`load_bytes` reads bytes as a float32 vector; :func:`prefetch` and :func:`prefetch_far`
   ask for a line of memory ahead of its use.
 
@@ -396,6 +398,37 @@ def maximum(typingctx: Any, a: Any, b: Any) -> Any:
         return builder.select(_flagged(builder.fcmp_ordered(">", args[1], args[0])), args[1], args[0])
 
     return a(a, b), codegen
+
+
+def _where(ordered: bool, doc: str) -> Any:
+    def typer(typingctx: Any, x: Any, y: Any, p: Any, q: Any) -> Any:
+        if not (isinstance(x, Vector) and x == y == p == q):
+            raise TypingError(f"a lane-wise choice needs four vectors of one type, got {x}, {y}, {p}, {q}")
+
+        def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+            compare = builder.fcmp_ordered(">", *args[:2]) if ordered else builder.fcmp_unordered(">", *args[:2])
+            return builder.select(_flagged(compare), args[2], args[3])
+
+        return x(x, y, p, q), codegen
+
+    typer.__doc__ = doc
+    return intrinsic(typer)
+
+
+where_greater = _where(True, "``p if x > y else q`` lane by lane (``q`` where ``x`` or ``y`` is NaN).")
+where_not_at_most = _where(False, "``p if not x <= y else q`` lane by lane (``p`` where ``x`` or ``y`` is NaN).")
+
+
+@intrinsic
+def lane(typingctx: Any, v: Any, i: Any) -> Any:
+    """Lane ``i`` of ``v`` (``0 <= i <`` its lanes; not checked)."""
+    if not isinstance(v, Vector):
+        raise TypingError(f"lane needs a vector, got {v}")
+
+    def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+        return builder.extract_element(args[0], context.cast(builder, args[1], sig.args[1], types.int32))
+
+    return v.dtype(v, i), codegen
 
 
 @intrinsic
