@@ -199,8 +199,11 @@ def report(progs: list[Program]) -> None:
         for p in progs:
             if p.key.startswith(("ours", "numpy")) and med(p, "eps"):
                 epoch_ms = 1000 / med(p, "eps")
+                each = [1000 / r["eps"] / f["compute_ms"] for r, f in zip(p.runs, floor.runs, strict=False)
+                        if r.get("eps") and f.get("compute_ms")]  # the ratio within each repetition
                 print(f"  {p.label}: {epoch_ms:.1f} ms an epoch = {epoch_ms / read:.2f}x the read, "
-                      f"{epoch_ms / mm:.2f}x the two products, {epoch_ms / compute:.2f}x the compute floor")
+                      f"{epoch_ms / mm:.2f}x the two products, {epoch_ms / compute:.2f}x the compute floor "
+                      f"(each rep {min(each):.2f}-{max(each):.2f})")
         if "python" in by_key and med(floor, "data_ms"):
             base = med(floor, "data_ms") + med(by_key["python"], "rss_mb")
             print(f"\npeak RSS over (data in float32 {med(floor, 'data_ms'):.0f} MB + interpreter "

@@ -30,6 +30,18 @@ def test_the_table_shows_each_repetitions_ratio(capsys: pytest.CaptureFixture[st
     assert rows["ours"][5] == "-"
 
 
+def test_the_floor_ratio_is_shown_within_each_repetition(capsys: pytest.CaptureFixture[str]) -> None:
+    ours = bench.Program("ours", "ours", [], runs=[{"eps": 100.0, "rss_mb": 200.0}, {"eps": 80.0, "rss_mb": 200.0},
+                                                  {"eps": 50.0, "rss_mb": 200.0}])
+    floor = bench.Program("floor", "floor", [], runs=[
+        {"read_ms": 5.0, "matmul_ms": 20.0, "compute_ms": 8.0}, {"read_ms": 5.0, "matmul_ms": 20.0, "compute_ms": 10.0},
+        {"read_ms": 5.0, "matmul_ms": 20.0, "compute_ms": 10.0}])
+    bench.report([ours, floor])
+    # medians 12.5 ms / 10 ms = 1.25x; within repetitions 10 / 8, 12.5 / 10, 20 / 10
+    assert "12.5 ms an epoch = 2.50x the read, 0.62x the two products, 1.25x the compute floor (each rep 1.25-2.00)" \
+        in capsys.readouterr().out
+
+
 def test_lbfgs_is_compared_with_lbfgs(capsys: pytest.CaptureFixture[str]) -> None:
     """scikit-learn's LogisticRegression against our L-BFGS run (not the SGD run), on the complete test set."""
     ours = bench.Program("ours", "ours", [], runs=[{"eps": 20.0, "seconds": 1.0, "rss_mb": 200.0}])
