@@ -168,29 +168,31 @@ def test_lane_arithmetic_is_ieee(width: int) -> None:
 
 @njit
 def _choices(w: Width, x: np.ndarray, y: np.ndarray, out: np.ndarray) -> None:
-    u, v, p, q = load(w, x, 0, 0), load(w, y, 0, 0), full(w, x, 1.0), full(w, x, 2.0)
-    store(out, 0, 0, where_greater(u, v, p, q))
-    store(out, 1, 0, where_not_at_most(u, v, p, q))
-    for i in range(lane_count(w, x)):
-        out[2, i] = lane(u, i)
+    for r in range(x.shape[0]):
+        u, v, p, q = load(w, x, r, 0), load(w, y, r, 0), full(w, x, 1.0), full(w, x, 2.0)
+        store(out, 3 * r, 0, where_greater(u, v, p, q))
+        store(out, 3 * r + 1, 0, where_not_at_most(u, v, p, q))
+        for i in range(lane_count(w, x)):
+            out[3 * r + 2, i] = lane(u, i)
 
 
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_choices_compare_as_ieee_and_lanes_read_back(width: int, dtype: type) -> None:
     """``where_greater`` is false and ``where_not_at_most`` true where either side is NaN; -0 and +0 are equal."""
-    n = width * 32 // np.dtype(dtype).itemsize // 8
+    n = width * 4 // np.dtype(dtype).itemsize  # lanes
     pairs = [(1.0, 2.0), (2.0, 1.0), (1.0, 1.0), (-0.0, 0.0), (np.nan, 1.0), (1.0, np.nan), (np.inf, np.inf),
              (-np.inf, 3.0), (np.nan, np.nan), (5e-324 if dtype == np.float64 else 1e-45, 0.0)]
-    pairs = (pairs * n)[:n]
-    x = np.array([[a for a, _ in pairs]], dtype)
-    y = np.array([[b for _, b in pairs]], dtype)
-    out = np.empty((3, n), dtype)
+    rows = -(-len(pairs) // n)
+    pairs = (pairs * n)[: rows * n]  # every pair on some row, every lane used
+    x = np.array([a for a, _ in pairs], dtype).reshape(rows, n)
+    y = np.array([b for _, b in pairs], dtype).reshape(rows, n)
+    out = np.empty((3 * rows, n), dtype)
+    _choices(Width(width), x, y, out)
     with np.errstate(invalid="ignore"):
-        _choices(Width(width), x, y, out)
-        np.testing.assert_array_equal(out[0], np.where(x[0] > y[0], 1.0, 2.0))
-        np.testing.assert_array_equal(out[1], np.where(~(x[0] <= y[0]), 1.0, 2.0))
-    np.testing.assert_array_equal(out[2], x[0])
+        np.testing.assert_array_equal(out[0::3], np.where(x > y, 1.0, 2.0))
+        np.testing.assert_array_equal(out[1::3], np.where(~(x <= y), 1.0, 2.0))
+    np.testing.assert_array_equal(out[2::3], x)
 
 
 @njit
