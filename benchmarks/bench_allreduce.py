@@ -27,7 +27,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from logistic_sgd.data.svmlight import read_svmlight
+from logistic_sgd.data.formats.svmlight import read_svmlight
 
 
 def touched_rows(path: str, batch: int) -> tuple[int, int]:

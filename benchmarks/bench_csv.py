@@ -5,7 +5,7 @@ files once, then times each reader in every repetition, in a rotating order, in 
 and prints the median seconds, the ratio of medians to pyarrow's, and the range of the ratios
 within repetitions. ``pyarrow`` infers the column types (int64); ``pyarrow-typed`` is told the
 types our reader asks for (uint8 pixels, the label as text). ``ours`` is
-:func:`logistic_sgd.data.tabular.read_table` (parse, check every cell, a C-ordered uint8 array and
+:func:`logistic_sgd.data.formats.tabular.read_table` (parse, check every cell, a C-ordered uint8 array and
 the labels); ``open_dataset`` adds the stratified split and the float32 ``x / 255`` of every
 split; ``ours-python`` (``--python``) is our reader without pyarrow, timed once.
 
@@ -41,7 +41,7 @@ def main() -> None:
     import pyarrow.csv as pacsv
 
     from logistic_sgd.data import open_dataset
-    from logistic_sgd.data.tabular import read_table
+    from logistic_sgd.data.formats.tabular import read_table
 
     typed = pacsv.ConvertOptions(column_types={f"pixel{j}": pa.uint8() for j in range(784)} | {"label": pa.string()})
     readers: dict[str, Callable[[], object]] = {
@@ -88,7 +88,7 @@ def timed(read: Callable[[], object]) -> float:
 
 def python_reader(path: Path) -> object:
     """Our reader with pyarrow made unimportable."""
-    from logistic_sgd.data.tabular import read_table
+    from logistic_sgd.data.formats.tabular import read_table
 
     saved = {k: v for k, v in sys.modules.items() if k == "pyarrow" or k.startswith("pyarrow.")}
     sys.modules["pyarrow"] = None  # type: ignore[assignment]
@@ -106,7 +106,7 @@ def build_csv(path: Path) -> Path:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    from logistic_sgd.data.idx import read_idx
+    from logistic_sgd.data.formats.idx import read_idx
 
     images = read_idx(FASHION / "train-images-idx3-ubyte.gz").reshape(60000, -1)
     labels = read_idx(FASHION / "train-labels-idx1-ubyte.gz")

@@ -21,7 +21,7 @@ import numpy as np
 
 from logistic_sgd import TrainConfig, fit, load_data
 from logistic_sgd.backends import NUMPY, get_backend
-from logistic_sgd.scoring import count_errors
+from logistic_sgd.training.scoring import count_errors
 
 CONFIGS = {
     "sgd, the seed's (lr 0.13, batch 600, patience)": TrainConfig(),

@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 
 from logistic_sgd.backends import get_backend
-from logistic_sgd.data.svmlight import read_svmlight
-from logistic_sgd.optim import sgd
+from logistic_sgd.core.optim import sgd
+from logistic_sgd.data.formats.svmlight import read_svmlight
 
 
 def main() -> None:

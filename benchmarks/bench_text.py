@@ -37,7 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent
 NUMBER = re.compile(r"(load|train|fit) ([\d.]+) s|test accuracy ([\d.]+) %")
 EPOCHS = re.compile(r"The code run for (\d+) epochs, with ([\d.]+) epochs/sec")
 TEST = re.compile(r"Best model on the complete sets: .* test error ([\d.]+) %")
-LOAD = "import sys, time; t = time.perf_counter(); from logistic_sgd.data.svmlight import read_svmlight_files; " \
+LOAD = "import sys, time; t = time.perf_counter(); " \
+       "from logistic_sgd.data.formats.svmlight import read_svmlight_files; " \
        "read_svmlight_files(sys.argv[1:]); print(f'load {time.perf_counter() - t:f} s')"
 
 

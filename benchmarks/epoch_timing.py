@@ -14,7 +14,9 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from logistic_sgd import TrainConfig, train, validation
+from logistic_sgd import TrainConfig
+from logistic_sgd.training import evaluation as validation
+from logistic_sgd.training import loop as train
 
 PARTS = ("epoch", "steps", "valid", "test", "rest")
 

@@ -21,10 +21,10 @@ from typing import Any
 import torch
 
 from epoch_timing import print_medians, timed_runs
-from logistic_sgd import validation
 from logistic_sgd.backends import get_backend
 from logistic_sgd.backends.torch import TorchTrainer
 from logistic_sgd.data import open_dataset
+from logistic_sgd.training import evaluation as validation
 
 EPOCH_STEPS = 83  # minibatches of 600 in the 50,000 training rows
 

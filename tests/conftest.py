@@ -114,7 +114,7 @@ def idx_folder(tmp_path: Path) -> Path:
 
 @functools.cache
 def _fashion_arrays() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    from logistic_sgd.data.idx import read_idx
+    from logistic_sgd.data.formats.idx import read_idx
 
     return tuple(read_idx(FASHION / f"{stem}.gz") for stem in (  # type: ignore[return-value]
         "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"))

@@ -263,7 +263,7 @@ def test_a_disk_that_fills_up_during_training_is_one_line(
     disk fills up at the first best model) also ends as one line naming the file, status 2."""
     import errno
 
-    import logistic_sgd.atomic as atomic
+    import logistic_sgd.util.atomic as atomic
 
     def full(fd: int) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")

@@ -10,12 +10,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from logistic_sgd import TrainConfig, events, load_model, train
-from logistic_sgd.data import fingerprint, open_dataset
+from logistic_sgd import TrainConfig, load_model
+from logistic_sgd.data import open_dataset
 from logistic_sgd.errors import DivergenceError
 from logistic_sgd.experiment import Outputs, run_experiment
-from logistic_sgd.persist import load_checkpoint, save_model
-from logistic_sgd.report import BestModelWriter, CheckpointWriter
+from logistic_sgd.outputs.listeners import BestModelWriter, CheckpointWriter
+from logistic_sgd.outputs.persist import fingerprint, load_checkpoint, save_model
+from logistic_sgd.training import events
+from logistic_sgd.training import loop as train
 
 CONFIG = TrainConfig(batch_size=50, n_epochs=8, patience=1000, learning_rate=0.01)
 
@@ -35,7 +37,7 @@ def noisy(tmp_path: Path) -> Path:
 
 def _writes(data: Path, tmp_path: Path, every: float, monkeypatch: pytest.MonkeyPatch) -> tuple[list, list]:
     """Train with a BestModelWriter; return what each save wrote and the improvements seen."""
-    import logistic_sgd.report as report
+    import logistic_sgd.outputs.listeners as report
 
     writes: list[tuple[np.ndarray, dict[str, Any]]] = []
 

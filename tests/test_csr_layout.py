@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 from logistic_sgd.backends import sparse
-from logistic_sgd.data.csr import CSR
-from logistic_sgd.data.csr_layout import convert_sparse, read_sparse_layout
+from logistic_sgd.data.layouts.csr_layout import convert_sparse, read_sparse_layout
+from logistic_sgd.data.rows import CSR
 from logistic_sgd.errors import DataError
-from logistic_sgd.train import TrainConfig, fit
+from logistic_sgd.training.loop import TrainConfig, fit
 
 pytest.importorskip("scipy")
 
@@ -74,8 +74,8 @@ def test_resident_memory_stays_flat_while_training_on_a_mapped_set(tmp_path: Pat
     script = textwrap.dedent(f"""
         import resource
         from logistic_sgd.backends import sparse
-        from logistic_sgd.data.csr_layout import read_sparse_layout
-        from logistic_sgd.train import TrainConfig, fit
+        from logistic_sgd.data.layouts.csr_layout import read_sparse_layout
+        from logistic_sgd.training.loop import TrainConfig, fit
         sparse.WINDOW = 1 << 18
         data = read_sparse_layout({str(tmp_path / "set")!r})
         config = TrainConfig(learning_rate=0.5, batch_size=500, n_epochs=1, patience=10**6, l2=1e-4)

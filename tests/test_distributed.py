@@ -54,8 +54,8 @@ def _train(data: Path, out: Path, floatx: str, distributed: bool, ranks: int = 2
 @pytest.fixture(scope="module")
 def sparse_noisy(noisy: Path) -> Path:
     """The same problem as svmlight rows (sparse: its zeros made exact)."""
-    from logistic_sgd.data.csr import CSR
-    from logistic_sgd.data.svmlight import write_svmlight
+    from logistic_sgd.data.formats.svmlight import write_svmlight
+    from logistic_sgd.data.rows import CSR
 
     arrays = np.load(noisy)
     path = noisy.with_name("noisy.svm")
@@ -99,8 +99,8 @@ def test_ranks_without_a_gpu_of_their_own_are_refused(monkeypatch: pytest.Monkey
                                                       message: str) -> None:
     """Before any process group is set up, so every rank stops with the same one line."""
     from logistic_sgd.backends.torch import TorchArrays, TorchBackend
-    from logistic_sgd.distributed import Communicator
     from logistic_sgd.errors import UsageError
+    from logistic_sgd.training.distributed import Communicator
 
     pytest.importorskip("array_api_compat")
     for name, value in {"RANK": "1", "WORLD_SIZE": per_node, "LOCAL_RANK": "0", "LOCAL_WORLD_SIZE": per_node}.items():

@@ -183,12 +183,12 @@ def test_the_design_page_places_every_module_and_the_imports_go_down() -> None:
 
 
 def test_layer_of_takes_the_longest_matching_package() -> None:
-    table = {"data/": 3, "backends/": 5, "backends/numba/": 6, "model": 2, "logistic_sgd": 9}
+    table = {"data/": 3, "backends/": 5, "backends/numba/": 6, "core/": 2, "logistic_sgd": 9}
     assert layer_of("logistic_sgd.data", table) == 3
-    assert layer_of("logistic_sgd.data.idx", table) == 3
+    assert layer_of("logistic_sgd.data.formats.idx", table) == 3
     assert layer_of("logistic_sgd.backends.numba.kernels", table) == 6
     assert layer_of("logistic_sgd.backends.base", table) == 5
-    assert layer_of("logistic_sgd.model", table) == 2
+    assert layer_of("logistic_sgd.core.model", table) == 2
     assert layer_of("logistic_sgd", table) == 9
     assert layer_of("logistic_sgd.modelx", table) is None
 
@@ -214,5 +214,5 @@ def test_the_site_builds_with_no_warning(tmp_path: Path) -> None:
     assert "<math" in tutorial and "arithmatex" not in tutorial, "formulas are MathML when the site is built"
     assert (tmp_path / "site" / "zh" / "tutorial" / "index.html").is_file()
     api = read(tmp_path / "site" / "api" / "index.html")
-    assert 'id="logistic_sgd.model.LogisticRegression.negative_log_likelihood"' in api
+    assert 'id="logistic_sgd.core.model.LogisticRegression.negative_log_likelihood"' in api
     assert ":class:<code>" not in api and ":meth:<code>" not in api

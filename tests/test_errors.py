@@ -12,7 +12,7 @@ from logistic_sgd import TrainConfig, fit
 from logistic_sgd.backends import get_backend
 from logistic_sgd.cli import main
 from logistic_sgd.errors import LogisticSGDError, MissingExtraError, UsageError, UsageTypeError
-from logistic_sgd.extras import require
+from logistic_sgd.util.extras import require
 
 
 def _tiny() -> tuple:

@@ -18,9 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from logistic_sgd import LogisticRegression, load_data, save_model
-from logistic_sgd.data.idx import read_idx
+from logistic_sgd.data.formats.idx import read_idx
 from logistic_sgd.errors import LogisticSGDError
-from logistic_sgd.persist import load_model
+from logistic_sgd.outputs.persist import load_model
 
 EXAMPLES = int(os.environ.get("LOGISTIC_SGD_FUZZ_EXAMPLES", "150"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 
 from logistic_sgd.cli import main
-from logistic_sgd.data import fingerprint, open_dataset
+from logistic_sgd.data import open_dataset
 from logistic_sgd.data.labels import FASHION_MNIST_CLASSES
-from logistic_sgd.data.memmap import ScaledArray
+from logistic_sgd.data.rows import ScaledArray
 from logistic_sgd.errors import DataError
+from logistic_sgd.outputs.persist import fingerprint
 
 from conftest import fashion, png_bytes, write_hf_parquet, write_idx, write_image_folder
 

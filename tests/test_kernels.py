@@ -18,10 +18,10 @@ import pytest
 
 from logistic_sgd import LogisticRegression, TrainConfig
 from logistic_sgd.backends import NUMPY, get_backend
-from logistic_sgd.data.memmap import ScaledArray
+from logistic_sgd.core.model import Workspace
+from logistic_sgd.data.rows import ScaledArray
 from logistic_sgd.errors import MissingExtraError, UsageError
 from logistic_sgd.experiment import Outputs, run_experiment
-from logistic_sgd.model import Workspace
 
 pytest.importorskip("numba")
 from logistic_sgd.backends.numba import kernels
@@ -679,7 +679,7 @@ def test_runs_of_steps_on_three_threads_are_single_steps(tmp_path: Path) -> None
 
 def check_runs_are_single_steps(dtype: str, batch: int, n_out: int, as_bytes: bool) -> None:
     """Five steps in two runs against the same five steps one at a time, on this process's threads."""
-    from logistic_sgd.optim import sgd
+    from logistic_sgd.core.optim import sgd
 
     rng = np.random.default_rng(batch)
     stored = rng.integers(0, 256, size=(3 + 5 * batch, 60)).astype(np.uint8)
@@ -726,7 +726,7 @@ def test_training_in_runs_of_steps_is_training_step_by_step(
 ) -> None:
     """The loop hands the kernels every run of steps between two looks (a validation, an epoch's end,
     the iteration where patience runs out: 47 here, inside an epoch) and gets the step-by-step run."""
-    from logistic_sgd import train
+    from logistic_sgd.training import loop as train
 
     from conftest import make_images
 

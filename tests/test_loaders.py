@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from logistic_sgd import load_data
-from logistic_sgd.data.idx import read_idx
+from logistic_sgd.data.formats.idx import read_idx
 from logistic_sgd.errors import DataError
 
 from conftest import make_images, write_idx
@@ -181,8 +181,9 @@ def test_held_out_bytes_stay_bytes_and_stand_for_the_same_floats(idx_folder: Pat
     """What the experiment loads: validation and test images as bytes (a quarter of the memory), in
     copies that hold nothing else; the floats they hand out, and the checkpoint fingerprint, are the
     float32 loader's."""
-    from logistic_sgd.data import fingerprint, open_dataset
-    from logistic_sgd.data.memmap import ScaledArray
+    from logistic_sgd.data import open_dataset
+    from logistic_sgd.data.rows import ScaledArray
+    from logistic_sgd.outputs.persist import fingerprint
 
     source: Path = idx_folder
     if form == "npz":

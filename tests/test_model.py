@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from logistic_sgd import LogisticRegression
-from logistic_sgd.model import log_softmax, softmax
+from logistic_sgd.core.model import log_softmax, softmax
 
 
 def random_model(rng: np.random.Generator, n_in: int = 7, n_out: int = 4, dtype: str = "float64") -> LogisticRegression:

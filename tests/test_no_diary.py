@@ -65,7 +65,7 @@ def test_no_diary_in_the_repository() -> None:
 
 def test_the_scan_covers_the_places_a_diary_hides() -> None:
     names = {str(p.relative_to(ROOT)) for p in scanned_files()}
-    assert {"README.md", "README.zh-CN.md", "docs/tutorial.md", "src/logistic_sgd/model.py",
+    assert {"README.md", "README.zh-CN.md", "docs/tutorial.md", "src/logistic_sgd/core/model.py",
             "tests/test_parity.py", "benchmarks/bench.py", "scripts/test"} <= names
 
 

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from logistic_sgd import TrainConfig, fit, load_data
-from logistic_sgd.events import BaseListener, StopRequest, TrainingInterrupted
-from logistic_sgd.optim import add_l1, add_l2, chain, make_schedule, scale_by_schedule, sgd
-from logistic_sgd.persist import load_checkpoint, save_checkpoint
+from logistic_sgd.core.optim import add_l1, add_l2, chain, make_schedule, scale_by_schedule, sgd
+from logistic_sgd.outputs.persist import load_checkpoint, save_checkpoint
+from logistic_sgd.training.events import BaseListener, StopRequest, TrainingInterrupted
 
 
 def _params(rng: np.random.Generator) -> tuple[list[np.ndarray], list[np.ndarray]]:

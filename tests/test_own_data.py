@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from logistic_sgd.cli import main
-from logistic_sgd.persist import load_classifier
+from logistic_sgd.outputs.persist import load_classifier
 
 NAMES = np.array(["barbera", "barolo", "grignolino"])
 

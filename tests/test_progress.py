@@ -10,7 +10,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from logistic_sgd import TrainConfig, fit, load_data
-from logistic_sgd.report import Progress, SeedLog
+from logistic_sgd.outputs.listeners import OriginalLog, Progress
 
 from conftest import child_environment
 
@@ -57,7 +57,7 @@ def test_bar_is_cleared_before_every_seed_line(idx_folder: Path) -> None:
     screen = Terminal()
     out, err = Stream(screen), Stream(screen)
     progress = Progress(stream=err)
-    fit(load_data(idx_folder), TrainConfig(batch_size=50, n_epochs=3), [SeedLog(out, progress=progress), progress])
+    fit(load_data(idx_folder), TrainConfig(batch_size=50, n_epochs=3), [OriginalLog(out, progress=progress), progress])
     assert "\r" not in out.getvalue() and "\x1b" not in out.getvalue()
     drawn = err.getvalue()
     assert "training" in drawn and "3/3" in drawn and "epoch/s" in drawn and "best validation" in drawn

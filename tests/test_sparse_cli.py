@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from logistic_sgd.cli import main
-from logistic_sgd.data.csr import CSR
-from logistic_sgd.data.svmlight import write_svmlight
+from logistic_sgd.data.formats.svmlight import write_svmlight
+from logistic_sgd.data.rows import CSR
 
 WIDE = 1 << 20
 SEED_LINE = ("epoch ", "     epoch ", "Optimization complete", "Best model on the complete sets")
@@ -222,7 +222,7 @@ def test_predict_reads_rows_as_the_training_files_counted(tmp_path: Path, zero_b
     capsys.readouterr()
     assert main(["predict", "--model", str(tmp_path / "m.npz"), str(rows)]) == 0  # no index 0 in these rows
     said = [line.split("\t")[1] for line in capsys.readouterr().out.splitlines()]
-    from logistic_sgd.data.svmlight import read_svmlight
+    from logistic_sgd.data.formats.svmlight import read_svmlight
 
     truth = read_svmlight(rows, zero_based=zero_based)[1]
     assert np.mean(np.array(said) == truth.astype(str)) > 0.8

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from logistic_sgd.backends import NUMPY, get_backend
-from logistic_sgd.config import TrainConfig
-from logistic_sgd.data.csr import CSR
-from logistic_sgd.report import SeedLog
-from logistic_sgd.train import fit
+from logistic_sgd.data.rows import CSR
+from logistic_sgd.outputs.listeners import OriginalLog
+from logistic_sgd.training.config import TrainConfig
+from logistic_sgd.training.loop import fit
 
 pytest.importorskip("scipy")
 
@@ -48,7 +48,7 @@ def test_same_run_as_the_dense_loop(backend: str, extra: dict) -> None:
     out = io.StringIO()
     if backend == "numba":
         pytest.importorskip("numba")
-    sparse = fit(tuple((CSR.from_dense(x), y) for x, y in splits), config, [SeedLog(out)],
+    sparse = fit(tuple((CSR.from_dense(x), y) for x, y in splits), config, [OriginalLog(out)],
                  backend=get_backend(backend))
     assert [h["validation_error"] for h in sparse.history] == [h["validation_error"] for h in dense.history]
     assert (sparse.epochs, sparse.iterations, sparse.best_iteration) == (dense.epochs, dense.iterations,

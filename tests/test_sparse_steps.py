@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from logistic_sgd.backends import sparse as steps
-from logistic_sgd.data.csr import CSR
-from logistic_sgd.model import LogisticRegression
-from logistic_sgd.optim import sgd
+from logistic_sgd.core.model import LogisticRegression
+from logistic_sgd.core.optim import sgd
+from logistic_sgd.data.rows import CSR
 
 pytest.importorskip("scipy")
 

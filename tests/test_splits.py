@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from logistic_sgd.data.labels import Classes
-from logistic_sgd.data.memmap import ScaledArray
+from logistic_sgd.data.rows import ScaledArray
 from logistic_sgd.data.scaling import Standardizer, fit_scaling
 from logistic_sgd.data.splits import Examples, TooFewExamples, assemble, check_fractions, stratified_split
 from logistic_sgd.errors import DataError, UsageError

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from logistic_sgd.stopping import PatienceStopping
+from logistic_sgd.core.stopping import PatienceStopping
 
 
 def test_validation_frequency_is_min_of_batches_and_half_patience() -> None:

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from logistic_sgd.data import svmlight
-from logistic_sgd.data.csr import CSR
-from logistic_sgd.data.svmlight import read_svmlight, read_svmlight_files, write_svmlight
+from logistic_sgd.data.formats import svmlight
+from logistic_sgd.data.formats.svmlight import read_svmlight, read_svmlight_files, write_svmlight
+from logistic_sgd.data.rows import CSR
 from logistic_sgd.errors import DataError, LogisticSGDError
 
 sklearn_io = pytest.importorskip("sklearn.datasets")
@@ -197,7 +197,7 @@ def test_any_bytes_end_in_a_matrix_or_a_clean_error(tmp_path: Path, parser: str,
 def test_scipy_npz_reads_both_ways(tmp_path: Path) -> None:
     from scipy import sparse
 
-    from logistic_sgd.data.sparse_npz import read_csr_npz, write_csr_npz
+    from logistic_sgd.data.formats.sparse_npz import read_csr_npz, write_csr_npz
 
     rng = np.random.default_rng(0)
     dense = rng.standard_normal((9, 12)) * (rng.random((9, 12)) < 0.3)
@@ -222,7 +222,7 @@ def test_scipy_npz_reads_both_ways(tmp_path: Path) -> None:
 def test_scipy_npz_refuses_what_is_not_a_clean_csr(tmp_path: Path, matrix, message: str | None) -> None:
     from scipy import sparse
 
-    from logistic_sgd.data.sparse_npz import read_csr_npz
+    from logistic_sgd.data.formats.sparse_npz import read_csr_npz
 
     sparse.save_npz(tmp_path / "m.npz", matrix(sparse))
     if message is None:  # sorted within rows, lower at a row's start: fine
@@ -235,7 +235,7 @@ def test_scipy_npz_refuses_what_is_not_a_clean_csr(tmp_path: Path, matrix, messa
 @FUZZ
 @given(data=st.binary(max_size=600))
 def test_scipy_npz_reader_on_any_bytes(tmp_path: Path, data: bytes) -> None:
-    from logistic_sgd.data.sparse_npz import read_csr_npz
+    from logistic_sgd.data.formats.sparse_npz import read_csr_npz
 
     (path,) = _paths(tmp_path, b"PK\x03\x04" + data)
     with pytest.raises(LogisticSGDError):

@@ -12,8 +12,8 @@ import pytest
 
 from logistic_sgd.cli import main
 from logistic_sgd.data import open_dataset
+from logistic_sgd.data.formats.tabular import read_table
 from logistic_sgd.data.labels import FASHION_MNIST_CLASSES
-from logistic_sgd.data.tabular import read_table
 from logistic_sgd.errors import DataError
 
 from conftest import fashion, write_kaggle_csv
@@ -82,7 +82,7 @@ def test_string_labels_and_unscaled_features_train_with_standardisation(tmp_path
     from sklearn.datasets import load_wine
 
     from logistic_sgd.data.scaling import fit_scaling
-    from logistic_sgd.train import TrainConfig, fit
+    from logistic_sgd.training.loop import TrainConfig, fit
 
     wine = load_wine()
     names = np.array(["barbera", "barolo", "grignolino"])[wine.target]

@@ -18,7 +18,7 @@ import pytest
 
 from logistic_sgd import TrainConfig, fit, load_data
 from logistic_sgd.backends import get_backend
-from logistic_sgd.model import Workspace
+from logistic_sgd.core.model import Workspace
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("array_api_compat")
@@ -111,7 +111,7 @@ def _run_all(model: Any, X: Any, y: Any, work: Any, runner: Any) -> None:
 
 def _single_steps(model: Any, X: Any, y: Any, work: Any) -> None:
     """:data:`RUNS` as the training loop takes steps without runs: ``gradient_into`` then ``sgd``'s update."""
-    from logistic_sgd.optim import sgd
+    from logistic_sgd.core.optim import sgd
 
     rates = [rate for _, run in RUNS for rate in run]
     opt = sgd(lambda step: rates[step])

@@ -18,10 +18,11 @@ import numpy as np
 
 from ._version import __version__
 from .backends import BACKENDS
-from .config import CHOICES, DEFAULTS, TrainConfig
 from .data.scaling import SCALES
 from .data.splits import DEFAULT_FRACTIONS
 from .errors import LogisticSGDError, UsageError
+from .training.config import CHOICES, DEFAULTS, TrainConfig
+from .util.atomic import check_writable
 
 PROG = "logistic-sgd"
 
@@ -75,11 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     common.add_argument("--debug", action="store_true", help="show the traceback of an error")
 
-    train = sub.add_parser("train", parents=[common], help="train (the seed's experiment by default)",
-                           description="Train by minibatch SGD with the seed's patience early stopping; "
-                           "prints the seed's log lines.")
+    train = sub.add_parser("train", parents=[common], help="train (the original tutorial's experiment by default)",
+                           description="Train by minibatch SGD with the original tutorial's patience early stopping; "
+                           "prints the original tutorial's log lines.")
     _add_data_args(train, scale=True)
-    hp = train.add_argument_group("hyperparameters (defaults: the seed's)")
+    hp = train.add_argument_group("hyperparameters (defaults: the original tutorial's)")
     _option(hp, "learning_rate", float, "SGD step size")
     _option(hp, "batch_size", int, "minibatch size")
     _option(hp, "n_epochs", int, "at most this many epochs")
@@ -88,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     _option(hp, "improvement_threshold", float, "a relative improvement below this is significant")
     _option(hp, "floatx", str, "floating-point type of the model and data")
     hp.add_argument("--shuffle", action="store_true", help="visit minibatches in a new random order each epoch")
-    opt = train.add_argument_group("optimiser (defaults: the seed's plain SGD)")
+    opt = train.add_argument_group("optimiser (defaults: the original tutorial's plain SGD)")
     _option(opt, "optimizer", str, "minibatch sgd, or full-batch lbfgs / cg through SciPy (an epoch = one iteration)")
     _option(opt, "momentum", float, "heavy-ball momentum in [0, 1)")
     opt.add_argument("--nesterov", action="store_true", help="Nesterov momentum (with --momentum)")
@@ -226,18 +227,23 @@ def _data_source(args: argparse.Namespace) -> str | Path:
     return args.data if args.data is not None else args.dataset
 
 
+def _zero_based(flag: str | None, default: bool | str | None = "auto") -> bool | str | None:
+    """``--zero-based yes|no|auto`` as the library takes it (True, False, "auto"); ``default`` when not given."""
+    return {"yes": True, "no": False, "auto": "auto"}.get(flag or "", default)
+
+
 def _data_options(args: argparse.Namespace) -> Any:
     from .experiment import DataOptions
 
     return DataOptions(label_column=args.label_column, valid=args.valid_data, test=args.test_data, split=args.split,
                        split_seed=args.split_seed, scale=getattr(args, "scale", "auto"),
-                       zero_based={"yes": True, "no": False}.get(args.zero_based, "auto"))
+                       zero_based=_zero_based(args.zero_based))
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     from .backends import get_backend
-    from .events import StopRequest, TrainingInterrupted
     from .experiment import Outputs, run_experiment
+    from .training.events import StopRequest, TrainingInterrupted
 
     config = TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
     if args.auto_resume and args.checkpoint is None:
@@ -249,7 +255,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     backend = get_backend(args.backend, args.device)
     comm = None
     if args.distributed:
-        from .distributed import Communicator
+        from .training.distributed import Communicator
 
         comm = Communicator(backend)
     outputs = Outputs(model_out=args.model_out, log_json=args.log_json, checkpoint=args.checkpoint, plots=args.plots,
@@ -274,7 +280,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .metrics import ClassScores, confusion_matrix
+    from .core.metrics import ClassScores, confusion_matrix
 
     classifier, meta, loaded = _model_and_data(args)
     print(f"model: {args.model} (trained on {meta.get('data', 'unknown data')})")
@@ -292,18 +298,16 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from .inputs import read_examples
-    from .persist import load_classifier
+    from .data.inputs import read_examples
+    from .outputs.persist import load_classifier
 
     classifier = load_classifier(args.model)
     model, names = classifier.model, classifier.class_names
     if not 1 <= args.top <= model.n_out:
         raise UsageError(f"--top must be between 1 and {model.n_out}, got {args.top}")
     if args.out is not None:
-        from .experiment import check_writable
-
         check_writable("out", args.out)
-    zero_based = {"yes": True, "no": False, "auto": "auto"}.get(args.zero_based, classifier.zero_based)
+    zero_based = _zero_based(args.zero_based, classifier.zero_based)
     batches = [(path, read_examples(path, model.n_in, classifier.image_shape, args.label_column,
                                     "auto" if zero_based is None else zero_based))
                for path in args.inputs]  # all checked before anything is printed or written
@@ -327,7 +331,7 @@ def _write_predictions(path: Path, rows: list[tuple[str, Any]], names: tuple[str
     import csv
     import io
 
-    from .atomic import atomic_write
+    from .util.atomic import atomic_write
 
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
@@ -339,9 +343,8 @@ def _write_predictions(path: Path, rows: list[tuple[str, Any]], names: tuple[str
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .experiment import check_writable
-    from .onnx_export import export_onnx
-    from .persist import load_classifier
+    from .outputs.onnx_export import export_onnx
+    from .outputs.persist import load_classifier
 
     classifier = load_classifier(args.model)
     model = classifier.model
@@ -352,8 +355,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .experiment import check_writable
-    from .html_report import build_report, write_report
+    from .outputs.html_report import build_report, write_report
 
     check_writable("out", args.out)
     classifier, meta, loaded = _model_and_data(args)
@@ -365,7 +367,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def _model_and_data(args: argparse.Namespace) -> tuple[Any, dict[str, Any], Any]:
     """The model file of ``--model``, its metadata, and the data with labels as the model's classes."""
     from .data import align_classes
-    from .persist import load_classifier
+    from .outputs.persist import load_classifier
 
     classifier = load_classifier(args.model)
     loaded = align_classes(_data_options(args).open(_data_source(args), ()), classifier.class_names)
@@ -381,12 +383,10 @@ def _classes(classifier: Any, x: Any, chunk: int = 8192) -> Any:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    from .data.csr import CSR
-    from .data.csr_layout import convert_sparse
-    from .data.memmap import convert
+    from .data.layouts.convert import convert_dataset
 
     loaded = _data_options(args).open(_data_source(args), ())
-    (convert_sparse if isinstance(loaded.datasets[0][0], CSR) else convert)(loaded.datasets, args.out)
+    convert_dataset(loaded.datasets, args.out)
     print(f"wrote {args.out}: {loaded.description}, memory-mappable (train with --data {args.out})")
     return 0
 

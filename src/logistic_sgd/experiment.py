@@ -1,4 +1,4 @@
-"""The seed's experiment end to end: load data, train with the seed's log lines, keep the best model."""
+"""The original tutorial's experiment end to end: load data, train printing its log lines, keep the best model."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import dataclasses
 import io
 import os
 import sys
-import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -14,18 +13,19 @@ from typing import TYPE_CHECKING, Any, TextIO
 import numpy as np
 
 from .backends import Backend, get_backend
-from .config import TrainConfig
-from .data import LoadedData, fingerprint, n_classes, open_dataset
+from .data import LoadedData, n_classes, open_dataset
 from .data.scaling import Standardizer, fit_scaling
 from .data.splits import DEFAULT_FRACTIONS
 from .errors import UsageError
-from .events import Listener, StopRequest, TrainResult, TrainState
-from .persist import load_checkpoint
-from .report import BestModelWriter, CheckpointWriter, JsonLog, PlotWriter, Progress, SeedLog
-from .train import fit
+from .outputs.listeners import BestModelWriter, CheckpointWriter, JsonLog, OriginalLog, PlotWriter, Progress
+from .outputs.persist import fingerprint, load_checkpoint
+from .training.config import TrainConfig
+from .training.events import Listener, StopRequest, TrainResult, TrainState
+from .training.loop import fit
+from .util.atomic import check_writable
 
 if TYPE_CHECKING:
-    from .distributed import Communicator
+    from .training.distributed import Communicator
 
 PathLike = str | os.PathLike[str]
 
@@ -73,7 +73,7 @@ class Outputs:
     Parameters
     ----------
     model_out : path, optional
-        The best model's file (see :class:`~logistic_sgd.report.BestModelWriter`).
+        The best model's file (see :class:`~logistic_sgd.outputs.listeners.BestModelWriter`).
     log_json : path, optional
         One JSON object per validation.
     checkpoint : path, optional
@@ -81,9 +81,9 @@ class Outputs:
     plots : folder, optional
         PNG pictures of the run and the best model, written at the end.
     quiet : bool
-        Leave out the seed's per-validation lines.
+        Leave out the original tutorial's per-validation lines.
     stream : text stream, optional
-        Where the seed's lines go (stdout by default; a progress bar is drawn only on a terminal stdout).
+        Where the original tutorial's lines go (stdout by default; a progress bar is drawn only on a terminal stdout).
     """
 
     model_out: PathLike | None = None
@@ -112,7 +112,7 @@ def run_experiment(
     stop: StopRequest | None = None,
     comm: Communicator | None = None,
 ) -> TrainResult:
-    """Load ``dataset`` (read and scaled as ``data`` says), train with ``config`` printing the seed's
+    """Load ``dataset`` (read and scaled as ``data`` says), train with ``config`` printing the original tutorial's
     lines, and write ``outputs``.
 
     The output paths are checked for writability before any data is loaded. ``resume`` continues
@@ -191,16 +191,17 @@ def _listeners(
     outputs: Outputs, config: TrainConfig, loaded: LoadedData, digest: str | None, state: TrainState | None,
     comm: Communicator | None, scaler: Standardizer | None,
 ) -> tuple[list[Listener], BestModelWriter | None]:
-    """The listeners ``outputs`` asks for, the seed's log first and the progress bar last (it redraws
-    after the seed's lines of the same event); and the best model's writer, if any."""
+    """The listeners ``outputs`` asks for, the original tutorial's log first and the progress bar last (it redraws
+    after the original tutorial's lines of the same event); and the best model's writer, if any."""
     progress = Progress() if outputs.stream is None and not outputs.quiet and Progress.wanted() else None
-    listeners: list[Listener] = [SeedLog(outputs.stream or sys.stdout, quiet=outputs.quiet, progress=progress)]
+    listeners: list[Listener] = [OriginalLog(outputs.stream or sys.stdout, quiet=outputs.quiet, progress=progress)]
     if outputs.checkpoint is not None and digest is not None and (comm is None or comm.rank == 0):
         listeners.append(CheckpointWriter(outputs.checkpoint, config, digest))
     if outputs.log_json is not None:
         listeners.append(JsonLog(outputs.log_json, append=state is not None))
     if outputs.plots is not None:
-        listeners.append(PlotWriter(outputs.plots, loaded.datasets[0], loaded.datasets[2], loaded.class_names))
+        listeners.append(PlotWriter(outputs.plots, loaded.datasets[0], loaded.datasets[2], loaded.class_names,
+                                    image_shape=loaded.image_shape))
     writer = None
     if outputs.model_out is not None:
         metadata: dict[str, Any] = {
@@ -223,7 +224,7 @@ def sgd_optimization_mnist(
     batch_size: int = 600,
     **options: Any,
 ) -> TrainResult:
-    """The seed's entry point, same arguments: train on ``dataset`` printing the seed's lines.
+    """The original tutorial's entry point, same arguments: train on ``dataset`` printing the original tutorial's lines.
 
     Extra keyword arguments are :class:`TrainConfig` fields (``patience``, ``floatx``, ``shuffle``...),
     :class:`DataOptions` fields (``label_column``, ``scale``...), :class:`Outputs` fields (``quiet``,
@@ -237,18 +238,3 @@ def sgd_optimization_mnist(
     run = {k: options.pop(k) for k in ("backend", "resume", "stop", "comm") if k in options}
     config = TrainConfig(learning_rate=learning_rate, n_epochs=n_epochs, batch_size=batch_size, **options)
     return run_experiment(dataset, config, data=data, outputs=outputs, **run)
-
-
-def check_writable(param: str, path: Path) -> None:
-    """Raise :class:`UsageError` naming ``param`` unless a file can be created at ``path`` (checked
-    before a long run)."""
-    if path.is_dir():
-        raise UsageError(f"{param} {path}: is a folder, expected a file path", param)
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise UsageError(f"{param} {path}: folder {parent} does not exist", param)
-    try:  # try it for real: permission bits say nothing for root, nor about read-only mounts
-        with tempfile.TemporaryFile(dir=parent):
-            pass
-    except OSError as exc:
-        raise UsageError(f"{param} {path}: cannot write in {parent} ({exc.strerror})", param) from None

@@ -15,24 +15,25 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, check_random_state, validate_data
 
 from .backends import BACKENDS, Backend, get_backend
-from .config import OPTIMIZERS, TrainConfig
-from .data.csr import CSR
+from .backends.base import NUMPY
+from .core.model import FLOATX, LogisticRegression, log_softmax, softmax
+from .core.optim import SCHEDULES
+from .core.weighting import class_weights, row_weights
+from .data.rows import CSR
 from .data.scaling import Standardizer
-from .model import FLOATX, LogisticRegression, log_softmax, softmax
-from .optim import SCHEDULES
-from .persist import save_model
-from .train import fit
-from .weighting import class_weights, row_weights
+from .outputs.persist import save_model
+from .training.config import OPTIMIZERS, TrainConfig
+from .training.loop import fit
 
 
 class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
-    """Multinomial logistic regression, ``softmax(X W + b)``, trained by minibatch SGD with the seed's
+    """Multinomial logistic regression, ``softmax(X W + b)``, trained by minibatch SGD with the original tutorial's
     patience-based early stopping (or momentum, schedules, L-BFGS, CG: see ``optimizer``).
 
     Parameters
     ----------
     learning_rate, batch_size, max_epochs, patience, patience_increase, improvement_threshold
-        As the CLI's flags (the seed's values by default; ``max_epochs`` is ``--n-epochs``). The batch
+        As the CLI's flags (the original tutorial's values by default; ``max_epochs`` is ``--n-epochs``). The batch
         is capped at the size of the training and validation parts.
     optimizer : {"sgd", "lbfgs", "cg"}
         Minibatch SGD, or full-batch L-BFGS / nonlinear CG through SciPy.
@@ -40,7 +41,7 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         lbfgs and cg stop when the largest component of the (projected) gradient falls below
         ``tol``, as scikit-learn's ``LogisticRegression`` does (SciPy's ``gtol``); ignored by SGD.
     momentum, nesterov, l2, l1, lr_schedule
-        Optimiser pieces (see :mod:`logistic_sgd.optim`).
+        Optimiser pieces (see :mod:`logistic_sgd.core.optim`).
     shuffle : bool
         Visit the minibatches in a new random order each epoch.
     validation_fraction : float
@@ -217,7 +218,7 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         state = getattr(self, "_opt_state", None) or optimizer.init(model.params)
         for i in range(0, n - batch + 1, batch):
             rows = slice(i, i + batch)
-            step = _gradient(model, X[rows], codes[rows], None if row_w is None else row_w[rows])
+            step = NUMPY.dense_gradient(model, X[rows], codes[rows], None if row_w is None else row_w[rows])
             state = optimizer.update(step, state, model.params)
         self._opt_state = state
         self._set_params_from(model.W, model.b)
@@ -278,10 +279,7 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
 
     def _logits(self, X: ArrayLike) -> NDArray[np.floating]:
         X = self._rows(self._check(X))
-        model = self._model()
-        if isinstance(X, CSR):
-            return np.asarray(X.to_scipy() @ model.W) + model.b
-        return model.decision_function(X)
+        return NUMPY.logits(self._model(), X)
 
     def _class_weight(self) -> str | dict[int, float] | None:
         """``class_weight`` keyed by class index."""
@@ -322,16 +320,6 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
             unknown = sorted(set(np.asarray(y).tolist()) - set(self.classes_.tolist()))[:5]
             raise ValueError(f"y contains classes not seen in fit or partial_fit's classes: {unknown}")
         return codes
-
-
-def _gradient(model: LogisticRegression, X: Any, y: Any, weights: Any) -> tuple[Any, Any]:
-    """The minibatch gradient for dense rows or a :class:`CSR` (made dense for the optimiser)."""
-    if isinstance(X, CSR):
-        from .backends import sparse
-
-        step = sparse.gradient(X, y, model.W, model.b, weights=weights)
-        return step.dense(model.n_in), step.gb
-    return model.gradient(X, y, weights)
 
 
 def _need_two_classes(classes: NDArray[Any]) -> None:

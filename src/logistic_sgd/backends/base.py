@@ -2,7 +2,7 @@
 and where the data live. The loop asks its backend and never asks which one it is.
 
 :class:`Backend` itself is the reference: the model's own array math (:meth:`LogisticRegression.
-gradient_into`, :meth:`LogisticRegression.predict`) on the arrays of its :class:`~logistic_sgd.arrays.
+gradient_into`, :meth:`LogisticRegression.predict`) on the arrays of its :class:`~logistic_sgd.util.arrays.
 Arrays`, one minibatch per call. A subclass overrides what it computes its own way: the numba backend
 the step, runs of steps and scoring (compiled kernels reading bytes), the torch backend where arrays
 live and runs of steps (CUDA graphs).
@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
+from numpy.typing import NDArray
 
-from ..arrays import NUMPY_ARRAYS, Arrays
-from ..data.csr import CSR
-from ..data.memmap import ScaledArray
-from ..model import LogisticRegression
+from ..core.model import LogisticRegression, log_softmax, softmax
+from ..data.rows import CSR, ScaledArray
+from ..util.arrays import NUMPY_ARRAYS, Arrays
 from .trainer import Trainer
 
 
@@ -55,7 +55,7 @@ class Backend:
     @contextlib.contextmanager
     def solving(self) -> Iterator[None]:
         """The setting in which a full-batch solver runs on this backend's loss and gradient
-        (:mod:`logistic_sgd.fullbatch`): nothing changed here."""
+        (:mod:`logistic_sgd.training.fullbatch`): nothing changed here."""
         yield
 
     def new_model(self, n_in: int, n_out: int, dtype: str) -> LogisticRegression:
@@ -105,6 +105,37 @@ class Backend:
 
             return sparse.predict(x, model.W, model.b)
         return model.predict(x, chunk)
+
+    def logits(self, model: LogisticRegression, x: Any) -> NDArray[np.floating]:
+        """``x W + b`` as a NumPy array of shape (n, n_classes), for rows of any kind: an array, bytes
+        seen as floats (:class:`ScaledArray`) or sparse rows (:class:`CSR`)."""
+        if isinstance(x, CSR):
+            from . import sparse
+
+            return sparse.logits(x, model.arrays.to_numpy(model.W), model.arrays.to_numpy(model.b))
+        return np.asarray(model.arrays.to_numpy(model.decision_function(x)))
+
+    def predict_proba(self, model: LogisticRegression, x: Any) -> NDArray[np.floating]:
+        """``P(Y = k | x)`` as a NumPy array of shape (n, n_classes), for rows of any kind."""
+        if isinstance(x, CSR):
+            return softmax(self.logits(model, x))
+        return np.asarray(model.arrays.to_numpy(model.p_y_given_x(x)))
+
+    def negative_log_likelihood(self, model: LogisticRegression, x: Any, y: Any) -> float:
+        """The mean negative log-likelihood of ``model`` on ``x, y``, for rows of any kind."""
+        if isinstance(x, CSR):
+            return -float(np.mean(log_softmax(self.logits(model, x))[np.arange(len(x)), np.asarray(y)]))
+        return model.negative_log_likelihood(x, y)
+
+    def dense_gradient(self, model: LogisticRegression, x: Any, y: Any, weights: Any = None) -> tuple[Any, Any]:
+        """The gradient ``(gW, gb)`` of the mean NLL over the minibatch ``x, y`` as dense arrays, for
+        rows of any kind: what an optimiser's update takes (the model's own gradient on dense rows)."""
+        if isinstance(x, CSR):
+            from . import sparse
+
+            step = sparse.gradient(x, y, model.W, model.b, weights=weights)
+            return step.dense(model.n_in), step.gb
+        return model.gradient(x, y, weights)
 
     def loss_and_gradient(self, model: LogisticRegression, x: Any, y: Any,
                           weights: Any = None) -> tuple[float, Any, Any]:

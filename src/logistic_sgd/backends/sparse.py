@@ -1,15 +1,15 @@
-"""Sparse rows (:class:`~logistic_sgd.data.csr.CSR`): the model's math through NumPy and SciPy (the
+"""Sparse rows (:class:`~logistic_sgd.data.rows.CSR`): the model's math through NumPy and SciPy (the
 ``[scipy]`` extra), the reference path, and :class:`SparseTrainer`, the steps of a sparse training set
 on the numpy and numba backends.
 
-The model is :mod:`logistic_sgd.model`'s, ``softmax(x W + b)`` with ``W`` (n_features x n_out), and so
+The model is :mod:`logistic_sgd.core.model`'s, ``softmax(x W + b)`` with ``W`` (n_features x n_out), and so
 are the loss and the gradient: with ``D = (softmax(X W + b) - onehot(y)) / n``, ``dW = X^T D`` and
 ``db = sum_k D_k``. Row ``k`` of ``dW`` is zero unless feature ``k`` occurs in the minibatch, so a
 step computes and changes only the rows of the features the minibatch holds: the columns the
 minibatch uses are numbered ``0..m-1`` (``np.unique``), the product runs on that ``m``-column matrix
 and ``W[cols]``, and only ``W[cols]`` is written back.
 
-L2 weight decay (:func:`logistic_sgd.optim.add_l2`: ``W <- W - rate * (dW + l2 W)``) shrinks every
+L2 weight decay (:func:`logistic_sgd.core.optim.add_l2`: ``W <- W - rate * (dW + l2 W)``) shrinks every
 row at every step. Written as ``W = s V``, the step is ``s <- s (1 - rate l2)`` and ``V[cols] <-
 V[cols] - rate / s * dW[cols]``, which touches the same rows as the gradient (the scaled weights of
 Bottou's SGD and scikit-learn's ``wscale``); ``W`` is ``s V`` again at the end of a run of steps, one
@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..data.csr import CSR, scipy_sparse
-from ..model import LogisticRegression
+from ..core.model import LogisticRegression
+from ..data.rows import CSR, scipy_sparse
 from .trainer import Trainer
 
 SMALLEST_SCALE = 1e-9  # below this the scale is folded into the weights (one pass), before precision suffers
@@ -71,8 +71,8 @@ def sgd_steps(
 ) -> None:
     """``len(rates)`` steps of minibatch SGD in place on ``W`` and ``b``: step ``i`` takes rows ``start + i *
     batch`` to ``start + (i + 1) * batch`` and does ``W <- W - rates[i] * (dW + l2 W)``, ``b <- b -
-    rates[i] * db`` (the gradient divided by ``n``, default ``batch``), the seed's ``sgd`` with
-    :func:`logistic_sgd.optim.add_l2`. ``rates`` are cast to ``W``'s dtype, as ``sgd`` casts them.
+    rates[i] * db`` (the gradient divided by ``n``, default ``batch``), the original tutorial's ``sgd`` with
+    :func:`logistic_sgd.core.optim.add_l2`. ``rates`` are cast to ``W``'s dtype, as ``sgd`` casts them.
 
     Raises
     ------

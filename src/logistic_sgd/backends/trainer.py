@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..data.memmap import ScaledArray
-from ..model import LogisticRegression, Workspace
+from ..core.model import LogisticRegression, Workspace
+from ..data.rows import ScaledArray
 
 
 class Trainer:
@@ -39,10 +39,17 @@ class Trainer:
             x = self.model.as_input(x)
         return self.model.gradient_into(x, y, self.work, weights)
 
+    def takes_runs_of(self, optimizer: Any, shuffle: bool) -> bool:
+        """Whether runs of ``optimizer``'s steps go to :meth:`run` in one call: this trainer takes runs,
+        the optimiser's steps are plain SGD (with weight decay only where :attr:`takes_decay`), and a
+        shuffled epoch only where :attr:`shuffles_in_runs`."""
+        return (self.takes_runs and optimizer.takes_runs and (not optimizer.weight_decay or self.takes_decay)
+                and (not shuffle or self.shuffles_in_runs))
+
     def run(self, start: int, rates: Any, decay: float = 0.0) -> None:
         """``len(rates)`` steps of plain SGD, step ``i`` on the minibatch at row ``start + i * rows`` of
         the training set, ``params -= rates[i] * gradient`` (plus ``decay * W`` in ``W``'s gradient,
-        where :attr:`takes_decay`): :meth:`gradient` then :func:`logistic_sgd.optim.sgd`'s update,
+        where :attr:`takes_decay`): :meth:`gradient` then :func:`logistic_sgd.core.optim.sgd`'s update,
         step after step (bit for bit on the dense backends)."""
         raise NotImplementedError(f"{type(self).__name__} does not take runs of steps")
 

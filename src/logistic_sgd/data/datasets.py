@@ -1,7 +1,7 @@
 """Named datasets: where to find them on disk, and how to download them when absent.
 
 The cache folder is ``$LOGISTIC_SGD_DATA`` (default ``~/.cache/logistic-sgd``); each dataset
-lives in a subfolder named after it. ``mnist`` prefers the seed's own ``mnist.pkl.gz`` and falls
+lives in a subfolder named after it. ``mnist`` prefers the original tutorial's own ``mnist.pkl.gz`` and falls
 back to the four IDX files; ``fashion-mnist`` first looks at Debian's ``dataset-fashion-mnist``.
 """
 

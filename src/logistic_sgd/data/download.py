@@ -2,7 +2,7 @@
 
 A transfer is done by a pooch downloader (:class:`pooch.HTTPDownloader`, i.e. requests, for
 ``http`` and ``https``; a plain copy for ``file``) writing into a temporary file beside the
-destination (:func:`~logistic_sgd.atomic.atomic_write`), hashed as it is written and renamed into
+destination (:func:`~logistic_sgd.util.atomic.atomic_write`), hashed as it is written and renamed into
 place only once its checksum matches, so an interrupted or corrupt transfer never leaves a partial
 file behind. A mirror that fails (refused connection, HTTP error, timeout, truncated transfer, wrong
 checksum) is reported as one line on stderr and the next mirror is tried; when every mirror fails,
@@ -40,8 +40,8 @@ from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
-from logistic_sgd.atomic import atomic_write
 from logistic_sgd.errors import DownloadError, one_line
+from logistic_sgd.util.atomic import atomic_write
 
 if TYPE_CHECKING:
     from tqdm import tqdm

@@ -1,6 +1,6 @@
 """Feature scaling fitted on the training split: ``x' = (x - mean) / scale``.
 
-Images keep the seed's scaling, ``x / 255``, done when they are read. Other features (a CSV's
+Images keep the original tutorial's scaling, ``x / 255``, done when they are read. Other features (a CSV's
 columns in their own units) are standardised: ``mean`` and ``scale`` (the standard deviation,
 ``ddof=0``, as scikit-learn's ``StandardScaler``) are computed on the training split in float64;
 a feature that is constant there gets ``scale = 1``, so it is only centred. The same two vectors
@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
 from ..errors import UsageError
-from .csr import CSR
+from .rows import CSR
 
 SCALES = ("auto", "standard", "none")
 _CHUNK = 8192

@@ -7,7 +7,7 @@ seeded, stratified split: each class is shuffled and divided in the given fracti
 every class of the training split. A class with fewer examples than there are splits to cut is a
 :class:`DataError`. Validation and test files given explicitly are used as they are (they may
 lack some classes); their labels must be classes of the training split. The training split comes
-in a seeded random order either way (the seed's minibatches follow the order of the examples).
+in a seeded random order either way (the original tutorial's minibatches follow the order of the examples).
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import DataError, UsageError
+from .checks import SPLITS
 from .labels import Classes
 
-SPLITS = ("train", "valid", "test")
 SPLIT_NAMES = {"train": "training", "valid": "validation", "test": "test"}
 DEFAULT_FRACTIONS = (0.8, 0.1, 0.1)
 
@@ -83,7 +83,7 @@ def assemble(given: Mapping[str, Examples], fractions: Sequence[float] = DEFAULT
         note = (f"{' and '.join(SPLIT_NAMES[s] for s in missing)} cut from {train.source.name} by a stratified "
                 f"split {shown} (seed {seed}): " + ", ".join(f"{len(p)} {SPLIT_NAMES[s]}" for s, p in
                                                              zip(("train", *missing), pieces, strict=True)))
-    else:  # files listed by class (ImageFolder) would give the seed's ordered minibatches one class at a time
+    else:  # files listed by class (ImageFolder) would give the chapter's ordered minibatches one class at a time
         index = np.random.default_rng(seed).permutation(len(y))
         arrays["train_x"], arrays["train_y"] = train.x[index], y[index]
         note = f"training examples in a random order (seed {seed})"

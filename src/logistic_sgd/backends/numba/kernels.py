@@ -22,6 +22,31 @@ AVX-512, 8 with AVX2, 4 elsewhere (:func:`native_lanes`; ``lanes=`` picks anothe
 - :func:`sgd_steps` runs many steps (each step, then the SGD update) in one call: the training loop
   hands it every run of minibatches between two validations, without a Python round trip per step.
 
+The loop nest of :func:`sgd_steps`, and the layouts it works in::
+
+    for step i in the run:                          one call, no Python between steps
+      for thread t in prange(threads):              each thread: rows lo..hi of the minibatch
+        W^T[t] -= rate * (g[0] + g[1] + ...)        the previous step's partials, in thread order
+        for block of rows in lo..hi:                at most 2^19 bytes of floats: stays in L2
+          rows <- X[block] (bytes scaled exactly)   the rows after it fetched into cache meanwhile
+          for 4 rows, for 2 classes j:              z[j, r] = b[j] + X[r] . W^T[j]
+            for vector k of features:               16 / 8 / 4 lanes (AVX-512 / AVX2 / other)
+          z <- softmax(z) - onehot(y), / n          a vector of rows at a time
+          for tile of 5 classes x 2 vectors k:      g[t][j, k] += z[j, r] * X[r, k], rows in order
+
+    W^T   (classes, features): a class's weights are one contiguous row, read a vector at a time;
+          each thread keeps its own copy, updated from the same sums in the same order, so the
+          copies stay equal to the bit and no thread waits for another's update
+    z     (classes, rows in the block): class-major logits, so the softmax reads a vector of rows
+    g     (2 steps, threads, classes, features): this step's partial and the last one's, in turn
+
+Exact order, without fast-math: the helpers whose order of additions the tests hold bit for bit
+(:func:`_scale_and_sum`, :func:`_sum_and_descend`, :func:`_sum`, :func:`_rows`) are plain Python
+stubs given their compiled body by ``@overload(stub, jit_options={"fastmath": False})``. The
+kernels that call them are compiled with fast-math (contraction, reassociation) for speed; an
+overload is compiled as a function of its own with the options it names, so these few sums keep
+their written order and their separate roundings inside the fast-math kernels that call them.
+
 The arithmetic is the model's (:meth:`LogisticRegression.gradient_into` is the reference); the
 tests hold the kernels to their own order of additions bit for bit, width by width, and to the
 model's results to rounding (the order differs from a BLAS library's, as BLAS libraries differ
@@ -525,7 +550,7 @@ def _part(  # pragma: no cover - compiled
 def _sum_and_descend(gT: Any, gbT: Any, rate: Any, WT: Any, b: Any, row: Any) -> None:
     """``W^T -= rate * (gT[0] + gT[1] + ...)`` and ``b -= rate * (gbT[0] + gbT[1] + ...)``: the threads'
     partial gradients summed in a fixed order (thread 0, 1, ...), then the update as
-    :func:`logistic_sgd.optim.sgd` computes it (the product rounded, then subtracted). The last
+    :func:`logistic_sgd.core.optim.sgd` computes it (the product rounded, then subtracted). The last
     partial is added in the same pass as the update; with more than two threads, ``row`` holds the
     sum of the ones before it. Compiled through the overload below, without fast-math, so that the
     order holds and no fused multiply-subtract changes the last bit."""
@@ -794,7 +819,7 @@ def sgd_steps(
     """``len(rates)`` steps of minibatch SGD in one call, in place on ``W`` and ``b``: step ``i`` takes
     rows ``start + i * batch`` to ``start + (i + 1) * batch`` of ``X`` and ``y`` and subtracts
     ``rates[i]`` (cast to ``W``'s dtype) times the gradient (divided by ``n``). Each step is
-    :func:`gradient_into` followed by :func:`logistic_sgd.optim.sgd`'s update, bit for bit (at the
+    :func:`gradient_into` followed by :func:`logistic_sgd.core.optim.sgd`'s update, bit for bit (at the
     same ``lanes``); only the Python round trip per minibatch is gone.
 
     Raises

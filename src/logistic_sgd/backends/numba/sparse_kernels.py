@@ -23,7 +23,7 @@ import numpy as np
 from numba import prange
 from numpy.typing import NDArray
 
-from ...data.csr import CSR
+from ...data.rows import CSR
 from ..sparse import SMALLEST_SCALE, checked_run
 from .compile import compiled
 from .simd import prefetch

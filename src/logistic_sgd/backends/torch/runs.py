@@ -2,12 +2,12 @@
 
 The training loop hands this backend the steps up to the next thing it must look at (a validation,
 the epoch's end, the patience limit) in one call, as it hands them to the compiled kernels on the
-CPU. A step is the model's own :meth:`~logistic_sgd.model.LogisticRegression.gradient_into`, the
+CPU. A step is the model's own :meth:`~logistic_sgd.core.model.LogisticRegression.gradient_into`, the
 math written once for NumPy and PyTorch, then ``sgd``'s update, ``params -= rate * gradient``,
 bit for bit the step the loop takes minibatch by minibatch.
 
 On CUDA a run of steps that starts at the same minibatch and takes as many steps as an earlier one
-is captured as a CUDA graph, and replayed by every later such run: in the seed's experiment the
+is captured as a CUDA graph, and replayed by every later such run: in the original tutorial's experiment the
 first epoch runs step by step and every later epoch is one replay, one launch from Python instead
 of about twenty per minibatch (a run seen once, like the last, short one, is not worth a capture).
 The learning rates are read from a tensor on the device, written before a replay when they change,
@@ -32,9 +32,9 @@ from numpy.typing import NDArray
 from ...errors import one_line
 
 if TYPE_CHECKING:
-    from ...model import LogisticRegression, Workspace
+    from ...core.model import LogisticRegression, Workspace
 
-MAX_GRAPHS = 8  # captured runs kept per training run: a start and a length each (the seed needs one)
+MAX_GRAPHS = 8  # captured runs kept per training run: a start and a length each (the original tutorial needs one)
 
 
 class Graph(Protocol):

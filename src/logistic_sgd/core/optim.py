@@ -1,0 +1,217 @@
+"""Optimisers as small composable ``(init, update)`` pieces, in the manner of Optax.
+
+A :class:`Transform` is ``init(params) -> state`` and ``update(grads, state, params) -> state``:
+it rewrites ``grads`` in place into the step to subtract and returns its new state. :func:`chain`
+composes transforms; an :class:`Optimizer` is a chain plus ``params -= step``. State is explicit
+data (numbers and arrays), so checkpoints hold it and a resumed run continues exactly.
+
+The original tutorial's rule is ``sgd(lr)``: ``theta <- theta - lr * grad``, computed in the parameters' dtype
+(``lr`` is cast to it first, as a Theano graph in floatX does).
+
+Pieces: ``add_l2`` (``grad + l2 * theta``), ``add_l1`` (``grad + l1 * sign(theta)``), ``momentum``
+(heavy-ball ``v <- mu v + grad``, or Nesterov ``grad + mu v``), ``scale_by_schedule`` (the learning
+rate at each step: constant, step, cosine, inverse-time).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+Params = Sequence[Any]
+State = dict[str, Any]
+Schedule = Callable[[int], float]
+
+
+@dataclass(frozen=True)
+class Transform:
+    """One piece of an optimiser: ``init(params) -> state``, ``update(grads, state, params) -> state``.
+
+    ``rates``, set on a piece whose whole step is ``grads *= rate(step)``, gives the rates of the
+    next ``n`` steps and the state after them without touching any array: what a backend needs to
+    take a run of steps in one call. ``decay`` is set on L2 weight decay (``grads[0] += decay * W``,
+    stateless), which a backend may take inside a run too.
+    """
+
+    init: Callable[[Params], State]
+    update: Callable[[Params, State, Params], State]
+    rates: Callable[[State, int], tuple[list[float], State]] | None = None
+    decay: float = 0.0
+
+
+@dataclass(frozen=True)
+class Optimizer:
+    """A chain of transforms whose result is subtracted from the parameters, in place."""
+
+    name: str
+    transform: Transform
+
+    def init(self, params: Params) -> State:
+        return self.transform.init(params)
+
+    def update(self, grads: Params, state: State, params: Params) -> State:
+        """Apply one step to ``params`` in place (``grads`` are overwritten) and return the new state."""
+        state = self.transform.update(grads, state, params)
+        for p, g in zip(params, grads, strict=True):
+            p -= g
+        return state
+
+    @property
+    def takes_runs(self) -> bool:
+        """Whether a step is ``params -= rate * grads`` (plain SGD, any schedule), perhaps with L2
+        decay (:attr:`weight_decay`), so that a backend may take a run of steps in one call, given
+        :meth:`run_rates`."""
+        return self.transform.rates is not None
+
+    @property
+    def weight_decay(self) -> float:
+        """The L2 decay a run of steps must apply (0 for plain SGD)."""
+        return self.transform.decay
+
+    def run_rates(self, state: State, steps: int, dtype: Any) -> tuple[np.ndarray, State]:
+        """The learning rates of the next ``steps`` steps in ``dtype`` (cast as each :meth:`update`
+        casts them), and the state after those steps; only where :attr:`takes_runs`."""
+        if self.transform.rates is None:
+            raise ValueError(f"{self.name} does more than scale the gradient by a learning rate")
+        rates, state = self.transform.rates(state, steps)
+        return np.array(rates, dtype=dtype), state
+
+
+def chain(*transforms: Transform) -> Transform:
+    """Apply ``transforms`` in order; the state is the list of their states and a step counter.
+    A chain whose last piece has ``rates`` and whose other pieces are weight decays has them too."""
+
+    def init(params: Params) -> State:
+        return {"step": 0, "parts": [t.init(params) for t in transforms]}
+
+    def update(grads: Params, state: State, params: Params) -> State:
+        parts = [t.update(grads, s, params) for t, s in zip(transforms, state["parts"], strict=True)]
+        return {"step": state["step"] + 1, "parts": parts}
+
+    def rates(state: State, steps: int) -> tuple[list[float], State]:
+        last = transforms[-1].rates
+        assert last is not None
+        values, part = last(state["parts"][-1], steps)
+        return values, {"step": state["step"] + steps, "parts": [*state["parts"][:-1], part]}
+
+    runs = bool(transforms) and transforms[-1].rates is not None and all(t.decay for t in transforms[:-1])
+    return Transform(init, update, rates if runs else None, sum(t.decay for t in transforms[:-1]) if runs else 0.0)
+
+
+def _cast(p: Any, value: float) -> Any:
+    return p.dtype.type(value) if isinstance(p, np.ndarray) else value
+
+
+def add_l2(l2: float) -> Transform:
+    """L2 weight decay on ``W`` (not the bias): ``grad_W += l2 * W``, i.e. the loss gains ``l2/2 ||W||^2``."""
+
+    def update(grads: Params, state: State, params: Params) -> State:
+        g = grads[0]  # in place: grads may be a tuple
+        g += _cast(params[0], l2) * params[0]
+        return state
+
+    return Transform(lambda params: {}, update, decay=l2)
+
+
+def add_l1(l1: float) -> Transform:
+    """L1 penalty on ``W`` (not the bias): ``grad_W += l1 * sign(W)``, i.e. the loss gains ``l1 ||W||_1``."""
+
+    def update(grads: Params, state: State, params: Params) -> State:
+        xp = np if isinstance(params[0], np.ndarray) else _namespace(params[0])
+        g = grads[0]
+        g += _cast(params[0], l1) * xp.sign(params[0])
+        return state
+
+    return Transform(lambda params: {}, update)
+
+
+def momentum(mu: float, nesterov: bool = False) -> Transform:
+    """Heavy-ball momentum ``v <- mu v + g`` (step ``v``), or Nesterov's (step ``g + mu v``)."""
+
+    def init(params: Params) -> State:
+        return {"velocity": [p * 0 for p in params]}
+
+    def update(grads: Params, state: State, params: Params) -> State:
+        for g, v in zip(grads, state["velocity"], strict=True):
+            v *= _cast(v, mu)
+            v += g
+            if nesterov:
+                g += _cast(v, mu) * v
+            else:
+                g[...] = v
+        return state
+
+    return Transform(init, update)
+
+
+def scale_by_schedule(schedule: Schedule) -> Transform:
+    """Multiply the step by the learning rate ``schedule(step)`` (cast to the parameters' dtype)."""
+
+    def init(params: Params) -> State:
+        return {"count": 0}
+
+    def update(grads: Params, state: State, params: Params) -> State:
+        lr = schedule(state["count"])
+        for p, g in zip(params, grads, strict=True):
+            g *= _cast(p, lr)
+        return {"count": state["count"] + 1}
+
+    def rates(state: State, steps: int) -> tuple[list[float], State]:
+        count = state["count"]
+        return [schedule(count + i) for i in range(steps)], {"count": count + steps}
+
+    return Transform(init, update, rates)
+
+
+def make_schedule(
+    kind: str, learning_rate: float, steps_per_epoch: int, n_epochs: int, decay: float, step_epochs: float
+) -> Schedule:
+    """The learning rate as a function of the step; epochs are ``step / steps_per_epoch``.
+
+    ``constant``: ``lr``. ``step``: ``lr * decay ** floor(epoch / step_epochs)``.
+    ``cosine``: ``lr * (1 + cos(pi * epoch / n_epochs)) / 2``. ``inverse-time``: ``lr / (1 + decay * epoch)``.
+    """
+    if kind == "constant":
+        return lambda step: learning_rate
+    if kind == "step":
+        return lambda step: learning_rate * decay ** math.floor(step / steps_per_epoch / step_epochs)
+    if kind == "cosine":
+        return lambda step: learning_rate * 0.5 * (1 + math.cos(math.pi * min(step / steps_per_epoch, n_epochs)
+                                                                  / n_epochs))
+    if kind == "inverse-time":
+        return lambda step: learning_rate / (1 + decay * step / steps_per_epoch)
+    raise ValueError(f"unknown schedule {kind!r}")
+
+
+SCHEDULES = ("constant", "step", "cosine", "inverse-time")
+
+
+def sgd(
+    learning_rate: float | Schedule,
+    *,
+    momentum_: float = 0.0,
+    nesterov: bool = False,
+    l2: float = 0.0,
+    l1: float = 0.0,
+) -> Optimizer:
+    """Minibatch SGD: optional L2 and L1 terms, then momentum, then the (scheduled) learning rate.
+
+    ``sgd(lr)`` alone is the original tutorial's rule, bit for bit.
+    """
+    schedule = learning_rate if callable(learning_rate) else (lambda step: learning_rate)
+    parts = [p for p in (
+        add_l2(l2) if l2 else None,
+        add_l1(l1) if l1 else None,
+        momentum(momentum_, nesterov) if momentum_ else None,
+    ) if p is not None]
+    return Optimizer("sgd", chain(*parts, scale_by_schedule(schedule)))
+
+
+def _namespace(a: Any) -> Any:
+    import array_api_compat
+
+    return array_api_compat.array_namespace(a)

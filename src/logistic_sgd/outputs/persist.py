@@ -1,0 +1,244 @@
+"""Model files: pickle-free ``.npz`` archives (``W``, ``b`` and JSON metadata), written atomically.
+
+Layout of a model file (format version 1)::
+
+    W           float32|float64 (n_in, n_out)
+    b           float32|float64 (n_out,)
+    metadata    uint8 (k,)   UTF-8 JSON: format, format_version, n_in, n_out, dtype, library
+                             version, and whatever the writer adds (data source, class names,
+                             image shape, hyperparameters, validation and test error)
+    scale_mean  float64 (n_in,)  optional: the features' standardisation, fitted on the training
+    scale_std   float64 (n_in,)  split, applied to inputs before the model (:mod:`logistic_sgd.data.scaling`)
+
+Files are read with ``allow_pickle=False``: opening a model never runs code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .._version import __version__
+from ..core.model import FLOATX, LogisticRegression
+from ..core.stopping import PatienceStopping
+from ..data.checks import Datasets
+from ..data.formats.npzfile import read_npz
+from ..data.rows import update_digest
+from ..data.scaling import Standardizer
+from ..errors import ModelFileError, one_line
+from ..training.config import TrainConfig
+from ..training.events import TrainState
+from ..util.arrays import NUMPY_ARRAYS, Arrays
+from ..util.atomic import atomic_write
+from .classifier import Classifier
+
+if TYPE_CHECKING:
+    from ..backends import Backend
+
+FORMAT = "logistic-sgd-model"
+FORMAT_VERSION = 1
+
+
+def save_model(
+    path: str | os.PathLike[str], model: LogisticRegression, metadata: dict[str, Any] | None = None,
+    scaler: Standardizer | None = None,
+) -> None:
+    """Write ``model``, ``metadata`` and the inputs' ``scaler`` to ``path`` atomically (temp file
+    beside it, then rename)."""
+    meta = {
+        **(metadata or {}),
+        "format": FORMAT, "format_version": FORMAT_VERSION, "library_version": __version__,
+        "n_in": model.n_in, "n_out": model.n_out, "dtype": model.dtype.name,
+    }
+    blob = np.frombuffer(json.dumps(meta, sort_keys=True).encode("utf-8"), dtype=np.uint8)
+    scaling = {} if scaler is None else scaler.to_arrays()
+    with atomic_write(path) as f:
+        np.savez(f, W=model.arrays.to_numpy(model.W), b=model.arrays.to_numpy(model.b), metadata=blob, **scaling)
+
+
+def load_model(path: str | os.PathLike[str]) -> LogisticRegression:
+    """Read a model file written by :func:`save_model`; its metadata is in ``model.metadata``.
+
+    Raises
+    ------
+    ModelFileError
+        The file is missing, not a model file, corrupt, or of an incompatible format version.
+    """
+    model, _ = read_model(path)
+    return model
+
+
+def load_classifier(path: str | os.PathLike[str]) -> Classifier:
+    """The model file at ``path`` as it is applied: the model, its class names, the scaling of its
+    inputs and the shape of its images (see :class:`~logistic_sgd.outputs.classifier.Classifier`).
+
+    Raises
+    ------
+    ModelFileError
+        As :func:`load_model`, or the stored scaling or class names are malformed.
+    """
+    model, meta, arrays = _read(Path(path))
+    try:
+        scaler = Standardizer.from_arrays(arrays, model.n_in) if "scale_mean" in arrays else None
+    except (ValueError, KeyError) as exc:
+        raise ModelFileError(f"{path}: the stored scaling is malformed ({one_line(exc)})") from None
+    names = meta.get("class_names") or [str(k) for k in range(model.n_out)]
+    shape = meta.get("image_shape")
+    if (not isinstance(names, list) or len(names) != model.n_out or not all(isinstance(n, str) for n in names)
+            or not (shape is None or (isinstance(shape, list) and len(shape) == 2
+                                      and shape[0] * shape[1] == model.n_in))):
+        raise ModelFileError(f"{path}: class names or image shape disagree with the model's {model.n_out} classes "
+                             f"and {model.n_in} inputs")
+    zero_based = meta.get("zero_based")
+    return Classifier(model, tuple(names), scaler, None if shape is None else (int(shape[0]), int(shape[1])),
+                      zero_based if isinstance(zero_based, bool) else None)
+
+
+def read_model(path: str | os.PathLike[str]) -> tuple[LogisticRegression, dict[str, Any]]:
+    """Like :func:`load_model`, and also return the metadata dict."""
+    model, meta, _ = _read(Path(path))
+    return model, meta
+
+
+def _read(path: Path) -> tuple[LogisticRegression, dict[str, Any], dict[str, np.ndarray]]:
+    arrays = read_npz(path, ("W", "b", "metadata"), ModelFileError, "model file", optional=("scale_",))
+    try:
+        meta = json.loads(arrays["metadata"].tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ModelFileError(f"{path}: model metadata is not valid JSON") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ModelFileError(f"{path}: not a logistic-sgd model file")
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path}: model format version {meta.get('format_version')!r} is not supported "
+            f"(this version reads {FORMAT_VERSION})"
+        )
+    W, b = arrays["W"], arrays["b"]
+    if (
+        W.dtype.name not in FLOATX or b.dtype != W.dtype or W.ndim != 2 or b.shape != (W.shape[1],)
+        or W.shape[1] < 2 or (meta.get("n_in"), meta.get("n_out")) != W.shape
+    ):
+        raise ModelFileError(
+            f"{path}: model arrays are inconsistent (W {W.dtype} {W.shape}, b {b.dtype} {b.shape}, "
+            f"metadata says n_in={meta.get('n_in')}, n_out={meta.get('n_out')})"
+        )
+    if not (_all_finite(W) and _all_finite(b)):
+        raise ModelFileError(f"{path}: model parameters contain NaN or Inf")
+    model = LogisticRegression.from_params(W, b)
+    model.metadata = meta
+    return model, meta, arrays
+
+
+
+CHECKPOINT_FORMAT = "logistic-sgd-checkpoint"
+
+
+def fingerprint(datasets: Datasets) -> str:
+    """SHA-256 over every split's shapes, dtypes and values: what a checkpoint must be resumed on
+    (:func:`logistic_sgd.data.rows.update_digest` says how each kind of rows is hashed)."""
+    digest = hashlib.sha256()
+    for x, y in datasets:
+        update_digest(digest, x)
+        update_digest(digest, y)
+    return digest.hexdigest()
+
+
+def save_checkpoint(path: str | os.PathLike[str], state: TrainState, config: TrainConfig, fingerprint: str) -> None:
+    """Write the whole training state atomically: parameters, best model, optimiser and stopping
+    state, position, RNG state, the data's fingerprint and the hyperparameters."""
+    be = state.model.arrays
+    arrays = {"W": be.to_numpy(state.model.W), "b": be.to_numpy(state.model.b)}
+    if state.best_model is not None:
+        arrays |= {"best_W": be.to_numpy(state.best_model.W), "best_b": be.to_numpy(state.best_model.b)}
+    meta = {
+        "format": CHECKPOINT_FORMAT, "format_version": FORMAT_VERSION, "library_version": __version__,
+        "config": config.as_dict(), "data_fingerprint": fingerprint,
+        "n_in": state.model.n_in, "n_out": state.model.n_out, "dtype": state.model.dtype.name,
+        "epoch": state.epoch, "minibatch": state.minibatch, "iteration": state.iteration,
+        "test_score": state.test_score, "best_iteration": state.best_iteration, "elapsed": state.elapsed,
+        "rng_state": state.rng_state, "stopping": state.stopping.state_dict(),
+        "opt_state": _arrays_out(state.opt_state, arrays, be),
+        "history": state.history,
+    }
+    arrays["metadata"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+    with atomic_write(path) as f:
+        np.savez(f, **arrays)
+
+
+def load_checkpoint(
+    path: str | os.PathLike[str], config: TrainConfig, fingerprint: str, backend: Backend | None = None
+) -> TrainState:
+    """Read a checkpoint written by :func:`save_checkpoint`, refusing one made for other data or
+    other hyperparameters (:class:`ModelFileError`, naming what differs)."""
+    path = Path(path)
+    arrays = read_npz(path, ("W", "b", "metadata"), ModelFileError, "checkpoint", optional=("best_", "opt_"))
+    try:
+        meta = json.loads(arrays["metadata"].tobytes().decode("utf-8"))
+        if meta.get("format") != CHECKPOINT_FORMAT or meta.get("format_version") != FORMAT_VERSION:
+            raise ModelFileError(f"{path}: not a logistic-sgd checkpoint of format version {FORMAT_VERSION}")
+        if meta["data_fingerprint"] != fingerprint:
+            raise ModelFileError(f"{path}: checkpoint was made for other data; resume on the same data")
+        saved = meta["config"]
+        differ = [k for k, v in config.as_dict().items() if saved.get(k) != v]
+        if differ:
+            values = ", ".join(f"{k} {saved.get(k)!r} (now {getattr(config, k)!r})" for k in differ)
+            raise ModelFileError(f"{path}: checkpoint was made with other hyperparameters: {values}", tuple(differ))
+        best = (arrays["best_W"], arrays["best_b"]) if "best_W" in arrays else None
+        state = TrainState(
+            model=_model_from(arrays["W"], arrays["b"], backend),
+            stopping=PatienceStopping(**meta["stopping"]),
+            opt_state=_arrays_in(meta["opt_state"], arrays, NUMPY_ARRAYS if backend is None else backend.arrays),
+            epoch=int(meta["epoch"]), minibatch=int(meta["minibatch"]),
+            iteration=int(meta["iteration"]), test_score=float(meta["test_score"]),
+            best_model=None if best is None else _model_from(*best, backend),
+            best_iteration=meta["best_iteration"], elapsed=float(meta["elapsed"]),
+            rng_state=meta["rng_state"], history=list(meta["history"]),
+        )
+    except ModelFileError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ModelFileError(f"{path}: checkpoint is corrupt ({one_line(exc)})") from None
+    if state.model.dtype.name != config.floatx:
+        raise ModelFileError(f"{path}: checkpoint holds {state.model.dtype.name} parameters, not {config.floatx}")
+    return state
+
+
+def _model_from(W: np.ndarray, b: np.ndarray, backend: Backend | None) -> LogisticRegression:
+    if W.ndim != 2 or b.shape != (W.shape[1],) or W.dtype.name not in FLOATX or b.dtype != W.dtype:
+        raise ValueError(f"inconsistent arrays W {W.dtype} {W.shape}, b {b.dtype} {b.shape}")
+    model = LogisticRegression.from_params(W, b)
+    return model if backend is None else backend.adopt(model)
+
+
+def _all_finite(a: np.ndarray, chunk: int = 1 << 20) -> bool:
+    """Whether every element of ``a`` is finite, checked a block at a time (no temporary as large as ``a``)."""
+    flat = a.reshape(-1)
+    return all(bool(np.isfinite(flat[i : i + chunk]).all()) for i in range(0, flat.size, chunk))
+
+
+def _arrays_out(tree: Any, arrays: dict[str, np.ndarray], backend: Arrays) -> Any:
+    """``tree`` (dicts, lists, numbers) with each array moved into ``arrays`` and replaced by its key."""
+    if isinstance(tree, dict):
+        return {k: _arrays_out(v, arrays, backend) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [_arrays_out(v, arrays, backend) for v in tree]
+    if hasattr(tree, "shape"):
+        key = f"opt_{len([k for k in arrays if k.startswith('opt_')])}"
+        arrays[key] = backend.to_numpy(tree)
+        return {"__array__": key}
+    return tree
+
+
+def _arrays_in(tree: Any, arrays: dict[str, np.ndarray], backend: Arrays) -> Any:
+    if isinstance(tree, dict):
+        if set(tree) == {"__array__"}:
+            return backend.asarray(arrays[tree["__array__"]].copy())
+        return {k: _arrays_in(v, arrays, backend) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [_arrays_in(v, arrays, backend) for v in tree]
+    return tree

@@ -1,0 +1,1 @@
+"""The ground floor: atomic file writes, where arrays live, optional dependencies."""
