@@ -4,6 +4,7 @@ catalogue, the design page's layers, the API page, and the site builds with ``mk
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shlex
@@ -216,3 +217,42 @@ def test_the_site_builds_with_no_warning(tmp_path: Path) -> None:
     api = read(tmp_path / "site" / "api" / "index.html")
     assert 'id="logistic_sgd.core.model.LogisticRegression.negative_log_likelihood"' in api
     assert ":class:<code>" not in api and ":meth:<code>" not in api
+    check_the_tutorials(tmp_path / "site")
+    check_the_chinese_pages(tmp_path / "site")
+
+
+def check_the_tutorials(site: Path) -> None:
+    """Each tutorial shows the figures its code drew, and links its notebook, which has their outputs."""
+    for page, back in [("tutorial", ""), ("zh/tutorial", "../")]:
+        html = read(site / page / "index.html")
+        figures = re.findall(r'<img[^>]* src="([^"]+)"', html)
+        assert len(figures) >= 5, f"{page}: {figures}"
+        for src in figures:
+            assert src.startswith(f"../{back}figures/tutorial-"), src
+            png = (site / page / src).resolve()
+            assert png.read_bytes().startswith(b"\x89PNG"), png
+        assert 'href="../tutorial.ipynb"' in html or 'href="tutorial.ipynb"' in html, page
+        notebook = json.loads(read(site / f"{page}.ipynb"))
+        code = [c for c in notebook["cells"] if c["cell_type"] == "code"]
+        drawn = [o for c in code for o in c["outputs"] if "image/png" in o.get("data", {})]
+        assert len(drawn) == len(figures)
+        assert any("validation error 22.447917 %" in "".join(o.get("text", "")) for c in code for o in c["outputs"])
+
+
+def search_words(site: Path, page: str, separator: str) -> set[str]:
+    """The words the site's search finds on a page: its index entries cut by the search separator."""
+    index = json.loads(read(site / "search" / "search_index.json"))
+    texts = [e["title"] + " " + e["text"] for e in index["docs"] if e["location"].startswith(page)]
+    assert texts, f"no search entries for {page}"
+    return {w for text in texts for w in re.split(separator, re.sub(r"<[^>]+>", " ", text)) if w}
+
+
+def check_the_chinese_pages(site: Path) -> None:
+    """The Chinese pages are Chinese (lang, Material's furniture), and search finds Chinese words."""
+    zh, en = read(site / "zh" / "tutorial" / "index.html"), read(site / "tutorial" / "index.html")
+    assert '<html lang="zh"' in zh and '<html lang="en"' in en
+    assert "目录" in zh and "Table of contents" not in zh and "Table of contents" in en
+    separator = json.loads(read(site / "search" / "search_index.json"))["config"]["separator"]
+    words = search_words(site, "zh/tutorial/", separator)
+    assert {"随机梯度下降", "早停", "交叉熵", "过拟合", "学习率"} <= words, sorted(w for w in words if len(w) > 1)[:80]
+    assert "learning" in search_words(site, "tutorial/", separator)

@@ -1,19 +1,22 @@
-"""The tutorial runs: every code block of docs/tutorial.md, in order, in one namespace, prints what the
-page shows under it; docs/zh/tutorial.md has the very same code; the READMEs' Python quick start runs.
+"""The tutorial runs: the notebook made from docs/tutorial.md runs, each cell printing what the page shows
+under it and drawing the page's figures; docs/zh/tutorial.md has the very same code (comments aside)
+and makes the same notebook; the READMEs' Python quick start runs.
 
-A page's ``python`` blocks are executed one after the other. A ``text`` block right after a
-``python`` block is that block's output: the printed text must match it, ``[...]`` standing for any
-text (a speed, a path); a ``python`` block without one must print nothing. A tutorial has no other
-kind of block, so every block on it runs.
+The page is the one source of the notebook (``docs/hooks/notebooks.py``): its ``python`` blocks are
+the code cells, a ``text`` block right after a ``python`` block is that cell's output (``[...]``
+standing for any text, a speed, a path), a ``python`` block without one must print nothing. A
+tutorial has no other kind of block, so every block on it runs. The run here is kept (under a key
+of the code and the package's source) for the site's build, which puts the figures on the pages.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import functools
 import io
-import re
-from dataclasses import dataclass
+import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,88 +24,90 @@ import pytest
 import logistic_sgd
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "docs" / "hooks"))
+
+import notebooks  # noqa: E402
+from notebooks import Cell, Output, cells, code_blocks, notebook, shows  # noqa: E402
+
 TUTORIAL = ROOT / "docs" / "tutorial.md"
 TUTORIAL_ZH = ROOT / "docs" / "zh" / "tutorial.md"
-ELIDED = "[...]"
+ELIDED = notebooks.ELIDED
 
 
-@dataclass(frozen=True)
-class Block:
-    lang: str
-    code: str
-    line: int
+def code_cells(text: str) -> list[Cell]:
+    return [c for c in cells(text) if c.kind == "code"]
 
 
-def code_blocks(text: str) -> list[Block]:
-    """The fenced code blocks of a Markdown page (fences of three backticks at the start of a line)."""
-    blocks, lines, i = [], text.splitlines(), 0
-    while i < len(lines):
-        opening = re.match(r"```\s*([\w+-]*)", lines[i])
-        if opening is None:
-            i += 1
-            continue
-        start = i
-        i += 1
-        while i < len(lines) and not lines[i].startswith("```"):
-            i += 1
-        if i == len(lines):
-            raise AssertionError(f"line {start + 1}: code block never closed")
-        blocks.append(Block(opening.group(1), "\n".join(lines[start + 1 : i]) + "\n", start + 1))
-        i += 1
-    return blocks
-
-
-def examples(text: str) -> list[tuple[Block, Block | None]]:
-    """Each ``python`` block with the ``text`` block showing its output, if one follows it directly."""
-    blocks = code_blocks(text)
-    lines = text.splitlines()
-    pairs: list[tuple[Block, Block | None]] = []
-    for i, block in enumerate(blocks):
-        if block.lang == "python":
-            after = blocks[i + 1] if i + 1 < len(blocks) else None
-            between = lines[block.line + block.code.count("\n") + 1 : after.line - 1] if after else []
-            shown = after if after and after.lang == "text" and not any(s.strip() for s in between) else None
-            pairs.append((block, shown))
-        elif block.lang != "text" or not pairs or pairs[-1][1] is not block:
-            raise AssertionError(f"line {block.line}: a {block.lang or 'plain'} block that is not Python nor the "
-                                 "output of the Python block just above it (every block of a tutorial runs)")
-    return pairs
-
-
-def shows(expected: str, printed: str) -> bool:
-    """Whether ``printed`` is ``expected``, with ``[...]`` in ``expected`` standing for any text."""
-    def tidy(s: str) -> str:
-        return "\n".join(line.rstrip() for line in s.strip("\n").splitlines())
-
-    pattern = ".*?".join(re.escape(part) for part in tidy(expected).split(ELIDED))
-    return re.fullmatch(pattern, tidy(printed), re.S) is not None
-
-
-def run_page(text: str, name: str) -> None:
+def run_page(text: str, name: str) -> tuple[list[Cell], list[Output]]:
     """Run the page's Python blocks in order in one namespace, checking each one's output."""
-    namespace: dict[str, object] = {"__name__": "__tutorial__"}
-    for block, shown in examples(text):
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out):
-            exec(compile(block.code, f"{name}:{block.line}", "exec"), namespace)
-        printed = out.getvalue()
-        expected = shown.code if shown else ""
-        assert shows(expected, printed), (
-            f"{name}, the block at line {block.line} printed:\n{printed}\nbut the page shows:\n{expected}"
-        )
+    code = code_cells(text)
+    outputs = notebooks.run(code, name)
+    wrong = notebooks.mismatches(code, outputs, name)
+    assert not wrong, "\n".join(wrong)
+    return code, outputs
 
 
-def test_the_tutorial_runs_and_prints_what_it_shows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def notebook_cells(nb: dict) -> list[Cell]:
+    """The code cells of a notebook, as a Jupyter kernel gets them."""
+    return [Cell("code", "".join(c["source"]), 0, line=i) for i, c in enumerate(nb["cells"])
+            if c["cell_type"] == "code"]
+
+
+def test_the_tutorial_notebook_runs_prints_what_the_page_shows_and_draws_its_figures(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)  # nothing it writes lands in the repository
-    run_page(TUTORIAL.read_text(encoding="utf-8"), "docs/tutorial.md")
+    text = TUTORIAL.read_text(encoding="utf-8")
+    page = code_cells(text)
+    nb = json.loads(json.dumps(notebook(cells(text), None)))  # the notebook a learner downloads, as a file holds it
+    outputs = notebooks.run(notebook_cells(nb), "docs/tutorial.ipynb")
+    wrong = notebooks.mismatches(page, outputs, "docs/tutorial.md")
+    assert not wrong, "\n".join(wrong)
+    drawn = [(cell.line, len(out.figures)) for cell, out in zip(page, outputs, strict=True) if out.figures]
+    assert len(drawn) >= 5 and all(n == 1 for _, n in drawn), drawn
+    for png in notebooks.figures(outputs):
+        assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 5_000
+    notebooks.store(page, outputs)  # for the site's build: the figures it puts on the pages
 
 
 def test_the_chinese_tutorial_has_the_same_code_and_output() -> None:
-    """Run once (above) for both: the Chinese page's blocks are the English page's, in the same order."""
-    english = [(b.lang, b.code) for b in code_blocks(TUTORIAL.read_text(encoding="utf-8"))]
-    chinese = [(b.lang, b.code) for b in code_blocks(TUTORIAL_ZH.read_text(encoding="utf-8"))]
+    """Run once (above) for both: the Chinese page's blocks are the English page's, in the same order,
+    their comments aside (the Chinese page's comments are Chinese)."""
+    def blocks(path: Path) -> list[tuple[str, str]]:
+        found = code_blocks(path.read_text(encoding="utf-8"))
+        return [(b.lang, notebooks.without_comments(b.code) if b.lang == "python" else b.code) for b in found]
+
+    english, chinese = blocks(TUTORIAL), blocks(TUTORIAL_ZH)
     assert len(english) > 10
     assert chinese == english
+    assert notebooks.cache_key(code_cells(TUTORIAL.read_text(encoding="utf-8"))) == notebooks.cache_key(
+        code_cells(TUTORIAL_ZH.read_text(encoding="utf-8")))
+
+
+@pytest.mark.parametrize("page", [TUTORIAL, TUTORIAL_ZH])
+def test_the_notebook_is_a_valid_jupyter_notebook_of_the_page(page: Path) -> None:
+    nbformat = pytest.importorskip("nbformat")
+    text = page.read_text(encoding="utf-8")
+    png = base64.b64decode(base64.b64encode(b"\x89PNG\r\n\x1a\n"))
+    outputs = [Output("printed\n", [("a figure", png)]) for _ in code_cells(text)]
+    for given in (None, outputs):
+        nb = nbformat.reads(json.dumps(notebook(cells(text), given)), as_version=4)
+        nbformat.validate(nb)
+        code = [c.source for c in nb.cells if c.cell_type == "code"]
+        assert code == [b.code.rstrip("\n") for b in code_blocks(text) if b.lang == "python"]
+        prose = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+        assert "```text" not in prose  # the outputs are outputs, not prose
+        assert text.splitlines()[0] in prose
+    assert nb.cells[1].outputs[0].text == "printed\n"
+    assert nb.cells[1].outputs[1].data["image/png"] == base64.b64encode(png).decode()
+
+
+def test_the_figures_go_under_the_blocks_that_drew_them() -> None:
+    text = "Prose.\n\n```python\nx = 1\n```\n\nMore.\n\n```python\nprint(x)\n```\n\n```text\n1\n```\n\nEnd.\n"
+    page = cells(text)
+    outputs = [Output(""), Output("1\n", [("One", b"png")])]
+    shown = notebooks.with_figures(text, page, outputs, "../", "tutorial", "en")
+    assert shown.split("```text\n1\n```\n")[1].startswith("\n![One](../figures/tutorial-1.png){ .figure }\n")
+    assert shown.endswith("End.\n") and shown.count("![") == 1
 
 
 def test_the_readme_python_quick_start_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
