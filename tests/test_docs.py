@@ -206,8 +206,9 @@ def test_the_api_page_documents_every_public_name() -> None:
 
 
 def test_the_site_builds_with_no_warning(tmp_path: Path) -> None:
-    """``mkdocs build --strict``: a broken link, anchor or API reference fails the build."""
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    """``mkdocs build --strict``: a broken link, anchor or API reference fails the build, and so does a
+    tutorial whose notebook, run afresh, prints anything but what the page shows."""
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "LOGISTIC_SGD_DOCS_RUN": "fresh"}
     run = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
                          cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
     assert run.returncode == 0, run.stderr[-4000:]
@@ -230,7 +231,7 @@ def check_the_tutorials(site: Path) -> None:
         for src in figures:
             assert src.startswith(f"../{back}figures/tutorial-"), src
             png = (site / page / src).resolve()
-            assert png.read_bytes().startswith(b"\x89PNG"), png
+            assert png.read_bytes().startswith(b"\x89PNG") and png.stat().st_size > 5_000, png
         assert 'href="../tutorial.ipynb"' in html or 'href="tutorial.ipynb"' in html, page
         notebook = json.loads(read(site / f"{page}.ipynb"))
         code = [c for c in notebook["cells"] if c["cell_type"] == "code"]

@@ -1,12 +1,13 @@
-"""The tutorial runs: the notebook made from docs/tutorial.md runs, each cell printing what the page shows
-under it and drawing the page's figures; docs/zh/tutorial.md has the very same code (comments aside)
-and makes the same notebook; the READMEs' Python quick start runs.
+"""The tutorials: docs/tutorial.md and docs/zh/tutorial.md have the very same code (comments aside) and make
+valid Jupyter notebooks, their figures go under the blocks that drew them, the checker of printed
+output rejects what it must; the READMEs' Python quick start runs.
 
 The page is the one source of the notebook (``docs/hooks/notebooks.py``): its ``python`` blocks are
 the code cells, a ``text`` block right after a ``python`` block is that cell's output (``[...]``
 standing for any text, a speed, a path), a ``python`` block without one must print nothing. A
-tutorial has no other kind of block, so every block on it runs. The run here is kept (under a key
-of the code and the package's source) for the site's build, which puts the figures on the pages.
+tutorial has no other kind of block, so every block on it runs. The notebook itself runs when the
+site is built: ``tests/test_docs.py`` builds it with a fresh run, which fails if a cell prints
+anything but what the page shows, and checks the figures on the pages and in the notebooks.
 """
 
 from __future__ import annotations
@@ -45,28 +46,6 @@ def run_page(text: str, name: str) -> tuple[list[Cell], list[Output]]:
     wrong = notebooks.mismatches(code, outputs, name)
     assert not wrong, "\n".join(wrong)
     return code, outputs
-
-
-def notebook_cells(nb: dict) -> list[Cell]:
-    """The code cells of a notebook, as a Jupyter kernel gets them."""
-    return [Cell("code", "".join(c["source"]), 0, line=i) for i, c in enumerate(nb["cells"])
-            if c["cell_type"] == "code"]
-
-
-def test_the_tutorial_notebook_runs_prints_what_the_page_shows_and_draws_its_figures(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)  # nothing it writes lands in the repository
-    text = TUTORIAL.read_text(encoding="utf-8")
-    page = code_cells(text)
-    nb = json.loads(json.dumps(notebook(cells(text), None)))  # the notebook a learner downloads, as a file holds it
-    outputs = notebooks.run(notebook_cells(nb), "docs/tutorial.ipynb")
-    wrong = notebooks.mismatches(page, outputs, "docs/tutorial.md")
-    assert not wrong, "\n".join(wrong)
-    drawn = [(cell.line, len(out.figures)) for cell, out in zip(page, outputs, strict=True) if out.figures]
-    assert len(drawn) >= 5 and all(n == 1 for _, n in drawn), drawn
-    for png in notebooks.figures(outputs):
-        assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 5_000
-    notebooks.store(page, outputs)  # for the site's build: the figures it puts on the pages
 
 
 def test_the_chinese_tutorial_has_the_same_code_and_output() -> None:
