@@ -67,8 +67,9 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
-        description="Multinomial logistic regression trained by minibatch SGD with early stopping "
-        "(the Deep Learning Tutorials' logistic_sgd.py).",
+        description="Multinomial logistic regression trained by minibatch SGD with early stopping. The "
+        "original tutorial is the Deep Learning Tutorials' chapter 'Classifying MNIST digits using Logistic "
+        "Regression' (https://deeplearning.net/tutorial/logreg.html) and its program logistic_sgd.py.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
