@@ -9,7 +9,20 @@ from __future__ import annotations
 
 
 def one_line(text: object, limit: int = 160) -> str:
-    """``text`` with all white space (newlines included) folded to single spaces, cut to ``limit``."""
+    """``text`` with all white space (newlines included) folded to single spaces, cut to ``limit``.
+
+    Parameters
+    ----------
+    text : object
+        Anything; its ``str`` is folded.
+    limit : int, default 160
+        The most characters returned (a longer text ends in ``...``).
+
+    Returns
+    -------
+    str
+        One line.
+    """
     folded = " ".join(str(text).split())
     return folded if len(folded) <= limit else folded[: limit - 3] + "..."
 
@@ -19,7 +32,12 @@ class LogisticSGDError(Exception):
 
     The message is one line that names the file (or argument) and says what is wrong.
     The CLI prints it to stderr and exits with status 2; nothing else prints a traceback.
-    ``params`` lists the Python parameters the message names, which the CLI shows as its flags.
+    Parameters
+    ----------
+    message : str
+        The one line.
+    params : tuple of str
+        The Python parameters the message names, which the CLI shows as its flags.
     """
 
     def __init__(self, message: str = "", params: tuple[str, ...] = ()) -> None:
@@ -40,7 +58,15 @@ class ModelFileError(LogisticSGDError):
 
 
 class UsageError(LogisticSGDError, ValueError):
-    """An argument is out of range or does not fit the others; ``param`` is the Python parameter named."""
+    """An argument is out of range or does not fit the others (also a ``ValueError``).
+
+    Parameters
+    ----------
+    message : str
+        The one line, naming the parameter (``learning_rate must be > 0, got -1``).
+    param : str or tuple of str, optional
+        The Python parameter (or parameters) named.
+    """
 
     def __init__(self, message: str, param: str | tuple[str, ...] | None = None) -> None:
         super().__init__(message, () if param is None else (param,) if isinstance(param, str) else param)

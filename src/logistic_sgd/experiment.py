@@ -62,6 +62,20 @@ class DataOptions:
     zero_based: bool | str = "auto"
 
     def open(self, dataset: PathLike, keep_bytes: tuple[str, ...]) -> LoadedData:
+        """Read ``dataset`` with these options (see :func:`~logistic_sgd.data.open_dataset`).
+
+        Parameters
+        ----------
+        dataset : path or str
+            A file, a folder or a dataset's name.
+        keep_bytes : tuple of str
+            The splits whose image bytes the backend can read as stored.
+
+        Returns
+        -------
+        LoadedData
+            The three splits and what was learned reading them.
+        """
         return open_dataset(dataset, keep_bytes, label_column=self.label_column, valid=self.valid, test=self.test,
                             split=self.split, split_seed=self.split_seed, zero_based=self.zero_based)
 
@@ -95,7 +109,21 @@ class Outputs:
 
     def for_rank(self, rank: int, resume: bool) -> Outputs:
         """What rank ``rank`` of a data-parallel run writes: rank 0 everything, the others nothing
-        (but the checkpoint they resume from)."""
+        (but the checkpoint they resume from).
+
+        Parameters
+        ----------
+        rank : int
+            The process's rank, from 0.
+        resume : bool
+            Whether the run resumes from ``checkpoint``.
+
+        Returns
+        -------
+        Outputs
+            These outputs for rank 0; for the others, quiet outputs that keep only the checkpoint to
+            resume from.
+        """
         if rank == 0:
             return self
         return Outputs(checkpoint=self.checkpoint if resume else None, quiet=True, stream=io.StringIO())
@@ -112,12 +140,48 @@ def run_experiment(
     stop: StopRequest | None = None,
     comm: Communicator | None = None,
 ) -> TrainResult:
-    """Load ``dataset`` (read and scaled as ``data`` says), train with ``config`` printing the original tutorial's
-    lines, and write ``outputs``.
+    """Load ``dataset`` (read and scaled as ``data`` says), train with ``config`` printing the original
+    tutorial's lines, and write ``outputs``.
 
-    The output paths are checked for writability before any data is loaded. ``resume`` continues
-    from ``outputs.checkpoint`` (same data and hyperparameters only). ``backend`` is a
-    :class:`Backend` or a name for :func:`get_backend` (default ``auto``).
+    The output paths are checked for writability before any data is loaded.
+
+    Parameters
+    ----------
+    dataset : path or str
+        A file or folder in one of the data formats, or a named dataset (``"mnist"``,
+        ``"fashion-mnist"``).
+    config : TrainConfig
+        The hyperparameters.
+    data : DataOptions, optional
+        How to read the dataset (label column, splits, scaling).
+    backend : Backend or str, default "auto"
+        A backend, or its name for :func:`~logistic_sgd.backends.get_backend`.
+    outputs : Outputs, optional
+        What to write and print (by default: the original lines on stdout, nothing written).
+    resume : bool, default False
+        Continue from ``outputs.checkpoint`` (the same data and hyperparameters only).
+    stop : StopRequest, optional
+        Set by a signal handler to stop cleanly after the current step.
+    comm : Communicator, optional
+        The process group of a data-parallel run (torch.distributed).
+
+    Returns
+    -------
+    TrainResult
+        The epochs run, the best validation error, the test error of the best model, the best
+        model itself and the history of validations.
+
+    Raises
+    ------
+    UsageError
+        A hyperparameter or option out of range, or an output path that cannot be written (a
+        ``ValueError``, naming the parameter; checked before any data is read).
+    DataError
+        The dataset cannot be read, or its splits do not fit together.
+    DivergenceError
+        Training diverged (a non-finite loss or weights).
+    TrainingInterrupted
+        ``stop`` was requested (a signal): the last checkpoint, if any, lets ``resume`` continue.
     """
     config.validate()
     backend = get_backend(backend) if isinstance(backend, str) else backend
@@ -224,12 +288,45 @@ def sgd_optimization_mnist(
     batch_size: int = 600,
     **options: Any,
 ) -> TrainResult:
-    """The original tutorial's entry point, same arguments: train on ``dataset`` printing the original tutorial's lines.
+    """The original tutorial's entry point, with its arguments and defaults: train on ``dataset`` by
+    minibatch SGD with early stopping, printing the original program's lines.
 
-    Extra keyword arguments are :class:`TrainConfig` fields (``patience``, ``floatx``, ``shuffle``...),
-    :class:`DataOptions` fields (``label_column``, ``scale``...), :class:`Outputs` fields (``quiet``,
-    ``model_out``, ``log_json``...) or :func:`run_experiment`'s
-    (``backend``, ``resume``, ``stop``). Returns the :class:`TrainResult` instead of only printing it.
+    Parameters
+    ----------
+    learning_rate : float, default 0.13
+        The SGD step size.
+    n_epochs : int, default 1000
+        At most this many epochs.
+    dataset : path or str, default "mnist.pkl.gz"
+        The original ``mnist.pkl.gz`` (or a path to it), a named dataset (``"mnist"``,
+        ``"fashion-mnist"``), or a file or folder in one of the data formats.
+    batch_size : int, default 600
+        Examples per minibatch.
+    **options
+        :class:`TrainConfig` fields (``patience``, ``improvement_threshold``, ``floatx``,
+        ``shuffle``, ``optimizer``, ``l2``...), :class:`DataOptions` fields (``label_column``,
+        ``scale``...), :class:`Outputs` fields (``quiet``, ``model_out``, ``log_json``...) and
+        :func:`run_experiment`'s ``backend``, ``resume``, ``stop``.
+
+    Returns
+    -------
+    TrainResult
+        What the printed summary says, and more: ``epochs``, ``best_validation_error``,
+        ``test_error`` (fractions), ``best_model``, ``history``.
+
+    Raises
+    ------
+    UsageError
+        A hyperparameter or option out of range, or an output path that cannot be written (a
+        ``ValueError``, naming the parameter; checked before any data is read).
+    DataError
+        The dataset cannot be read, or its splits do not fit together.
+    DivergenceError
+        Training diverged (a non-finite loss or weights).
+    TrainingInterrupted
+        ``stop`` was requested (a signal): the last checkpoint, if any, lets ``resume`` continue.
+    TypeError
+        A keyword in ``options`` that is none of these fields.
     """
     output_keys = {f.name for f in dataclasses.fields(Outputs)}
     data_keys = {f.name for f in dataclasses.fields(DataOptions)}

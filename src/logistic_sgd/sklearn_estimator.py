@@ -149,8 +149,29 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
     ) -> LogisticSGDClassifier:
         """Train from zero weights, early-stopping on ``eval_set`` or a held-out ``validation_fraction``.
 
-        ``sample_weight`` (one per row of ``X``) multiplies each example's term of the loss, times
-        its class's weight (``class_weight``); the validation error stays unweighted.
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+            Examples, one per row (a SciPy CSR matrix for sparse features).
+        y : array-like of shape (n_samples,)
+            The class of each row, any values (they become ``classes_``).
+        sample_weight : array-like of shape (n_samples,), optional
+            Multiplies each example's term of the loss, times its class's weight (``class_weight``);
+            the validation error stays unweighted.
+        eval_set : tuple of (X_val, y_val), optional
+            The validation set of the early stopping; without it, a ``validation_fraction`` of
+            ``X`` is held out at random (``random_state``).
+
+        Returns
+        -------
+        LogisticSGDClassifier
+            The estimator itself, fitted (``coef_``, ``intercept_``, ``classes_``, ``n_iter_``).
+
+        Raises
+        ------
+        ValueError
+            Fewer than two classes, too few samples to hold out a validation set, or a
+            hyperparameter out of range (naming it).
         """
         X, y = validate_data(self, X, y, dtype=self.floatx, reset=True, accept_sparse="csr")
         check_classification_targets(y)
@@ -192,8 +213,30 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
     def partial_fit(
         self, X: ArrayLike, y: ArrayLike, classes: ArrayLike | None = None, sample_weight: ArrayLike | None = None
     ) -> LogisticSGDClassifier:
-        """One epoch of minibatch SGD over ``X`` (no early stopping); ``classes`` is required on the first
-        call. ``class_weight="balanced"`` weighs the classes by their counts in this call's ``y``."""
+        """One epoch of minibatch SGD over ``X`` (no early stopping).
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+            Examples, one per row (a SciPy CSR matrix for sparse features).
+        y : array-like of shape (n_samples,)
+            The class of each row, among ``classes``.
+        classes : array-like, optional
+            Every class the model will see; required on the first call.
+        sample_weight : array-like of shape (n_samples,), optional
+            Multiplies each example's term of the loss; ``class_weight="balanced"`` weighs the
+            classes by their counts in this call's ``y``.
+
+        Returns
+        -------
+        LogisticSGDClassifier
+            The estimator itself, one epoch further.
+
+        Raises
+        ------
+        ValueError
+            ``classes`` missing on the first call, fewer than two classes, or a label not among them.
+        """
         first = not hasattr(self, "classes_")
         X, y = validate_data(self, X, y, dtype=self.floatx, reset=first, accept_sparse="csr")
         check_classification_targets(y)
@@ -227,27 +270,77 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the fitted model as a logistic-sgd model file (class names, and the scaling when
-        ``scale="standard"``), for ``logistic-sgd predict``, ``evaluate``, ``report`` and ``export``."""
+        ``scale="standard"``), for ``logistic-sgd predict``, ``evaluate``, ``report`` and ``export``.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Where to write (written atomically).
+        """
         check_is_fitted(self)
         metadata = {"data": f"{type(self).__name__}.fit", "class_names": [str(c) for c in self.classes_],
                     "scaling": self.scale}
         save_model(path, self._model(), metadata, scaler=self.scaler_)
 
     def decision_function(self, X: ArrayLike) -> NDArray[np.floating]:
-        """Logits ``X W + b``, shape (n, n_classes); for two classes the margin ``z_1 - z_0``, shape (n,)."""
+        """Logits ``X W + b``; for two classes the margin ``z_1 - z_0``.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+            Examples, one per row (a SciPy CSR matrix for sparse features).
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes), or (n_samples,) for two classes
+            The logits, columns in the order of ``classes_``.
+        """
         z = self._logits(X)
         return z[:, 1] - z[:, 0] if len(self.classes_) == 2 else z
 
     def predict_proba(self, X: ArrayLike) -> NDArray[np.floating]:
-        """``softmax(X W + b)``, shape (n, n_classes), columns in the order of ``classes_``."""
+        """Class probabilities ``softmax(X W + b)``.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+            Examples, one per row (a SciPy CSR matrix for sparse features).
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``; rows sum to 1.
+        """
         return softmax(self._logits(X))
 
     def predict_log_proba(self, X: ArrayLike) -> NDArray[np.floating]:
-        """``log softmax(X W + b)``, computed stably."""
+        """Log-probabilities ``log softmax(X W + b)``, computed stably.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+            Examples, one per row (a SciPy CSR matrix for sparse features).
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``.
+        """
         return log_softmax(self._logits(X))
 
     def predict(self, X: ArrayLike) -> NDArray[Any]:
-        """The most probable class of each row (a value of ``classes_``), computed by the backend."""
+        """The most probable class of each row, computed by the backend.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+            Examples, one per row (a SciPy CSR matrix for sparse features).
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Values of ``classes_``.
+        """
         X = self._check(X)
         backend = self._backend()
         model = backend.adopt(self._model())

@@ -11,7 +11,19 @@ BACKENDS = ("auto", "numpy", "numba", "torch")
 
 
 def get_backend(name: str = "auto", device: str | None = None) -> Backend:
-    """The backend called ``name`` (one of :data:`BACKENDS`) on ``device`` (``cpu``, ``cuda``, ``cuda:1``, ``mps``).
+    """The backend called ``name`` on ``device``.
+
+    Parameters
+    ----------
+    name : {"auto", "numba", "numpy", "torch"}
+        The backend (:data:`BACKENDS`); ``auto`` is numba when Numba is installed, else numpy.
+    device : str, optional
+        For torch: ``cpu``, ``cuda``, ``cuda:1``, ``mps``; the others run on the CPU only.
+
+    Returns
+    -------
+    Backend
+        The backend.
 
     Raises
     ------

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numpy.typing import DTypeLike
+from numpy.typing import ArrayLike, DTypeLike
 
-from ..util.arrays import NUMPY_ARRAYS, Arrays
+from ..util.arrays import NUMPY_ARRAYS, Array, Arrays
 
 FLOATX = ("float32", "float64")
 
@@ -54,9 +54,29 @@ class LogisticRegression:
         self.b = arrays.zeros((self.n_out,), self.dtype.name)
 
     @classmethod
-    def from_params(cls, W: Any, b: Any, arrays: Arrays = NUMPY_ARRAYS) -> LogisticRegression:
-        """A model whose parameters are the arrays ``W`` (n_in, n_out) and ``b`` (n_out,) themselves,
-        not copies (a wide model read from a file is not held twice)."""
+    def from_params(cls, W: Array, b: Array, arrays: Arrays = NUMPY_ARRAYS) -> LogisticRegression:
+        """A model whose parameters are the arrays ``W`` and ``b`` themselves, not copies (a wide model
+        read from a file is not held twice).
+
+        Parameters
+        ----------
+        W : array of shape (n_in, n_out), float32 or float64
+            The weights, one column per class.
+        b : array of shape (n_out,)
+            The biases, of ``W``'s dtype.
+        arrays : Arrays, optional
+            The namespace ``W`` and ``b`` belong to (NumPy by default).
+
+        Returns
+        -------
+        LogisticRegression
+            The model holding ``W`` and ``b``.
+
+        Raises
+        ------
+        ValueError
+            If the shapes or dtypes do not fit together, or the dtype is not float32 or float64.
+        """
         model = cls.__new__(cls)
         model._describe(W.shape[0], W.shape[1], W.dtype, arrays)
         if W.ndim != 2 or b.shape != (model.n_out,) or b.dtype != W.dtype:
@@ -78,22 +98,43 @@ class LogisticRegression:
         self.metadata: dict[str, Any] = {}
 
     @property
-    def params(self) -> list[Any]:
+    def params(self) -> list[Array]:
         """The parameters ``[W, b]``, as the arrays the model computes with (not copies)."""
         return [self.W, self.b]
 
     def copy(self) -> LogisticRegression:
-        """A new model with copies of the parameters, on the same arrays."""
+        """A new model with copies of the parameters, on the same arrays.
+
+        Returns
+        -------
+        LogisticRegression
+            The copy.
+        """
         clone = LogisticRegression(self.n_in, self.n_out, dtype=self.dtype, arrays=self.arrays)
         clone.W[...] = self.W
         clone.b[...] = self.b
         return clone
 
-    def decision_function(self, X: Any, chunk: int | None = None) -> Any:
-        """Logits ``X @ W + b``, shape (n_samples, n_out).
+    def decision_function(self, X: ArrayLike, chunk: int | None = None) -> Array:
+        """Logits (scores) ``X @ W + b``.
 
-        With ``chunk``, the product is taken ``chunk`` rows at a time (the training loop scores in
-        minibatches, as the original tutorial did: OpenBLAS is faster on 600-row blocks than on one tall matrix).
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_in)
+            One example per row; converted to the model's dtype.
+        chunk : int, optional
+            Take the product ``chunk`` rows at a time (the training loop scores in minibatches, as the
+            original tutorial did: OpenBLAS is faster on 600-row blocks than on one tall matrix).
+
+        Returns
+        -------
+        Array of shape (n_samples, n_out)
+            The logits, in the model's dtype.
+
+        Raises
+        ------
+        ValueError
+            If ``X`` is not 2-D with ``n_in`` columns.
         """
         X = self.as_input(X)
         if chunk is None:
@@ -105,21 +146,70 @@ class LogisticRegression:
         z += self.b
         return z
 
-    def log_p_y_given_x(self, X: Any) -> Any:
-        """Log-probabilities ``log softmax(X @ W + b)``, computed stably as ``z - max z - log sum exp(z - max z)``."""
+    def log_p_y_given_x(self, X: ArrayLike) -> Array:
+        """Log-probabilities ``log softmax(X @ W + b)``, computed stably as ``z - max z - log sum exp(z - max z)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_in)
+            One example per row; converted to the model's dtype.
+
+        Returns
+        -------
+        Array of shape (n_samples, n_out)
+            ``log P(Y = i | x)`` for each row and class.
+
+        Raises
+        ------
+        ValueError
+            If ``X`` is not 2-D with ``n_in`` columns.
+        """
         return log_softmax(self.decision_function(X), self.arrays.xp)
 
-    def p_y_given_x(self, X: Any) -> Any:
-        """Class probabilities ``softmax(X @ W + b)``, shape (n_samples, n_out); rows sum to 1."""
+    def p_y_given_x(self, X: ArrayLike) -> Array:
+        """Class probabilities ``P(Y = i | x, W, b) = softmax_i(x W + b)``: the chapter's ``p_y_given_x``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_in)
+            One example per row; converted to the model's dtype.
+
+        Returns
+        -------
+        Array of shape (n_samples, n_out)
+            The probability of each class for each row; rows sum to 1.
+
+        Raises
+        ------
+        ValueError
+            If ``X`` is not 2-D with ``n_in`` columns.
+        """
         z = self.decision_function(X)
         softmax_(z, self.arrays.xp)
         return z
 
-    def predict(self, X: Any, chunk: int | None = None) -> Any:
-        """The most probable class of each row, ``argmax_i P(Y = i | x)`` (first index on ties, as the chapter).
+    def predict(self, X: ArrayLike, chunk: int | None = None) -> Array:
+        """The most probable class of each row, ``argmax_i P(Y = i | x)``: the chapter's ``y_pred``.
 
-        The argmax is taken over the probabilities, not the logits, as the original tutorial does: two logits
-        that differ in the last bits can round to equal probabilities, and then the first wins.
+        The argmax is taken over the probabilities, not the logits, as the original tutorial does: two
+        logits that differ in the last bits can round to equal probabilities, and then the first wins.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_in)
+            One example per row; converted to the model's dtype.
+        chunk : int, optional
+            Compute the logits ``chunk`` rows at a time (see :meth:`decision_function`).
+
+        Returns
+        -------
+        Array of shape (n_samples,), integer
+            The predicted class of each row (the first index on ties).
+
+        Raises
+        ------
+        ValueError
+            If ``X`` is not 2-D with ``n_in`` columns.
         """
         xp = self.arrays.xp
         pt = xp.asarray(self.decision_function(X, chunk).T, copy=True)  # classes x rows: see gradient_into
@@ -128,36 +218,117 @@ class LogisticRegression:
         pt /= xp.sum(pt, axis=0, keepdims=True)
         return xp.argmax(pt, axis=0)
 
-    def negative_log_likelihood(self, X: Any, y: Any) -> float:
-        """Mean negative log-likelihood ``-1/n sum_k log P(Y = y_k | x_k)``.
+    def negative_log_likelihood(self, X: ArrayLike, y: ArrayLike) -> float:
+        """Mean negative log-likelihood (the cross-entropy loss) ``-1/n sum_k log P(Y = y_k | x_k)``.
 
         Computed from the log-softmax, never as the log of a softmax, so it stays finite for any logits.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_in)
+            One example per row; converted to the model's dtype.
+        y : array-like of shape (n_samples,), integer
+            The class of each row, in ``0 .. n_out - 1``.
+
+        Returns
+        -------
+        float
+            The mean of ``-log P(Y = y_k | x_k)`` over the ``n`` rows.
+
+        Raises
+        ------
+        ValueError
+            If ``X`` is not 2-D with ``n_in`` columns.
         """
         xp = self.arrays.xp
         y = self.arrays.asarray(y)
         logp = self.log_p_y_given_x(X)
         return -float(xp.mean(logp[self.arrays.arange(y.shape[0]), y]))
 
-    def errors(self, X: Any, y: Any) -> float:
-        """Zero-one loss: the fraction of rows whose predicted class differs from ``y``."""
+    def errors(self, X: ArrayLike, y: ArrayLike) -> float:
+        """Zero-one loss (the error rate): the fraction of rows whose predicted class differs from ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_in)
+            One example per row; converted to the model's dtype.
+        y : array-like of shape (n_samples,), integer
+            The class of each row, in ``0 .. n_out - 1``.
+
+        Returns
+        -------
+        float
+            The fraction of wrong predictions, in [0, 1] (0.075 is 7.5 %).
+
+        Raises
+        ------
+        ValueError
+            If ``X`` is not 2-D with ``n_in`` columns.
+        """
         wrong = self.predict(X) != self.arrays.asarray(y)
         return float(self.arrays.to_numpy(wrong).mean())
 
-    def gradient(self, X: Any, y: Any, weights: Any = None) -> tuple[Any, Any]:
+    def gradient(self, X: ArrayLike, y: ArrayLike, weights: ArrayLike | None = None) -> tuple[Array, Array]:
         """Gradient of :meth:`negative_log_likelihood` with respect to ``(W, b)``, as new arrays.
 
         With ``D = (softmax(X W + b) - onehot(y)) / n``: ``dW = X^T D`` and ``db = sum_k D_k``.
         With ``weights`` (one per row), row ``k`` of ``D`` is multiplied by ``weights[k]``: the
         gradient of ``1/n sum_k weights[k] * (-log P(Y = y_k | x_k))``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_in)
+            One example per row; converted to the model's dtype.
+        y : array-like of shape (n_samples,), integer
+            The class of each row, in ``0 .. n_out - 1``.
+        weights : array-like of shape (n_samples,), optional
+            A weight for each row's loss.
+
+        Returns
+        -------
+        dW : Array of shape (n_in, n_out)
+            The gradient with respect to ``W``.
+        db : Array of shape (n_out,)
+            The gradient with respect to ``b``.
+
+        Raises
+        ------
+        ValueError
+            If ``X`` is not 2-D with ``n_in`` columns.
         """
         X = self.as_input(X)
         y = self.arrays.asarray(y)
         weights = None if weights is None else self.arrays.asarray(weights, dtype=self.dtype.name)
         return self.gradient_into(X, y, Workspace.for_batch(self, X.shape[0]), weights)
 
-    def loss_and_gradient(self, X: Any, y: Any, weights: Any = None) -> tuple[float, Any, Any]:
+    def loss_and_gradient(self, X: ArrayLike, y: ArrayLike,
+                          weights: ArrayLike | None = None) -> tuple[float, Array, Array]:
         """Mean NLL (weighted by ``weights``, as in :meth:`gradient`) and its gradient from one
-        forward pass (for full-batch optimisers)."""
+        forward pass (for full-batch optimisers).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_in)
+            One example per row; converted to the model's dtype.
+        y : array-like of shape (n_samples,), integer
+            The class of each row, in ``0 .. n_out - 1``.
+        weights : array-like of shape (n_samples,), optional
+            A weight for each row's loss.
+
+        Returns
+        -------
+        loss : float
+            The mean (weighted) negative log-likelihood.
+        dW : Array of shape (n_in, n_out)
+            Its gradient with respect to ``W``.
+        db : Array of shape (n_out,)
+            Its gradient with respect to ``b``.
+
+        Raises
+        ------
+        ValueError
+            If ``X`` is not 2-D with ``n_in`` columns.
+        """
         xp = self.arrays.xp
         X = self.as_input(X)
         y = self.arrays.asarray(y)
@@ -175,11 +346,27 @@ class LogisticRegression:
         d /= self.arrays.scalar(z.shape[0], self.dtype.name)
         return loss, X.T @ d, xp.sum(d, axis=0)
 
-    def gradient_into(self, X: Any, y: Any, work: Workspace, weights: Any = None) -> tuple[Any, Any]:
+    def gradient_into(self, X: Array, y: Array, work: Workspace,
+                      weights: Array | None = None) -> tuple[Array, Array]:
         """:meth:`gradient` computed in the buffers of ``work``, allocating nothing (the training step).
 
-        ``X``, ``y`` (and ``weights``) must already be arrays of this model's namespace, ``X`` of its
-        dtype; the returned arrays are ``work``'s and are overwritten by the next call.
+        Parameters
+        ----------
+        X : Array of shape (n, n_in)
+            Rows of this model's namespace and dtype (not converted, not checked).
+        y : Array of shape (n,), integer
+            Their classes, an array of this model's namespace.
+        work : Workspace
+            Buffers for ``n`` rows (:meth:`Workspace.for_batch`).
+        weights : Array of shape (n,), optional
+            A weight for each row's loss, in the model's dtype.
+
+        Returns
+        -------
+        dW : Array of shape (n_in, n_out)
+            ``work.gW``, overwritten by the next call.
+        db : Array of shape (n_out,)
+            ``work.gb``, overwritten by the next call.
         """
         xp = self.arrays.xp
         z = self.arrays.matmul(X, self.W, out=work.z)
@@ -200,12 +387,44 @@ class LogisticRegression:
         work.gb[...] = xp.sum(dt, axis=1)
         return work.gW, work.gb
 
-    def as_input(self, X: Any) -> Any:
-        """``X`` as rows of this model's dtype on its arrays, checked to have ``n_in`` columns."""
+    def as_input(self, X: ArrayLike) -> Array:
+        """``X`` as rows of this model's dtype on its arrays, checked to have ``n_in`` columns.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_in)
+            One example per row; converted to the model's dtype.
+
+        Returns
+        -------
+        Array of shape (n_samples, n_in)
+            ``X`` in the model's namespace and dtype (no copy when it already is).
+
+        Raises
+        ------
+        ValueError
+            If ``X`` is not 2-D with ``n_in`` columns.
+        """
         return self.checked_shape(self.arrays.asarray(X, dtype=self.dtype.name))
 
-    def checked_shape(self, X: Any) -> Any:
-        """``X`` itself, after checking that it is 2-D with ``n_in`` columns (``ValueError`` if not)."""
+    def checked_shape(self, X: Array) -> Array:
+        """``X`` itself, after checking that it is 2-D with ``n_in`` columns.
+
+        Parameters
+        ----------
+        X : Array
+            Rows to check.
+
+        Returns
+        -------
+        Array
+            ``X``.
+
+        Raises
+        ------
+        ValueError
+            If ``X`` is not 2-D with ``n_in`` columns.
+        """
         if X.ndim != 2 or X.shape[1] != self.n_in:
             raise ValueError(f"X must have shape (n_samples, {self.n_in}), got {tuple(X.shape)}")
         return X

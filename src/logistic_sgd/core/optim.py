@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 Params = Sequence[Any]
 State = dict[str, Any]
@@ -35,6 +36,17 @@ class Transform:
     next ``n`` steps and the state after them without touching any array: what a backend needs to
     take a run of steps in one call. ``decay`` is set on L2 weight decay (``grads[0] += decay * W``,
     stateless), which a backend may take inside a run too.
+
+    Attributes
+    ----------
+    init : callable
+        ``init(params) -> state``: the state before the first step.
+    update : callable
+        ``update(grads, state, params) -> state``: rewrites ``grads`` in place into the step.
+    rates : callable or None
+        ``rates(state, n) -> (rates, state)``, on a piece whose step is ``grads *= rate(step)``.
+    decay : float
+        The L2 decay of an ``add_l2`` piece (0 otherwise).
     """
 
     init: Callable[[Params], State]
@@ -45,16 +57,51 @@ class Transform:
 
 @dataclass(frozen=True)
 class Optimizer:
-    """A chain of transforms whose result is subtracted from the parameters, in place."""
+    """A chain of transforms whose result is subtracted from the parameters, in place.
+
+    Attributes
+    ----------
+    name : str
+        The optimiser's name (``"sgd"``).
+    transform : Transform
+        The chain that turns gradients into the step.
+    """
 
     name: str
     transform: Transform
 
     def init(self, params: Params) -> State:
+        """The state before the first step.
+
+        Parameters
+        ----------
+        params : sequence of arrays
+            The parameters ``[W, b]``.
+
+        Returns
+        -------
+        dict
+            The state (step counters, momentum buffers): numbers and arrays, kept in checkpoints.
+        """
         return self.transform.init(params)
 
     def update(self, grads: Params, state: State, params: Params) -> State:
-        """Apply one step to ``params`` in place (``grads`` are overwritten) and return the new state."""
+        """Apply one step to ``params`` in place (``grads`` are overwritten) and return the new state.
+
+        Parameters
+        ----------
+        grads : sequence of arrays
+            The gradients ``[dW, db]``; overwritten by the step.
+        state : dict
+            The state after the previous step.
+        params : sequence of arrays
+            The parameters ``[W, b]``, updated in place.
+
+        Returns
+        -------
+        dict
+            The state after this step.
+        """
         state = self.transform.update(grads, state, params)
         for p, g in zip(params, grads, strict=True):
             p -= g
@@ -72,9 +119,31 @@ class Optimizer:
         """The L2 decay a run of steps must apply (0 for plain SGD)."""
         return self.transform.decay
 
-    def run_rates(self, state: State, steps: int, dtype: Any) -> tuple[np.ndarray, State]:
-        """The learning rates of the next ``steps`` steps in ``dtype`` (cast as each :meth:`update`
-        casts them), and the state after those steps; only where :attr:`takes_runs`."""
+    def run_rates(self, state: State, steps: int, dtype: DTypeLike) -> tuple[np.ndarray, State]:
+        """The learning rates of the next ``steps`` steps, and the state after those steps; only where
+        :attr:`takes_runs`.
+
+        Parameters
+        ----------
+        state : dict
+            The state before the run.
+        steps : int
+            Steps in the run.
+        dtype : numpy dtype or str
+            The parameters' dtype: the rates are cast as each :meth:`update` casts them.
+
+        Returns
+        -------
+        rates : ndarray of shape (steps,)
+            The learning rate of each step.
+        state : dict
+            The state after the run.
+
+        Raises
+        ------
+        ValueError
+            If a step does more than scale the gradient by a learning rate.
+        """
         if self.transform.rates is None:
             raise ValueError(f"{self.name} does more than scale the gradient by a learning rate")
         rates, state = self.transform.rates(state, steps)
@@ -83,7 +152,19 @@ class Optimizer:
 
 def chain(*transforms: Transform) -> Transform:
     """Apply ``transforms`` in order; the state is the list of their states and a step counter.
-    A chain whose last piece has ``rates`` and whose other pieces are weight decays has them too."""
+
+    A chain whose last piece has ``rates`` and whose other pieces are weight decays has them too.
+
+    Parameters
+    ----------
+    *transforms : Transform
+        The pieces, applied first to last.
+
+    Returns
+    -------
+    Transform
+        The composed piece.
+    """
 
     def init(params: Params) -> State:
         return {"step": 0, "parts": [t.init(params) for t in transforms]}
@@ -107,7 +188,18 @@ def _cast(p: Any, value: float) -> Any:
 
 
 def add_l2(l2: float) -> Transform:
-    """L2 weight decay on ``W`` (not the bias): ``grad_W += l2 * W``, i.e. the loss gains ``l2/2 ||W||^2``."""
+    """L2 weight decay on ``W`` (not the bias): ``grad_W += l2 * W``, i.e. the loss gains ``l2/2 ||W||^2``.
+
+    Parameters
+    ----------
+    l2 : float
+        The decay.
+
+    Returns
+    -------
+    Transform
+        The piece (stateless).
+    """
 
     def update(grads: Params, state: State, params: Params) -> State:
         g = grads[0]  # in place: grads may be a tuple
@@ -118,7 +210,18 @@ def add_l2(l2: float) -> Transform:
 
 
 def add_l1(l1: float) -> Transform:
-    """L1 penalty on ``W`` (not the bias): ``grad_W += l1 * sign(W)``, i.e. the loss gains ``l1 ||W||_1``."""
+    """L1 penalty on ``W`` (not the bias): ``grad_W += l1 * sign(W)``, i.e. the loss gains ``l1 ||W||_1``.
+
+    Parameters
+    ----------
+    l1 : float
+        The penalty's weight.
+
+    Returns
+    -------
+    Transform
+        The piece (stateless).
+    """
 
     def update(grads: Params, state: State, params: Params) -> State:
         xp = np if isinstance(params[0], np.ndarray) else _namespace(params[0])
@@ -130,7 +233,20 @@ def add_l1(l1: float) -> Transform:
 
 
 def momentum(mu: float, nesterov: bool = False) -> Transform:
-    """Heavy-ball momentum ``v <- mu v + g`` (step ``v``), or Nesterov's (step ``g + mu v``)."""
+    """Heavy-ball momentum ``v <- mu v + g`` (step ``v``), or Nesterov's (step ``g + mu v``).
+
+    Parameters
+    ----------
+    mu : float
+        The momentum, in [0, 1).
+    nesterov : bool, default False
+        Nesterov's step instead of the heavy ball's.
+
+    Returns
+    -------
+    Transform
+        The piece; its state is the velocity ``v`` of each parameter.
+    """
 
     def init(params: Params) -> State:
         return {"velocity": [p * 0 for p in params]}
@@ -149,7 +265,18 @@ def momentum(mu: float, nesterov: bool = False) -> Transform:
 
 
 def scale_by_schedule(schedule: Schedule) -> Transform:
-    """Multiply the step by the learning rate ``schedule(step)`` (cast to the parameters' dtype)."""
+    """Multiply the step by the learning rate ``schedule(step)`` (cast to the parameters' dtype).
+
+    Parameters
+    ----------
+    schedule : callable
+        ``schedule(step) -> learning rate``, the step counted from 0.
+
+    Returns
+    -------
+    Transform
+        The piece; its state counts the steps.
+    """
 
     def init(params: Params) -> State:
         return {"count": 0}
@@ -174,6 +301,31 @@ def make_schedule(
 
     ``constant``: ``lr``. ``step``: ``lr * decay ** floor(epoch / step_epochs)``.
     ``cosine``: ``lr * (1 + cos(pi * epoch / n_epochs)) / 2``. ``inverse-time``: ``lr / (1 + decay * epoch)``.
+
+    Parameters
+    ----------
+    kind : {"constant", "step", "cosine", "inverse-time"}
+        The schedule.
+    learning_rate : float
+        ``lr``, the rate at step 0.
+    steps_per_epoch : int
+        Steps in an epoch.
+    n_epochs : int
+        Epochs of the run (the cosine's period).
+    decay : float
+        The decay of ``step`` and ``inverse-time``.
+    step_epochs : float
+        Epochs between two decays of ``step``.
+
+    Returns
+    -------
+    callable
+        ``schedule(step) -> learning rate``.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``kind``.
     """
     if kind == "constant":
         return lambda step: learning_rate
@@ -201,6 +353,24 @@ def sgd(
     """Minibatch SGD: optional L2 and L1 terms, then momentum, then the (scheduled) learning rate.
 
     ``sgd(lr)`` alone is the original tutorial's rule, bit for bit.
+
+    Parameters
+    ----------
+    learning_rate : float or callable
+        The learning rate, or a schedule ``step -> rate`` (:func:`make_schedule`).
+    momentum_ : float, default 0.0
+        Momentum (:func:`momentum`); 0 for none.
+    nesterov : bool, default False
+        Nesterov's momentum.
+    l2 : float, default 0.0
+        L2 weight decay (:func:`add_l2`).
+    l1 : float, default 0.0
+        L1 penalty (:func:`add_l1`).
+
+    Returns
+    -------
+    Optimizer
+        The optimiser.
     """
     schedule = learning_rate if callable(learning_rate) else (lambda step: learning_rate)
     parts = [p for p in (

@@ -34,11 +34,36 @@ class PatienceStopping:
     best: float = math.inf
 
     def validation_frequency(self, n_train_batches: int) -> int:
-        """Validate every this many iterations: ``min(n_train_batches, patience // 2)``, at least 1."""
+        """Validate every this many iterations: ``min(n_train_batches, patience // 2)``, at least 1.
+
+        Parameters
+        ----------
+        n_train_batches : int
+            Minibatches in an epoch.
+
+        Returns
+        -------
+        int
+            Iterations between two validations.
+        """
         return max(1, min(n_train_batches, int(self.patience // 2)))
 
     def observe(self, iteration: int, error: float) -> bool:
-        """Record the validation ``error`` measured after 0-based ``iteration``; True if it is a new best."""
+        """Record a validation: a new best below ``improvement_threshold`` times the old one raises the
+        patience to ``max(patience, iteration * patience_increase)``.
+
+        Parameters
+        ----------
+        iteration : int
+            The iteration (from 0) after which the error was measured.
+        error : float
+            The validation error.
+
+        Returns
+        -------
+        bool
+            True if ``error`` is a new best (lower than every earlier one).
+        """
         if not error < self.best:
             return False
         if error < self.best * self.improvement_threshold:
@@ -47,9 +72,26 @@ class PatienceStopping:
         return True
 
     def should_stop(self, iteration: int) -> bool:
-        """True once the 0-based ``iteration`` has reached the patience horizon."""
+        """Whether to stop: ``patience <= iteration``.
+
+        Parameters
+        ----------
+        iteration : int
+            The iteration just taken, from 0.
+
+        Returns
+        -------
+        bool
+            True once ``iteration`` has reached the patience.
+        """
         return self.patience <= iteration
 
     def state_dict(self) -> dict[str, float]:
-        """The rule's whole state as plain numbers (for checkpoints and logs)."""
+        """The rule's whole state as plain numbers (for checkpoints and logs).
+
+        Returns
+        -------
+        dict
+            ``patience``, ``patience_increase``, ``improvement_threshold`` and ``best``.
+        """
         return asdict(self)

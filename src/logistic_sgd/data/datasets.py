@@ -41,7 +41,13 @@ DATASETS: dict[str, NamedDataset] = {
 
 
 def cache_dir() -> Path:
-    """The data cache: ``$LOGISTIC_SGD_DATA``, else ``~/.cache/logistic-sgd``."""
+    """The data cache, where named datasets are downloaded.
+
+    Returns
+    -------
+    Path
+        ``$LOGISTIC_SGD_DATA``, else ``~/.cache/logistic-sgd``.
+    """
     env = os.environ.get("LOGISTIC_SGD_DATA")
     return Path(env).expanduser() if env else Path.home() / ".cache" / "logistic-sgd"
 

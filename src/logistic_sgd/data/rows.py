@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import mmap
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 from numpy.typing import NDArray
 
+from ..util.arrays import Array
 from ..util.extras import require
 
 
@@ -248,3 +249,8 @@ def update_digest(digest: Any, x: Any) -> None:
     blocks = (x[i : i + 8192] for i in range(0, len(x), 8192)) if isinstance(x, ScaledArray) else (x,)
     for block in blocks:
         digest.update(memoryview(np.ascontiguousarray(block)).cast("B"))
+
+
+Rows: TypeAlias = "Array | ScaledArray | CSR"
+"""A dataset's ``x`` as a backend takes it: an array, bytes seen as floats (:class:`ScaledArray`) or
+sparse rows (:class:`CSR`)."""

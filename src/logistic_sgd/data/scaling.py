@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numpy.typing import DTypeLike, NDArray
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from ..errors import UsageError
-from .rows import CSR
+from .rows import CSR, ScaledArray
 
 SCALES = ("auto", "standard", "none")
 _CHUNK = 8192
@@ -30,17 +30,40 @@ _CHUNK = 8192
 
 @dataclass(frozen=True)
 class Standardizer:
-    """Per-feature ``mean`` and ``scale`` (float64 vectors of length n_features, ``scale > 0``)."""
+    """Per-feature standardisation ``(x - mean) / scale``, kept in the model file.
+
+    Attributes
+    ----------
+    mean : ndarray of shape (n_features,), float64
+        Each feature's mean on the training split.
+    scale : ndarray of shape (n_features,), float64
+        Each feature's standard deviation there (1 where it is 0); every entry > 0.
+    """
 
     mean: NDArray[np.float64]
     scale: NDArray[np.float64]
 
     @classmethod
-    def fit(cls, x: Any) -> Standardizer:
-        """Fit on ``x`` (n, n_features): any array, or a :class:`ScaledArray`, read in chunks of rows.
+    def fit(cls, x: ArrayLike | ScaledArray) -> Standardizer:
+        """Fit on ``x``, read in chunks of rows.
 
         Two passes in float64 (the mean, then the squared deviations), which keeps the variance
         exact to rounding where the one-pass formula loses digits on features with a large mean.
+
+        Parameters
+        ----------
+        x : array-like of shape (n, n_features), or ScaledArray
+            The training rows (a memory map is read a chunk at a time).
+
+        Returns
+        -------
+        Standardizer
+            The fitted scaling.
+
+        Raises
+        ------
+        ValueError
+            If ``x`` has no rows.
         """
         n = len(x)
         if n == 0:
@@ -56,8 +79,26 @@ class Standardizer:
         scale = np.where(std > 0, std, 1.0)
         return cls(mean, scale)
 
-    def transform(self, x: Any, dtype: DTypeLike = np.float32) -> NDArray[np.floating]:
-        """``(x - mean) / scale`` computed in float64, returned as ``dtype`` (shape of ``x``)."""
+    def transform(self, x: ArrayLike, dtype: DTypeLike = np.float32) -> NDArray[np.floating]:
+        """``(x - mean) / scale`` computed in float64, returned as ``dtype``.
+
+        Parameters
+        ----------
+        x : array-like of shape (n, n_features)
+            Rows to standardise.
+        dtype : dtype, default float32
+            The dtype of the result.
+
+        Returns
+        -------
+        ndarray of shape (n, n_features)
+            The standardised rows.
+
+        Raises
+        ------
+        ValueError
+            If ``x`` is not 2-D with ``n_features`` columns.
+        """
         x = np.asarray(x)
         if x.ndim != 2 or x.shape[1] != len(self.mean):
             raise ValueError(f"x must have shape (n, {len(self.mean)}), got {x.shape}")
@@ -68,18 +109,56 @@ class Standardizer:
 
     def fold(self, W: NDArray[np.floating], b: NDArray[np.floating]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Weights ``(W', b')`` on raw features equal to ``(W, b)`` on standardised ones:
-        ``W' = W / scale[:, None]``, ``b' = b - (mean / scale) @ W`` (``W`` is (n_features, n_classes))."""
+        ``W' = W / scale[:, None]``, ``b' = b - (mean / scale) @ W``.
+
+        Parameters
+        ----------
+        W : ndarray of shape (n_features, n_classes)
+            Weights on standardised features.
+        b : ndarray of shape (n_classes,)
+            Biases on standardised features.
+
+        Returns
+        -------
+        W : ndarray of shape (n_features, n_classes), float64
+            Weights on raw features.
+        b : ndarray of shape (n_classes,), float64
+            Biases on raw features.
+        """
         W = np.asarray(W, dtype=np.float64)
         return W / self.scale[:, None], np.asarray(b, dtype=np.float64) - (self.mean / self.scale) @ W
 
     def to_arrays(self) -> dict[str, NDArray[np.float64]]:
-        """The two vectors under the names a model file stores them by."""
+        """The two vectors under the names a model file stores them by.
+
+        Returns
+        -------
+        dict
+            ``scale_mean`` and ``scale_std``.
+        """
         return {"scale_mean": self.mean, "scale_std": self.scale}
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, Any], n_features: int | None = None) -> Standardizer:
-        """The scaling stored by :meth:`to_arrays`; ``ValueError`` if the vectors are malformed
-        (wrong shape, non-finite, a scale that is not positive)."""
+        """The scaling stored by :meth:`to_arrays`.
+
+        Parameters
+        ----------
+        arrays : mapping
+            Holds ``scale_mean`` and ``scale_std``.
+        n_features : int, optional
+            The length the vectors must have.
+
+        Returns
+        -------
+        Standardizer
+            The scaling.
+
+        Raises
+        ------
+        ValueError
+            If the vectors are malformed (wrong shape, non-finite, a scale that is not positive).
+        """
         mean = np.asarray(arrays["scale_mean"], dtype=np.float64)
         scale = np.asarray(arrays["scale_std"], dtype=np.float64)
         expected = (n_features if n_features is not None else len(mean),)

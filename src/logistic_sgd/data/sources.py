@@ -111,6 +111,12 @@ def load_data(dataset: str | os.PathLike[str] = "mnist") -> Datasets:
     ((train_x, train_y), (valid_x, valid_y), (test_x, test_y))
         ``x`` float32 (float64 from a CSV, or a ``.npz`` that stores float64) of shape
         (n, n_features); ``y`` int32 of shape (n,).
+
+    Raises
+    ------
+    DataError
+        An unknown dataset name, a named dataset neither found nor downloaded, or a file that is
+        missing, unreadable or malformed (the message names the file and what is wrong).
     """
     return open_dataset(dataset).datasets
 
@@ -148,6 +154,18 @@ def open_dataset(
     zero_based : bool or "auto"
         For svmlight files: whether feature index 0 is the first column; "auto" (scikit-learn's
         rule): yes when any of the files read together holds an index 0.
+
+    Returns
+    -------
+    LoadedData
+        The three ``(x, y)`` splits with the data's description, class names and kind of features.
+
+    Raises
+    ------
+    DataError
+        As :func:`load_data`.
+    UsageError
+        An option out of range (naming it).
     """
     from .datasets import DATASETS, resolve
 

@@ -3,23 +3,34 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from ..backends.base import NUMPY
 from ..core.model import LogisticRegression
-from ..data.rows import in_dtype
+from ..data.rows import CSR, in_dtype
 from ..data.scaling import Standardizer
 
 
 @dataclass(frozen=True)
 class Classifier:
-    """``model`` with what it needs around it: ``class_names[k]`` names class ``k``; ``scaler``
-    standardises the features first (None: they go in as read, images as ``x / 255``);
-    ``image_shape`` is the (height, width) of the images it was trained on, if any; ``zero_based``,
-    whether the svmlight files it was trained on counted their features from 0 (None: not svmlight)."""
+    """A model with what it needs around it to classify new examples (:func:`load_classifier`).
+
+    Attributes
+    ----------
+    model : LogisticRegression
+        The model.
+    class_names : tuple of str
+        ``class_names[k]`` names class ``k``.
+    scaler : Standardizer or None
+        Standardises the features first (None: they go in as read, images as ``x / 255``).
+    image_shape : tuple of (int, int) or None
+        The (height, width) of the images it was trained on, if any.
+    zero_based : bool or None
+        Whether the svmlight files it was trained on counted their features from 0 (None: not
+        svmlight).
+    """
 
     model: LogisticRegression
     class_names: tuple[str, ...]
@@ -27,22 +38,69 @@ class Classifier:
     image_shape: tuple[int, int] | None = None
     zero_based: bool | None = None
 
-    def inputs(self, x: Any) -> Any:
-        """``x`` (n, n_in) as the model takes it: in its dtype, standardised when it was trained so
-        (sparse rows, a :class:`CSR`, stay sparse)."""
+    def inputs(self, x: ArrayLike | CSR) -> NDArray[np.floating] | CSR:
+        """``x`` as the model takes it: in its dtype, standardised when it was trained so.
+
+        Parameters
+        ----------
+        x : array-like of shape (n, n_in), or CSR
+            The features as read (a SciPy sparse matrix or :class:`~logistic_sgd.data.rows.CSR` for
+            sparse rows).
+
+        Returns
+        -------
+        ndarray of shape (n, n_in), or CSR
+            The rows in the model's dtype (sparse rows stay sparse).
+        """
         dtype = self.model.dtype
         if self.scaler is not None:
             return self.scaler.transform(np.asarray(x), dtype=dtype)
         return in_dtype(x, dtype)
 
-    def logits(self, x: Any) -> NDArray[np.floating]:
-        """``x W + b`` on the model's inputs, shape (n, n_classes)."""
+    def logits(self, x: ArrayLike | CSR) -> NDArray[np.floating]:
+        """The scores ``x W + b`` of the model's inputs (see :meth:`inputs`).
+
+        Parameters
+        ----------
+        x : array-like of shape (n, n_in), or CSR
+            The features as read (a SciPy sparse matrix or :class:`~logistic_sgd.data.rows.CSR` for
+            sparse rows).
+
+        Returns
+        -------
+        ndarray of shape (n, n_classes)
+            The logits.
+        """
         return NUMPY.logits(self.model, self.inputs(x))
 
-    def predict_proba(self, x: Any) -> NDArray[np.floating]:
-        """``P(Y = k | x)`` for every class, shape (n, n_classes)."""
+    def predict_proba(self, x: ArrayLike | CSR) -> NDArray[np.floating]:
+        """``P(Y = k | x)`` for every class.
+
+        Parameters
+        ----------
+        x : array-like of shape (n, n_in), or CSR
+            The features as read (a SciPy sparse matrix or :class:`~logistic_sgd.data.rows.CSR` for
+            sparse rows).
+
+        Returns
+        -------
+        ndarray of shape (n, n_classes)
+            The probabilities; rows sum to 1.
+        """
         return NUMPY.predict_proba(self.model, self.inputs(x))
 
-    def predict(self, x: Any) -> NDArray[np.intp]:
-        """The most probable class index of each row (the model's rule: first on ties)."""
+    def predict(self, x: ArrayLike | CSR) -> NDArray[np.intp]:
+        """The most probable class index of each row (the model's rule: first on ties).
+
+        Parameters
+        ----------
+        x : array-like of shape (n, n_in), or CSR
+            The features as read (a SciPy sparse matrix or :class:`~logistic_sgd.data.rows.CSR` for
+            sparse rows).
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            Class indices; ``class_names[k]`` names them.
+        """
         return np.asarray(NUMPY.predict(self.model, self.inputs(x)))

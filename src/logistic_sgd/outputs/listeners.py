@@ -37,9 +37,16 @@ def _writing(path: Path) -> Iterator[None]:
 
 
 class OriginalLog(BaseListener):
-    """Prints the original tutorial's lines, format for format, to ``stream`` (stdout by default).
+    """Prints the original program's lines, format for format, to ``stream``.
 
-    ``quiet`` drops the per-validation lines and keeps the summary.
+    Parameters
+    ----------
+    stream : text file, optional
+        Where the lines go (stdout by default).
+    quiet : bool, default False
+        Drop the per-validation lines and keep the summary.
+    progress : Progress, optional
+        A progress bar to erase before each line.
     """
 
     def __init__(self, stream: TextIO | None = None, quiet: bool = False, progress: Progress | None = None) -> None:
@@ -85,7 +92,15 @@ class OriginalLog(BaseListener):
 
 
 class JsonLog(BaseListener):
-    """Writes one JSON object per validation (and one at the end) to ``path``, line-buffered."""
+    """Writes one JSON object per validation (and one at the end) to ``path``, line-buffered.
+
+    Parameters
+    ----------
+    path : str or Path
+        The JSON-lines file.
+    append : bool, default False
+        Append to it (a resumed run) instead of starting it anew.
+    """
 
     def __init__(self, path: str | Path, append: bool = False) -> None:
         self.path = Path(path)
@@ -131,6 +146,19 @@ class BestModelWriter(BaseListener):
     epoch, errors and history of the moment it improved. A resumed run passes its ``state``: its
     best model is written at the end even if the run finds no better one (the process that found it
     may have been killed first).
+
+    Parameters
+    ----------
+    path : str or Path
+        The model file.
+    metadata : dict
+        What to keep with the model (class names, image shape, the data's description).
+    every : float, default 1.0
+        Seconds at least between two writes (0: at every improvement).
+    state : TrainState, optional
+        The state a resumed run starts from.
+    scaler : Standardizer, optional
+        The inputs' scaling, kept in the file.
     """
 
     def __init__(self, path: str | Path, metadata: dict[str, Any], every: float = 1.0,
@@ -177,7 +205,17 @@ class BestModelWriter(BaseListener):
 
 
 class CheckpointWriter(BaseListener):
-    """Writes the full training state atomically at every validation and when interrupted."""
+    """Writes the full training state atomically at every validation and when interrupted.
+
+    Parameters
+    ----------
+    path : str or Path
+        The checkpoint file.
+    config : TrainConfig
+        The run's hyperparameters, kept in it.
+    fingerprint : str
+        The data's fingerprint, kept in it.
+    """
 
     def __init__(self, path: str | Path, config: TrainConfig, fingerprint: str) -> None:
         self.path = Path(path)
@@ -196,7 +234,28 @@ class CheckpointWriter(BaseListener):
 
 class PlotWriter(BaseListener):
     """Records the training cost at each validation (mean NLL on a fixed sample of the training set)
-    and, at the end, writes the pictures of :mod:`logistic_sgd.outputs.plots` for the best model as PNGs."""
+    and, at the end, writes the pictures of :mod:`logistic_sgd.outputs.plots` for the best model as PNGs.
+
+    Parameters
+    ----------
+    folder : str or Path
+        Where the PNGs go.
+    train : tuple of (x, y)
+        The training split (its first ``sample`` rows give the training cost).
+    test : tuple of (x, y)
+        The test split, for the confusion matrix and the worst errors.
+    class_names : tuple of str, optional
+        The classes' names, for the labels.
+    sample : int, default 5000
+        Rows of the training split the cost is measured on.
+    image_shape : tuple of (int, int), optional
+        (height, width) of the images, to draw the weights and the worst errors as images.
+
+    Raises
+    ------
+    MissingExtraError
+        matplotlib is not installed (the ``plots`` extra): raised before training starts.
+    """
 
     def __init__(self, folder: str | Path, train: tuple[Any, Any], test: tuple[Any, Any],
                  class_names: tuple[str, ...] = (), sample: int = 5000,
@@ -228,6 +287,11 @@ class Progress(BaseListener):
     Only for a terminal: :func:`Progress.wanted` is false when stdout or stderr is piped. :meth:`clear`
     erases it (:class:`OriginalLog` does before each of its lines) and the next validation draws it again;
     it is gone when training ends.
+
+    Parameters
+    ----------
+    stream : text file, optional
+        Where the bar is drawn (stderr by default).
     """
 
     def __init__(self, stream: TextIO | None = None) -> None:
@@ -237,6 +301,13 @@ class Progress(BaseListener):
 
     @staticmethod
     def wanted() -> bool:
+        """Whether a bar is wanted: stdout and stderr are both a terminal.
+
+        Returns
+        -------
+        bool
+            False when either is piped or redirected.
+        """
         return sys.stdout.isatty() and sys.stderr.isatty()
 
     def on_train_begin(self, info: dict[str, Any]) -> None:
@@ -253,6 +324,7 @@ class Progress(BaseListener):
         self.bar.update(event.epoch - self.bar.n)
 
     def clear(self) -> None:
+        """Erase the bar from the terminal (the next validation draws it again)."""
         if self.bar is not None:
             self.bar.clear()
 

@@ -49,7 +49,22 @@ def save_model(
     scaler: Standardizer | None = None,
 ) -> None:
     """Write ``model``, ``metadata`` and the inputs' ``scaler`` to ``path`` atomically (temp file
-    beside it, then rename)."""
+    beside it, then rename).
+
+    The file is an ``.npz`` archive read without pickle: ``W``, ``b``, the metadata as JSON and, with
+    ``scaler``, its mean and scale.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Where to write (conventionally ``*.npz``).
+    model : LogisticRegression
+        The model.
+    metadata : dict, optional
+        JSON-ready facts to keep with it (class names, image shape, the run's figures).
+    scaler : Standardizer, optional
+        The scaling of the inputs the model was trained on, applied again by :func:`load_classifier`.
+    """
     meta = {
         **(metadata or {}),
         "format": FORMAT, "format_version": FORMAT_VERSION, "library_version": __version__,
@@ -62,7 +77,18 @@ def save_model(
 
 
 def load_model(path: str | os.PathLike[str]) -> LogisticRegression:
-    """Read a model file written by :func:`save_model`; its metadata is in ``model.metadata``.
+    """Read a model file written by :func:`save_model`: the chapter's ``predict()`` read
+    ``best_model.pkl`` the same way.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The model file.
+
+    Returns
+    -------
+    LogisticRegression
+        The model, its metadata in ``model.metadata``.
 
     Raises
     ------
@@ -75,7 +101,17 @@ def load_model(path: str | os.PathLike[str]) -> LogisticRegression:
 
 def load_classifier(path: str | os.PathLike[str]) -> Classifier:
     """The model file at ``path`` as it is applied: the model, its class names, the scaling of its
-    inputs and the shape of its images (see :class:`~logistic_sgd.outputs.classifier.Classifier`).
+    inputs and the shape of its images.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The model file.
+
+    Returns
+    -------
+    Classifier
+        What ``logistic-sgd predict`` applies to new inputs.
 
     Raises
     ------
@@ -100,7 +136,25 @@ def load_classifier(path: str | os.PathLike[str]) -> Classifier:
 
 
 def read_model(path: str | os.PathLike[str]) -> tuple[LogisticRegression, dict[str, Any]]:
-    """Like :func:`load_model`, and also return the metadata dict."""
+    """Like :func:`load_model`, and also return the metadata dict.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The model file.
+
+    Returns
+    -------
+    model : LogisticRegression
+        The model.
+    metadata : dict
+        Its metadata (format, version, sizes, class names, ...).
+
+    Raises
+    ------
+    ModelFileError
+        As :func:`load_model`.
+    """
     model, meta, _ = _read(Path(path))
     return model, meta
 
@@ -150,7 +204,19 @@ def fingerprint(datasets: Datasets) -> str:
 
 def save_checkpoint(path: str | os.PathLike[str], state: TrainState, config: TrainConfig, fingerprint: str) -> None:
     """Write the whole training state atomically: parameters, best model, optimiser and stopping
-    state, position, RNG state, the data's fingerprint and the hyperparameters."""
+    state, position, RNG state, the data's fingerprint and the hyperparameters.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Where to write.
+    state : TrainState
+        The loop's state.
+    config : TrainConfig
+        The run's hyperparameters (a resumed run must have the same).
+    fingerprint : str
+        The data's fingerprint (a resumed run must read the same data).
+    """
     be = state.model.arrays
     arrays = {"W": be.to_numpy(state.model.W), "b": be.to_numpy(state.model.b)}
     if state.best_model is not None:
@@ -174,7 +240,30 @@ def load_checkpoint(
     path: str | os.PathLike[str], config: TrainConfig, fingerprint: str, backend: Backend | None = None
 ) -> TrainState:
     """Read a checkpoint written by :func:`save_checkpoint`, refusing one made for other data or
-    other hyperparameters (:class:`ModelFileError`, naming what differs)."""
+    other hyperparameters.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The checkpoint.
+    config : TrainConfig
+        The hyperparameters of the run that resumes.
+    fingerprint : str
+        The fingerprint of the data it reads.
+    backend : Backend, optional
+        The backend whose arrays the state goes to (NumPy's by default).
+
+    Returns
+    -------
+    TrainState
+        The state to continue from.
+
+    Raises
+    ------
+    ModelFileError
+        The file is not such a checkpoint, or was made for other data or other hyperparameters
+        (naming what differs).
+    """
     path = Path(path)
     arrays = read_npz(path, ("W", "b", "metadata"), ModelFileError, "checkpoint", optional=("best_", "opt_"))
     try:

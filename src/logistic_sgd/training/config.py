@@ -83,8 +83,15 @@ class TrainConfig:
     tol: float = 1e-4
 
     def validate(self) -> None:
-        """Raise :class:`UsageError` (a ``ValueError``) naming the first parameter out of range, or
-        :class:`UsageTypeError` (a ``TypeError``) for one of the wrong type."""
+        """Check every field's type and range.
+
+        Raises
+        ------
+        UsageError
+            A ``ValueError`` naming the first parameter out of range.
+        UsageTypeError
+            A ``TypeError`` naming the first parameter of the wrong type.
+        """
         for f in fields(self):
             value = getattr(self, f.name)
             if not _KINDS[str(f.type)](value):
@@ -120,10 +127,28 @@ class TrainConfig:
         ]
 
     def as_dict(self) -> dict[str, Any]:
+        """The hyperparameters as a plain dict (kept in checkpoints and logs).
+
+        Returns
+        -------
+        dict
+            One entry per field.
+        """
         return asdict(self)
 
     def make_optimizer(self, steps_per_epoch: int) -> Optimizer:
-        """The minibatch optimiser these hyperparameters describe (``sgd(lr)`` for the original tutorial's)."""
+        """The minibatch optimiser these hyperparameters describe (``sgd(lr)`` for the original tutorial's).
+
+        Parameters
+        ----------
+        steps_per_epoch : int
+            Minibatch steps in an epoch (the schedules count epochs).
+
+        Returns
+        -------
+        Optimizer
+            SGD with this configuration's L2, L1, momentum and learning-rate schedule.
+        """
         schedule = make_schedule(self.lr_schedule, self.learning_rate, steps_per_epoch, self.n_epochs,
                                  self.lr_decay, self.lr_step_epochs)
         return sgd(schedule, momentum_=self.momentum, nesterov=self.nesterov, l2=self.l2, l1=self.l1)

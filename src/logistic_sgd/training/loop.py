@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..backends import NUMPY, Backend
 from ..core.model import LogisticRegression
@@ -43,7 +44,7 @@ def fit(
     resume: TrainState | None = None,
     stop: StopRequest | None = None,
     comm: Communicator | None = None,
-    sample_weight: Any = None,
+    sample_weight: ArrayLike | None = None,
     class_weight: Mapping[int, float] | None = None,
 ) -> TrainResult:
     """Train a :class:`LogisticRegression` on ``datasets`` by minibatch SGD with early stopping.

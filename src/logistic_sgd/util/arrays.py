@@ -9,10 +9,13 @@ allocating.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 from numpy.typing import NDArray
+
+Array: TypeAlias = Any
+"""An array of a model's namespace: a ``numpy.ndarray``, or a ``torch.Tensor`` for a model on the torch backend."""
 
 
 class Arrays:

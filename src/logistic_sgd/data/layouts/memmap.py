@@ -26,7 +26,26 @@ FORMAT = "logistic-sgd-memmap"
 
 
 def convert(datasets: tuple, out: Path) -> Path:
-    """Write ``datasets`` (the original tutorial's three (x, y) splits) in the memory-mappable layout at ``out``."""
+    """Write ``datasets`` in the memory-mappable layout at ``out``: each split's ``x`` and ``y`` as
+    ``.npy`` files (images as bytes) and a manifest with their SHA-256.
+
+    Parameters
+    ----------
+    datasets : tuple of three (x, y) pairs
+        The train, validation and test splits, as :func:`~logistic_sgd.data.load_data` returns them.
+    out : Path
+        The folder to write (created if needed).
+
+    Returns
+    -------
+    Path
+        The manifest's path.
+
+    Raises
+    ------
+    UsageError
+        The folder cannot be created.
+    """
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
