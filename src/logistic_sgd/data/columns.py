@@ -1,0 +1,328 @@
+"""Tables as people have them: named columns of numbers, categories, identifiers and text.
+
+A :class:`Frame` holds a table's cells column by column, as text (``None`` for a missing cell),
+so that each column can be read for what it is. :func:`detect_kinds` says what each column is:
+
+- ``number``: every cell that is not missing is a number;
+- ``category``: words, ``yes``/``no``, ``true``/``false``, a column that mixes numbers and words
+  (said in the log), and any column named in ``categorical`` (small-integer codes, say);
+- ``identifier``: a column named like one (``id``, ``ID``, ``rownames``, ``index``, an empty name or
+  ``Unnamed: 0``, a name ending in ``_id`` or ``Id``), an unnamed first column of row numbers, or
+  words that differ in every row (a name, a key): dropped, with a line saying so;
+- ``text``: words that average five or more to a cell (free text, for a text vectoriser);
+- ``empty``: every cell missing in the training rows: dropped;
+- ``ignored``: named in ``ignore``, or left out of ``features``.
+
+Missing cells are the empty ones and ``NA``, ``N/A``, ``NaN``, ``null``, ``None``, ``?``, ``#N/A``,
+``<NA>`` (pandas' and pyarrow's markers among them), after stripping white space.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..errors import DataError
+
+MISSING_CELLS = frozenset(("", "NA", "N/A", "n/a", "NaN", "nan", "-nan", "-NaN", "NULL", "null", "None", "?",
+                           "#N/A", "<NA>", "#NA", "NaT"))
+KINDS = ("number", "category", "identifier", "text", "empty", "ignored")
+DROPPED = ("identifier", "empty", "ignored")
+TEXT_WORDS = 5  # a column whose cells average this many words or more holds free text
+MIN_IDENTIFIER_ROWS = 20  # words that differ in every row make an identifier only in a table this long
+BOOLEAN = frozenset(("yes", "no", "true", "false", "y", "n", "t", "f"))
+
+_ID_NAME = re.compile(r"(?:id|rownames|row\.?names|row_?id|index|unnamed: ?\d+|)", re.I)
+_ID_SUFFIX = re.compile(r".*(?:[_ .-][iI][dD]|[a-z]Id|[a-z]ID)")
+_NUMBER = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*|\s*[+-]?(?:inf|infinity)\s*", re.I | re.A)
+
+
+@dataclass
+class Frame:
+    """Named columns of equal length: ``cells[name]`` an object array of ``str`` (stripped of
+    white space) with ``None`` for a missing cell. ``source`` names where the rows came from (for
+    messages); ``label`` is the label column's name when the rows were read with one."""
+
+    cells: dict[str, NDArray[np.object_]]
+    source: Path | str = "table"
+    label: str | None = None
+    _numbers: dict[str, NDArray[np.float64] | None] = field(default_factory=dict, repr=False)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self.cells)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self), len(self.cells)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(object)
+
+    def __len__(self) -> int:
+        return len(next(iter(self.cells.values()))) if self.cells else 0
+
+    def __getitem__(self, rows: Any) -> Frame:
+        """The rows ``rows`` (an index array, a mask or a slice) of every column."""
+        return Frame({name: values[rows] for name, values in self.cells.items()}, self.source, self.label)
+
+    def missing(self, name: str) -> NDArray[np.bool_]:
+        """Which cells of column ``name`` are missing."""
+        return np.equal(self.cells[name], None)
+
+    def numbers(self, name: str) -> NDArray[np.float64] | None:
+        """Column ``name`` as float64 (NaN where missing), or None if a cell is not a number."""
+        if name not in self._numbers:
+            self._numbers[name] = _as_numbers(self.cells[name])
+        return self._numbers[name]
+
+    def number_cells(self, name: str) -> NDArray[np.float64]:
+        """Column ``name`` as float64, or :class:`DataError` naming its first cell that is not a
+        finite number (for a column that a model takes as numbers)."""
+        values = self.numbers(name)
+        if values is None or not np.isfinite(values[~np.isnan(values)]).all():
+            cells = self.cells[name]
+            for i, cell in enumerate(cells):
+                if cell is not None and (not _NUMBER.fullmatch(cell) or not np.isfinite(float(cell))):
+                    what = "is not a finite number" if _NUMBER.fullmatch(cell) else "is not a number"
+                    raise DataError(f"{self.source}: row {i + 1}, column {name!r}: {cell[:40]!r} {what}")
+        return values  # type: ignore[return-value]
+
+    def without(self, names: Iterable[str]) -> Frame:
+        gone = set(names)
+        return Frame({k: v for k, v in self.cells.items() if k not in gone}, self.source, self.label)
+
+    @classmethod
+    def from_columns(cls, columns: Mapping[str, Sequence[Any] | NDArray], source: Path | str = "table",
+                     label: str | None = None) -> Frame:
+        """A frame from named columns of any values: numbers (NaN and None missing), strings,
+        booleans; every value becomes its text (``str``), missing markers None."""
+        cells = {}
+        lengths = {len(values) for values in columns.values()}
+        if len(lengths) > 1:
+            raise DataError(f"{source}: columns of different lengths ({', '.join(map(str, sorted(lengths)))})")
+        for name, values in columns.items():
+            cells[str(name)] = cells_of(values)
+        return cls(cells, source, label)
+
+
+def cells_of(values: Sequence[Any] | NDArray) -> NDArray[np.object_]:
+    """Any column of values as cells: text stripped, ``None`` for missing (None, NaN, a missing
+    marker); floats that are whole numbers as whole numbers (``3.0`` as ``"3"``)."""
+    array = np.asarray(values, dtype=object) if not isinstance(values, np.ndarray) else values
+    out = np.empty(len(array), dtype=object)
+    for i, value in enumerate(array):
+        out[i] = _cell(value)
+    return out
+
+
+def _cell(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    if isinstance(value, float | np.floating):
+        if not np.isfinite(value):
+            return None if np.isnan(value) else str(float(value))
+        return str(int(value)) if float(value).is_integer() and abs(value) < 2**53 else repr(float(value))
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    text = str(value).strip()
+    return None if text in MISSING_CELLS else text
+
+
+def _as_numbers(cells: NDArray[np.object_]) -> NDArray[np.float64] | None:
+    filled = np.where(np.equal(cells, None), "nan", cells)
+    try:
+        values = filled.astype(np.float64)
+    except (ValueError, OverflowError):
+        return None
+    present = ~np.equal(cells, None)
+    if not all(_NUMBER.fullmatch(cell) for cell in cells[present]):  # float() also takes "1_0", "nan", ...
+        return None
+    return values
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What one column is (``kind``, one of :data:`KINDS`) and why, in a few words."""
+
+    name: str
+    kind: str
+    why: str = ""
+
+
+def detect_kinds(
+    frame: Frame,
+    *,
+    categorical: Collection[str] = (),
+    ignore: Collection[str] = (),
+    features: Collection[str] | None = None,
+) -> list[Choice]:
+    """The kind of every column of ``frame`` but its label (see the module docstring).
+
+    ``categorical``, ``ignore`` and ``features`` name columns (a name not in the frame is a
+    :class:`DataError` listing its columns); they override what the cells say.
+    """
+    names = [n for n in frame.names if n != frame.label]
+    for given in (categorical, ignore, features or ()):
+        unknown = [n for n in given if n not in frame.cells]
+        if unknown:
+            raise DataError(f"{frame.source}: no column named {unknown[0]!r} (columns: {_listed(list(frame.names))})")
+    if frame.label is not None and frame.label in {*categorical, *ignore, *(features or ())}:
+        raise DataError(f"{frame.source}: column {frame.label!r} holds the labels; it cannot be a feature too")
+    choices = []
+    for position, name in enumerate(names):
+        if name in ignore or (features is not None and name not in features):
+            choices.append(Choice(name, "ignored", "--ignore-columns" if name in ignore else "not in --features"))
+        elif frame.missing(name).all():
+            choices.append(Choice(name, "empty", "every cell missing"))
+        elif name in categorical:
+            choices.append(Choice(name, "category", "--categorical"))
+        elif features is not None and name in features:
+            choices.append(_by_cells(frame, name, position, named=False))
+        else:
+            choices.append(_by_cells(frame, name, position, named=True))
+    return choices
+
+
+def _by_cells(frame: Frame, name: str, position: int, named: bool) -> Choice:
+    """The kind the cells of a column say (and its name, when ``named``)."""
+    if named and (_ID_NAME.fullmatch(name.strip()) or _ID_SUFFIX.fullmatch(name.strip())):
+        return Choice(name, "identifier", "named like an identifier")
+    numbers = frame.numbers(name)
+    if numbers is not None:
+        if named and position == 0 and _row_numbers(numbers):
+            return Choice(name, "identifier", "row numbers")
+        return Choice(name, "number")
+    cells = frame.cells[name]
+    present = cells[~np.equal(cells, None)]
+    words = np.fromiter((len(c.split()) for c in present), dtype=np.int64, count=len(present))
+    if len(present) and words.mean() >= TEXT_WORDS:
+        return Choice(name, "text", f"{words.mean():.1f} words a cell")
+    distinct = len(set(present.tolist()))
+    if named and len(present) >= MIN_IDENTIFIER_ROWS and distinct == len(present):
+        return Choice(name, "identifier", "a different value in every row")
+    if any(_NUMBER.fullmatch(c) for c in present):
+        return Choice(name, "category", "mixed numbers and words")
+    if {c.lower() for c in present} <= BOOLEAN:
+        return Choice(name, "category", "boolean")
+    return Choice(name, "category")
+
+
+def _row_numbers(values: NDArray[np.float64]) -> bool:
+    """Whether ``values`` count the rows: 0, 1, 2, ... or 1, 2, 3, ... (the first column R and pandas write)."""
+    n = len(values)
+    return n > 1 and not np.isnan(values).any() and (
+        np.array_equal(values, np.arange(n)) or np.array_equal(values, np.arange(1, n + 1)))
+
+
+def describe_kinds(choices: Sequence[Choice]) -> list[str]:
+    """One line per kind of column present: which columns went there (and why, where it says)."""
+    lines = []
+    words = {"number": "numbers (imputed with the training mean where missing, standardised)",
+             "category": "categories (one-hot)", "identifier": "identifiers, dropped", "text": "free text",
+             "empty": "every cell missing, dropped", "ignored": "ignored"}
+    for kind in KINDS:
+        chosen = [c for c in choices if c.kind == kind]
+        if chosen:
+            shown = ", ".join(f"{c.name}" + (f" ({c.why})" if c.why else "") for c in chosen[:12])
+            more = f", ... ({len(chosen)} in all)" if len(chosen) > 12 else ""
+            lines.append(f"columns, {words[kind]}: {shown}{more}")
+    return lines
+
+
+def _listed(names: list[str], limit: int = 8) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
+
+
+@dataclass(frozen=True)
+class ReadFrame:
+    """A table read as a :class:`Frame`: its feature columns, its labels (``None`` without a label
+    column), and how many rows were left out for a missing label."""
+
+    frame: Frame
+    labels: NDArray | None
+    unlabelled: int = 0
+
+
+def read_frame(path: str | Path, label_column: str | int | None = None, *, require_label: bool = True,
+               missing: str = "impute") -> ReadFrame:
+    """Read a CSV/TSV file (the format of :mod:`.tabular`) as named columns of cells.
+
+    A file without a header row gets the names ``column 1``, ``column 2``, ... Rows whose label is
+    missing are left out and counted (``missing="error"``: refused, as is any missing cell).
+
+    Raises
+    ------
+    DataError
+        One line naming the file, and the line and column where there is one.
+    """
+    from .idx import read_bytes
+    from .tabular import _label_values, _Layout, _rows
+
+    path = Path(path)
+    raw = read_bytes(path)
+    layout = _Layout.sniff(path, raw)
+    label = layout.label_index(label_column, require_label)
+    n = layout.n_columns
+    names = layout.names if layout.names is not None else [f"column {i + 1}" for i in range(n)]
+    names = _unique_names(names)
+    lines: list[int] = []
+    rows: list[list[str]] = []
+    for line, row in _rows(raw, path, layout):
+        if len(row) != n:
+            first = layout.skip_lines + (layout.names is None)
+            raise DataError(f"{path}: line {line} has {len(row)} cells, expected {n} like line {first}")
+        rows.append(row)
+        lines.append(line)
+    if not rows:
+        raise DataError(f"{path}: has a header but no rows")
+    table = np.array(rows, dtype=object)
+    cells = {name: _stripped(table[:, i]) for i, name in enumerate(names)}
+    if missing == "error":
+        for i, name in enumerate(names):
+            gone = np.flatnonzero(np.equal(cells[name], None))
+            if len(gone):
+                raise DataError(f"{path}: line {lines[gone[0]]}, column {i + 1} ({name!r}): missing value "
+                                "(--missing error)")
+    if label is None:
+        return ReadFrame(Frame(cells, path), None)
+    label_name = names[label]
+    keep = ~np.equal(cells[label_name], None)
+    labels = cells.pop(label_name)[keep]
+    if not keep.any():
+        raise DataError(f"{path}: every label (column {label_name!r}) is missing")
+    frame = Frame({name: values[keep] for name, values in cells.items()}, path, None)
+    distinct, index = np.unique(labels.astype(str), return_inverse=True)
+    return ReadFrame(frame, _label_values((distinct, index), path, repr(label_name)), int((~keep).sum()))
+
+
+def _stripped(column: NDArray[np.object_]) -> NDArray[np.object_]:
+    out = np.empty(len(column), dtype=object)
+    for i, cell in enumerate(column):
+        text = cell.strip()
+        out[i] = None if text in MISSING_CELLS else text
+    return out
+
+
+def _unique_names(names: Sequence[str]) -> list[str]:
+    """Header names stripped, an empty one as ``column N``, and a repeated one with ``.1``, ``.2``
+    added (pandas' rule), so that every column has its own name."""
+    out: list[str] = []
+    for i, name in enumerate(names):
+        name = name.strip() or ("" if i == 0 else f"column {i + 1}")
+        base, k = name, 0
+        while name in out:
+            k += 1
+            name = f"{base}.{k}"
+        out.append(name)
+    return out
