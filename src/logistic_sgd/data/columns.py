@@ -289,11 +289,11 @@ def read_frame(path: str | Path, label_column: str | int | None = None, *, requi
     table = np.array(rows, dtype=object)
     cells = {name: _stripped(table[:, i]) for i, name in enumerate(names)}
     if missing == "error":
-        for i, name in enumerate(names):
-            gone = np.flatnonzero(np.equal(cells[name], None))
-            if len(gone):
-                raise DataError(f"{path}: line {lines[gone[0]]}, column {i + 1} ({name!r}): missing value "
-                                "(--missing error)")
+        gone = np.equal(table, None) | np.isin(np.char.strip(table.astype(str)), list(MISSING_CELLS))
+        if gone.any():
+            row, i = np.argwhere(gone)[0]
+            raise DataError(f"{path}: line {lines[row]}, column {i + 1} ({names[i]!r}): missing value "
+                            "(--missing error)")
     if label is None:
         return ReadFrame(Frame(cells, path), None)
     label_name = names[label]
