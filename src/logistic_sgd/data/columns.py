@@ -113,6 +113,25 @@ class Frame:
         return cls(cells, source, label)
 
 
+def table_columns(table: Any) -> tuple[Frame, list[str]] | None:
+    """A pandas ``DataFrame`` or a pyarrow ``Table`` as a :class:`Frame`, and the names of its
+    columns whose type is not a number (strings, categoricals, booleans: the categories, by
+    scikit-learn's ``categorical_features="from_dtype"`` rule); ``None`` for anything else."""
+    if hasattr(table, "column_names") and hasattr(table, "schema"):  # pyarrow.Table
+        import pyarrow.types as pat
+
+        columns = {str(name): table.column(i).to_pylist() for i, name in enumerate(table.column_names)}
+        words = [str(f.name) for f in table.schema
+                 if not (pat.is_integer(f.type) or pat.is_floating(f.type) or pat.is_decimal(f.type))]
+    elif hasattr(table, "columns") and hasattr(table, "dtypes") and hasattr(table, "iloc"):  # pandas.DataFrame
+        columns = {str(name): table.iloc[:, i].tolist() for i, name in enumerate(table.columns)}
+        words = [str(name) for name, dtype in zip(table.columns, table.dtypes, strict=True)
+                 if getattr(dtype, "kind", "O") not in "iuf"]
+    else:
+        return None
+    return Frame.from_columns(columns, source="X"), words
+
+
 def cells_of(values: Sequence[Any] | NDArray) -> NDArray[np.object_]:
     """Any column of values as cells: text stripped, ``None`` for missing (None, NaN, a missing
     marker); floats that are whole numbers as whole numbers (``3.0`` as ``"3"``)."""
