@@ -47,11 +47,13 @@ _NUMBER = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*|\s*[+-]?(
 class Frame:
     """Named columns of equal length: ``cells[name]`` an object array of ``str`` (stripped of
     white space) with ``None`` for a missing cell. ``source`` names where the rows came from (for
-    messages); ``label`` is the label column's name when the rows were read with one."""
+    messages); ``label`` is the label column's name when the rows were read with one (its cells
+    are not among the columns); ``unlabelled`` counts the rows left out for a missing label."""
 
     cells: dict[str, NDArray[np.object_]]
     source: Path | str = "table"
     label: str | None = None
+    unlabelled: int = 0
     _numbers: dict[str, NDArray[np.float64] | None] = field(default_factory=dict, repr=False)
 
     @property
@@ -191,12 +193,12 @@ def detect_kinds(
     :class:`DataError` listing its columns); they override what the cells say.
     """
     names = [n for n in frame.names if n != frame.label]
+    if frame.label is not None and frame.label in {*categorical, *ignore, *(features or ())}:
+        raise DataError(f"{frame.source}: column {frame.label!r} holds the labels; it cannot be a feature too")
     for given in (categorical, ignore, features or ()):
         unknown = [n for n in given if n not in frame.cells]
         if unknown:
             raise DataError(f"{frame.source}: no column named {unknown[0]!r} (columns: {_listed(list(frame.names))})")
-    if frame.label is not None and frame.label in {*categorical, *ignore, *(features or ())}:
-        raise DataError(f"{frame.source}: column {frame.label!r} holds the labels; it cannot be a feature too")
     choices = []
     for position, name in enumerate(names):
         if name in ignore or (features is not None and name not in features):
@@ -274,11 +276,13 @@ class ReadFrame:
 
 
 def read_frame(path: str | Path, label_column: str | int | None = None, *, require_label: bool = True,
-               missing: str = "impute") -> ReadFrame:
+               missing: str = "impute", find_label: bool = True) -> ReadFrame:
     """Read a CSV/TSV file (the format of :mod:`.tabular`) as named columns of cells.
 
     A file without a header row gets the names ``column 1``, ``column 2``, ... Rows whose label is
-    missing are left out and counted (``missing="error"``: refused, as is any missing cell).
+    missing are left out and counted (``missing="error"``: refused, as is any missing cell). With
+    ``find_label=False`` and no ``label_column``, every column is read as a feature (rows to
+    classify, whose columns a model picks by name).
 
     Raises
     ------
@@ -291,7 +295,7 @@ def read_frame(path: str | Path, label_column: str | int | None = None, *, requi
     path = Path(path)
     raw = read_bytes(path)
     layout = _Layout.sniff(path, raw)
-    label = layout.label_index(label_column, require_label)
+    label = layout.label_index(label_column, require_label) if find_label or label_column is not None else None
     n = layout.n_columns
     names = layout.names if layout.names is not None else [f"column {i + 1}" for i in range(n)]
     names = _unique_names(names)
@@ -320,7 +324,7 @@ def read_frame(path: str | Path, label_column: str | int | None = None, *, requi
     labels = cells.pop(label_name)[keep]
     if not keep.any():
         raise DataError(f"{path}: every label (column {label_name!r}) is missing")
-    frame = Frame({name: values[keep] for name, values in cells.items()}, path, None)
+    frame = Frame({name: values[keep] for name, values in cells.items()}, path, label_name, int((~keep).sum()))
     distinct, index = np.unique(labels.astype(str), return_inverse=True)
     return ReadFrame(frame, _label_values((distinct, index), path, repr(label_name)), int((~keep).sum()))
 

@@ -1,0 +1,126 @@
+"""A table's way from its file to the model's features: read, split, and its columns fitted.
+
+A CSV/TSV file whose feature columns are all numbers, none missing, none an identifier, is read
+as before (:func:`.tabular.read_table`: a float matrix, standardised by :mod:`.scaling`). Any
+other table (a category column, a missing cell, an identifier column, or columns named by the
+user) is read as named columns (:func:`.columns.read_frame`); its splits are cut from the rows
+as for any table, and then its column pipeline (:class:`.preprocess.Preprocessor`) is fitted on
+the training split and applied to all three, or a model's pipeline is applied as it was stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import DataError, UsageError
+from .columns import _ID_NAME, _ID_SUFFIX, Frame, _row_numbers, read_frame
+from .preprocess import Preprocessor
+from .splits import Examples
+
+MISSING_CHOICES = ("impute", "error")
+
+
+@dataclass(frozen=True)
+class TableOptions:
+    """How a table's columns are taken.
+
+    Parameters
+    ----------
+    categorical : sequence of str
+        Columns read as categories whatever their cells (small-integer codes, say).
+    ignore : sequence of str
+        Columns left out.
+    features : sequence of str, optional
+        The only columns to use (identifiers among them too); the others are left out.
+    missing : {"impute", "error"}
+        ``impute``: missing cells are imputed (numbers) or a level of their own (categories), and
+        rows without a label are left out, counted in the log; ``error``: any missing cell is
+        refused, naming its line and column.
+    columns : Preprocessor, optional
+        A fitted pipeline (a model's) to apply instead of fitting one on the training split.
+    """
+
+    categorical: Sequence[str] = ()
+    ignore: Sequence[str] = ()
+    features: Sequence[str] | None = None
+    missing: str = "impute"
+    columns: Preprocessor | None = None
+
+    def __post_init__(self) -> None:
+        if self.missing not in MISSING_CHOICES:
+            raise UsageError(f"missing must be one of {', '.join(MISSING_CHOICES)}, got {self.missing!r}", "missing")
+
+    @property
+    def by_name(self) -> bool:
+        """Whether the columns must be read by name (the user named some, or a model takes them so)."""
+        return bool(self.categorical or self.ignore or self.features is not None or self.columns is not None)
+
+
+def read_table_examples(path: Path, label_column: str | int | None, options: TableOptions | None = None,
+                        by_name: bool = False) -> Examples:
+    """The labelled rows of a CSV/TSV file: a float matrix when every feature column is a number
+    (and nothing asks for names), else a :class:`Frame` of named columns (``by_name`` forces it)."""
+    from .tabular import read_table
+
+    options = options or TableOptions()
+    if not (options.by_name or by_name):
+        try:
+            table = read_table(path, label_column)
+        except DataError as first:
+            if options.missing == "error" and "missing" in str(first):
+                raise
+            return _frame_examples(path, label_column, options, first)
+        if not _has_identifier(table.feature_names, table.x) or table.pixels:
+            return Examples(table.x, table.labels, path, feature_names=table.feature_names)  # type: ignore[arg-type]
+    return _frame_examples(path, label_column, options, None)
+
+
+def _frame_examples(path: Path, label_column: str | int | None, options: TableOptions,
+                    first: DataError | None) -> Examples:
+    try:
+        read = read_frame(path, label_column, missing=options.missing)
+    except DataError:
+        if first is not None and "is not UTF-8" in str(first):
+            raise first from None
+        raise
+    return Examples(read.frame, read.labels, path, feature_names=read.frame.names)  # type: ignore[arg-type]
+
+
+def _has_identifier(names: Sequence[str] | None, x: Any) -> bool:
+    """Whether a numeric table holds a column that is an identifier (by its name, or row numbers first)."""
+    if names is None:
+        return False
+    named = any(_ID_NAME.fullmatch(n.strip()) or _ID_SUFFIX.fullmatch(n.strip()) for n in names)
+    return named or (x.shape[1] > 1 and _row_numbers(np.asarray(x[:, 0], dtype=np.float64)))
+
+
+def fit_columns(arrays: dict[str, Any], options: TableOptions | None) -> tuple[dict[str, Any], Preprocessor | None]:
+    """``arrays`` (``{split}_x`` and ``{split}_y``) with the frames made features: the pipeline
+    fitted on ``train_x`` (or ``options.columns``) and applied to each split; and that pipeline
+    (None when ``train_x`` is not a :class:`Frame`)."""
+    train = arrays["train_x"]
+    if not isinstance(train, Frame):
+        return arrays, None
+    options = options or TableOptions()
+    pre = options.columns or Preprocessor.fit(train, train.label, categorical=options.categorical,
+                                              ignore=options.ignore, features=options.features)
+    out = dict(arrays)
+    for split in ("train", "valid", "test"):
+        x = arrays[f"{split}_x"]
+        if not isinstance(x, Frame):
+            raise DataError(f"{split} examples are a matrix of numbers, but the training table has named columns; "
+                            "give a table with a header")
+        out[f"{split}_x"] = pre.transform(x)
+    return out, pre
+
+
+def rows_to_classify(path: Path, columns: Preprocessor, label_column: str | int | None = None) -> Frame:
+    """A CSV/TSV file's rows as the model's columns take them, by name, in any order; the label
+    column (``label_column``, or the training table's by name) and any other column left out."""
+    read = read_frame(path, label_column, require_label=label_column is not None, find_label=False)
+    return read.frame.without([columns.label] if columns.label else [])
