@@ -218,7 +218,7 @@ class Preprocessor:
                                 f"not read as features yet; leave it out with --ignore-columns {choice.name}")
         kept = [c for c in choices if c.kind not in DROPPED]
         if not kept:
-            ids = [c.name for c in choices if c.kind == "identifier"]
+            ids = [c.name for c in choices if c.kind in ("identifier", "empty")]
             why = (f"every feature column is an identifier or empty ({', '.join(ids)})" if ids else
                    "no feature column is left")
             raise DataError(f"{frame.source}: {why}; name the columns to use with --features (or --categorical)")

@@ -85,7 +85,7 @@ def _frame_examples(path: Path, label_column: str | int | None, options: TableOp
     try:
         read = read_frame(path, label_column, missing=options.missing)
     except DataError:
-        if first is not None and "is not UTF-8" in str(first):
+        if first is not None and ("is not UTF-8" in str(first) or "not a finite number" in str(first)):
             raise first from None
         raise
     return Examples(read.frame, read.labels, path, feature_names=read.frame.names)  # type: ignore[arg-type]
