@@ -130,7 +130,7 @@ CASES: list[tuple[str, Callable[[Path, Path], list[str]], str]] = [
      "--features"),
     ("CSV column of free text", lambda t, i: [*TRAIN, "--data", str(_csv(t, "label,note\n" + "".join(
         f"{k % 2},the note of row {k} says little\n" for k in range(40))))],
-     "data.csv: column 'note' holds free text (6.0 words a cell), which is not read as features yet; leave it out "
+     "data.csv: column 'note' holds free text (7.0 words a cell), which is not read as features yet; leave it out "
      "with --ignore-columns note"),
     ("CSV whose labels are all missing", lambda t, i: [*TRAIN, "--data", str(_csv(t, "a,b,label\n1,x,\n2,y,NA\n"))],
      "data.csv: every label (column 'label') is missing"),

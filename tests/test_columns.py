@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from logistic_sgd.config import TrainConfig
 from logistic_sgd.data.columns import Frame, detect_kinds, read_frame
 from logistic_sgd.data.preprocess import MIN_COUNT, Preprocessor
 from logistic_sgd.errors import DataError
+from logistic_sgd.training.config import TrainConfig
 from logistic_sgd.training.defaults import DataSummary, choose_defaults
 
 TABLES = Path(__file__).parent / "data" / "tables"

@@ -193,12 +193,7 @@ def detect_kinds(
     :class:`DataError` listing its columns); they override what the cells say.
     """
     names = [n for n in frame.names if n != frame.label]
-    if frame.label is not None and frame.label in {*categorical, *ignore, *(features or ())}:
-        raise DataError(f"{frame.source}: column {frame.label!r} holds the labels; it cannot be a feature too")
-    for given in (categorical, ignore, features or ()):
-        unknown = [n for n in given if n not in frame.cells]
-        if unknown:
-            raise DataError(f"{frame.source}: no column named {unknown[0]!r} (columns: {_listed(list(frame.names))})")
+    check_named(frame, [*categorical, *ignore, *(features or ())])
     choices = []
     for position, name in enumerate(names):
         if name in ignore or (features is not None and name not in features):
@@ -212,6 +207,15 @@ def detect_kinds(
         else:
             choices.append(_by_cells(frame, name, position, named=True))
     return choices
+
+
+def check_named(frame: Frame, named: Collection[str]) -> None:
+    """Raise :class:`DataError` unless every name in ``named`` is a feature column of ``frame``."""
+    if frame.label is not None and frame.label in named:
+        raise DataError(f"{frame.source}: column {frame.label!r} holds the labels; it cannot be a feature too")
+    unknown = [n for n in named if n not in frame.cells]
+    if unknown:
+        raise DataError(f"{frame.source}: no column named {unknown[0]!r} (columns: {_listed(list(frame.names))})")
 
 
 def _by_cells(frame: Frame, name: str, position: int, named: bool) -> Choice:
@@ -289,12 +293,12 @@ def read_frame(path: str | Path, label_column: str | int | None = None, *, requi
     DataError
         One line naming the file, and the line and column where there is one.
     """
-    from .idx import read_bytes
-    from .tabular import _label_values, _Layout, _rows
+    from .formats.idx import read_bytes
+    from .formats.tabular import _label_values, _Layout, _rows
 
     path = Path(path)
     raw = read_bytes(path)
-    layout = _Layout.sniff(path, raw)
+    layout = _Layout.sniff(path, raw, label_column)
     label = layout.label_index(label_column, require_label) if find_label or label_column is not None else None
     n = layout.n_columns
     names = layout.names if layout.names is not None else [f"column {i + 1}" for i in range(n)]

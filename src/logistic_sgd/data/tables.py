@@ -18,11 +18,13 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError, UsageError
-from .columns import _ID_NAME, _ID_SUFFIX, Frame, _row_numbers, read_frame
+from .columns import _ID_NAME, _ID_SUFFIX, Frame, _row_numbers, check_named, read_frame
 from .preprocess import Preprocessor
 from .splits import Examples
 
 MISSING_CHOICES = ("impute", "error")
+_NOT_A_TABLE_OF_COLUMNS = ("not a finite number", "not UTF-8", "corrupt or truncated", "label column")
+"""What the matrix reader refuses that named columns would not mend (any other problem is looked at again)."""
 
 
 @dataclass(frozen=True)
@@ -65,29 +67,24 @@ def read_table_examples(path: Path, label_column: str | int | None, options: Tab
                         by_name: bool = False) -> Examples:
     """The labelled rows of a CSV/TSV file: a float matrix when every feature column is a number
     (and nothing asks for names), else a :class:`Frame` of named columns (``by_name`` forces it)."""
-    from .tabular import read_table
+    from .formats.tabular import read_table
 
     options = options or TableOptions()
     if not (options.by_name or by_name):
         try:
             table = read_table(path, label_column)
         except DataError as first:
-            if options.missing == "error" and "missing" in str(first):
+            if any(why in str(first) for why in _NOT_A_TABLE_OF_COLUMNS):
                 raise
-            return _frame_examples(path, label_column, options, first)
+            return _frame_examples(path, label_column, options)
         if not _has_identifier(table.feature_names, table.x) or table.pixels:
             return Examples(table.x, table.labels, path, feature_names=table.feature_names)  # type: ignore[arg-type]
-    return _frame_examples(path, label_column, options, None)
+    return _frame_examples(path, label_column, options)
 
 
-def _frame_examples(path: Path, label_column: str | int | None, options: TableOptions,
-                    first: DataError | None) -> Examples:
-    try:
-        read = read_frame(path, label_column, missing=options.missing)
-    except DataError:
-        if first is not None and ("is not UTF-8" in str(first) or "not a finite number" in str(first)):
-            raise first from None
-        raise
+def _frame_examples(path: Path, label_column: str | int | None, options: TableOptions) -> Examples:
+    read = read_frame(path, label_column, missing=options.missing)
+    check_named(read.frame, [*options.categorical, *options.ignore, *(options.features or ())])
     return Examples(read.frame, read.labels, path, feature_names=read.frame.names)  # type: ignore[arg-type]
 
 

@@ -27,7 +27,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import TrainConfig
+from .config import TrainConfig
 
 SMALL_CELLS = 10_000_000
 OPTIMISATION = frozenset(("optimizer", "learning_rate", "batch_size", "momentum", "nesterov", "l1", "l2",
@@ -94,3 +94,11 @@ def _scoring_batch(n_valid: int, limit: int) -> int:
     or ``limit`` itself when that divisor is less than half of it."""
     divisor = next(b for b in range(min(n_valid, limit), 0, -1) if n_valid % b == 0)
     return divisor if 2 * divisor >= limit else limit
+
+
+def summary_of(datasets: Any, images: bool) -> DataSummary:
+    """The :class:`DataSummary` of three (x, y) splits; ``images``: whether ``x`` are image pixels."""
+    from ..data.rows import CSR
+
+    (x, _), (vx, _), (tx, _) = datasets
+    return DataSummary(len(x), len(vx), len(tx), x.shape[1], images=images, sparse=isinstance(x, CSR))

@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from .data.columns import MISSING_CELLS
-from .data.preprocess import CategoryColumn, NumberColumn, Preprocessor
+from ..data.columns import MISSING_CELLS
+from ..data.preprocess import CategoryColumn, NumberColumn, Preprocessor
 
 ML_OPSET = 3  # LabelEncoder with string keys and int64 values (ai.onnx.ml 2), Imputer and Scaler (1)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -42,3 +43,19 @@ def coefficient_lines(W: NDArray[np.floating], feature_names: Sequence[str], cla
     """One line per class: ``  CLASS: +1.234 feature, -0.567 column=level, ...``."""
     return [f"  {name}: " + ", ".join(f"{c.weight:+.3f} {c.feature}" for c in row)
             for name, row in zip(class_names, largest(W, feature_names, k), strict=True)]
+
+
+def feature_names_of(classifier: Any, meta: dict[str, Any]) -> tuple[str, ...] | None:
+    """A :class:`~logistic_sgd.classifier.Classifier`'s feature names: its columns', or a table's
+    header kept in its model file's metadata (``meta``); None when it has none (images)."""
+    if classifier.columns is not None:
+        return classifier.columns.feature_names
+    names = meta.get("feature_names")
+    ok = isinstance(names, list) and len(names) == classifier.model.n_in and all(isinstance(n, str) for n in names)
+    return tuple(names) if ok else None
+
+
+def scale_words(classifier: Any) -> str:
+    """What the weights are per: standardised features, or features as read."""
+    standardised = classifier.columns is not None or classifier.scaler is not None
+    return "standardised features" if standardised else "features as read"
