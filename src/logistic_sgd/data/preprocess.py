@@ -131,12 +131,12 @@ class CategoryColumn:
         present = cells[~np.equal(cells, None)]
         counts = Counter(present.tolist())
         ranked = sorted(counts, key=lambda level: (-counts[level], level))
-        kept = [level for level in ranked if counts[level] >= MIN_COUNT][:MAX_LEVELS]
-        if not kept and ranked:  # every level rare: keep them, there is nothing to fold into
-            kept = ranked[:MAX_LEVELS]
-        rare = [level for level in ranked if level not in set(kept)]
+        frequent = [level for level in ranked if counts[level] >= MIN_COUNT][:MAX_LEVELS]
+        if not frequent and ranked:  # every level rare: each its own, there is nothing to fold into
+            frequent = ranked[:MAX_LEVELS]
+        rare = [level for level in ranked if level not in set(frequent)]
         open_other = len(rare) > MAX_STORED
-        return cls(name, tuple(sorted(kept)), () if open_other else tuple(sorted(rare)),
+        return cls(name, tuple(sorted(frequent)), () if open_other else tuple(sorted(rare)),
                    bool(len(present) < len(cells)), open_other, len(counts))
 
     @property
@@ -216,15 +216,15 @@ class Preprocessor:
             if choice.kind not in DROPPED and choice.kind not in TRANSFORMS:
                 raise DataError(f"{frame.source}: column {choice.name!r} holds free text ({choice.why}), which is "
                                 f"not read as features yet; leave it out with --ignore-columns {choice.name}")
-        kept = [c for c in choices if c.kind not in DROPPED]
-        if not kept:
+        used = [c for c in choices if c.kind not in DROPPED]
+        if not used:
             ids = [c.name for c in choices if c.kind in ("identifier", "empty")]
             why = (f"every feature column is an identifier or empty ({', '.join(ids)})" if ids else
                    "no feature column is left")
             raise DataError(f"{frame.source}: {why}; name the columns to use with --features (or --categorical)")
         order = {kind: i for i, kind in enumerate(TRANSFORMS)}
-        kept.sort(key=lambda c: order[c.kind])
-        transforms = tuple(TRANSFORMS[c.kind].fit(frame, c.name) for c in kept)
+        used.sort(key=lambda c: order[c.kind])
+        transforms = tuple(TRANSFORMS[c.kind].fit(frame, c.name) for c in used)
         return cls(transforms, tuple(choices), label)
 
     @property
