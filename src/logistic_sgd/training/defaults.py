@@ -81,7 +81,8 @@ def choose_defaults(
     if "batch_size" not in given and config.batch_size > smallest:
         batch = _scoring_batch(summary.n_valid, smallest)
         changes["batch_size"] = batch
-        split = min((summary.n_train, "training"), (summary.n_valid, "validation"), (summary.n_test, "test"))
+        split = min((summary.n_valid, "validation"), (summary.n_test, "test"), (summary.n_train, "training"),
+                    key=lambda sized: sized[0])
         scored = summary.n_valid - summary.n_valid % batch
         whole = "the whole validation set" if scored == summary.n_valid else f"{scored} of the validation examples"
         reasons.append(f"batch size {batch}: the default {config.batch_size} is larger than the {split[1]} set "
