@@ -256,7 +256,7 @@ def test_column_pipeline_on_any_cells(columns: list[list[object]], later: list[o
 @given(spec=st.binary(max_size=400))
 def test_model_file_with_any_column_pipeline(tmp_path: Path, spec: bytes) -> None:
     """A model file whose stored columns are any bytes: it loads, or says in one line that they are malformed."""
-    from logistic_sgd.persist import load_classifier
+    from logistic_sgd.outputs.persist import load_classifier
 
     path = tmp_path / "m.npz"
     save_model(path, LogisticRegression(3, 2), {"data": "fuzz"})

@@ -72,8 +72,11 @@ class Frame:
         return len(next(iter(self.cells.values()))) if self.cells else 0
 
     def __getitem__(self, rows: Any) -> Frame:
-        """The rows ``rows`` (an index array, a mask or a slice) of every column."""
-        return Frame({name: values[rows] for name, values in self.cells.items()}, self.source, self.label)
+        """The rows ``rows`` (an index array, a mask or a slice) of every column (and of the numbers
+        already read from them)."""
+        numbers = {name: None if values is None else values[rows] for name, values in self._numbers.items()}
+        return Frame({name: values[rows] for name, values in self.cells.items()}, self.source, self.label,
+                     _numbers=numbers)
 
     def missing(self, name: str) -> NDArray[np.bool_]:
         """Which cells of column ``name`` are missing."""
@@ -165,9 +168,10 @@ def _as_numbers(cells: NDArray[np.object_]) -> NDArray[np.float64] | None:
         values = filled.astype(np.float64)
     except (ValueError, OverflowError):
         return None
-    present = ~np.equal(cells, None)
-    if not all(_NUMBER.fullmatch(cell) for cell in cells[present]):  # float() also takes "1_0", "nan", ...
-        return None
+    present = cells[~np.equal(cells, None)]
+    joined = "\x00".join(present).lower()
+    if ("_" in joined or "nan" in joined) and not all(_NUMBER.fullmatch(cell) for cell in present):
+        return None  # float() also takes "1_0" and "NAN", which are not numbers here
     return values
 
 
@@ -228,16 +232,16 @@ def _by_cells(frame: Frame, name: str, position: int, named: bool) -> Choice:
             return Choice(name, "identifier", "row numbers")
         return Choice(name, "number")
     cells = frame.cells[name]
-    present = cells[~np.equal(cells, None)]
-    words = np.fromiter((len(c.split()) for c in present), dtype=np.int64, count=len(present))
-    if len(present) and words.mean() >= TEXT_WORDS:
-        return Choice(name, "text", f"{words.mean():.1f} words a cell")
-    distinct = len(set(present.tolist()))
-    if named and len(present) >= MIN_IDENTIFIER_ROWS and distinct == len(present):
+    levels, counts = np.unique(cells[~np.equal(cells, None)].astype(str), return_counts=True)
+    n = int(counts.sum())
+    words = sum(len(level.split()) * int(count) for level, count in zip(levels.tolist(), counts, strict=True)) / n
+    if words >= TEXT_WORDS:
+        return Choice(name, "text", f"{words:.1f} words a cell")
+    if named and n >= MIN_IDENTIFIER_ROWS and len(levels) == n:
         return Choice(name, "identifier", "a different value in every row")
-    if any(_NUMBER.fullmatch(c) for c in present):
+    if any(_NUMBER.fullmatch(level) for level in levels.tolist()):
         return Choice(name, "category", "mixed numbers and words")
-    if {c.lower() for c in present} <= BOOLEAN:
+    if {level.lower() for level in levels.tolist()} <= BOOLEAN:
         return Choice(name, "category", "boolean")
     return Choice(name, "category")
 
@@ -315,6 +319,7 @@ def read_frame(path: str | Path, label_column: str | int | None = None, *, requi
         raise DataError(f"{path}: has a header but no rows")
     table = np.array(rows, dtype=object)
     cells = {name: _stripped(table[:, i]) for i, name in enumerate(names)}
+    numbers = {name: _as_numbers(values) for name, values in cells.items()}  # once, for every split cut later
     if missing == "error":
         gone = np.equal(table, None) | np.isin(np.char.strip(table.astype(str)), list(MISSING_CELLS))
         if gone.any():
@@ -322,22 +327,24 @@ def read_frame(path: str | Path, label_column: str | int | None = None, *, requi
             raise DataError(f"{path}: line {lines[row]}, column {i + 1} ({names[i]!r}): missing value "
                             "(--missing error)")
     if label is None:
-        return ReadFrame(Frame(cells, path), None)
+        return ReadFrame(Frame(cells, path, _numbers=numbers), None)
     label_name = names[label]
     keep = ~np.equal(cells[label_name], None)
     labels = cells.pop(label_name)[keep]
+    numbers.pop(label_name)
     if not keep.any():
         raise DataError(f"{path}: every label (column {label_name!r}) is missing")
-    frame = Frame({name: values[keep] for name, values in cells.items()}, path, label_name, int((~keep).sum()))
+    frame = Frame({name: values[keep] for name, values in cells.items()}, path, label_name, int((~keep).sum()),
+                  _numbers={name: None if values is None else values[keep] for name, values in numbers.items()})
     distinct, index = np.unique(labels.astype(str), return_inverse=True)
     return ReadFrame(frame, _label_values((distinct, index), path, repr(label_name)), int((~keep).sum()))
 
 
 def _stripped(column: NDArray[np.object_]) -> NDArray[np.object_]:
-    out = np.empty(len(column), dtype=object)
-    for i, cell in enumerate(column):
-        text = cell.strip()
-        out[i] = None if text in MISSING_CELLS else text
+    """Cells stripped of white space, ``None`` for a missing one."""
+    text = np.char.strip(column.astype(str))
+    out = text.astype(object)
+    out[np.isin(text, list(MISSING_CELLS))] = None
     return out
 
 

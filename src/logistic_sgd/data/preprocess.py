@@ -156,9 +156,10 @@ class CategoryColumn:
         k = len(self.features)
         codes = self.codes()
         other = len(self.levels) if self.open_other else k
-        index = np.fromiter((k if c is None else codes.get(c, other) for c in cells), dtype=np.intp, count=len(cells))
-        if self.missing:
-            index[np.equal(cells, None)] = k - 1
+        gone = np.equal(cells, None)
+        distinct, inverse = np.unique(np.where(gone, "", cells).astype(str), return_inverse=True)
+        index = np.array([codes.get(level, other) for level in distinct.tolist()], dtype=np.intp)[inverse.ravel()]
+        index[gone] = k - 1 if self.missing else k
         out = np.zeros((len(cells), k + 1))
         out[np.arange(len(cells)), index] = 1.0
         return out[:, :k]
