@@ -270,3 +270,17 @@ def test_the_estimator_takes_a_pandas_frame_with_categorical_columns() -> None:
     y = frame.pop("species")
     est = LogisticSGDClassifier(optimizer="lbfgs", l2=1e-3).fit(frame, y)
     assert "island=Biscoe" in est.get_feature_names_out() and est.score(frame, y) > 0.95
+
+
+def test_the_defaults_keep_what_the_user_gave_and_leave_images_alone(tmp_path: Path, idx_folder: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    data = str(TABLES / "pima.csv.gz")
+    assert main(["train", "--data", data, "--label-column", "type", "--learn", "0.05", "--n-epochs", "20",
+                 "--model-out", str(tmp_path / "m.npz"), "-q"]) == 0  # an abbreviated flag is a flag given
+    out = capsys.readouterr().out
+    assert "optimizer lbfgs" not in out and "... defaults: batch size 20: the default 600 is larger" in out
+    assert load_classifier(tmp_path / "m.npz").model.metadata["hyperparameters"]["optimizer"] == "sgd"
+    # images keep the original experiment's numbers: the default batch is refused as before
+    assert main(["train", "--data", str(idx_folder), "--n-epochs", "1", "--model-out", str(tmp_path / "i.npz")]) == 2
+    captured = capsys.readouterr()
+    assert "... defaults" not in captured.out and "--batch-size 600 is larger than the" in captured.err

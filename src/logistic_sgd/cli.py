@@ -34,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a usage error already printed as one line
         return exc.code if isinstance(exc.code, int) else 0
-    args.given = _given(sys.argv[1:] if argv is None else argv)
+    args.given = _given(parser, sys.argv[1:] if argv is None else argv)
     try:
         return int(args.func(args) or 0)
     except LogisticSGDError as exc:
@@ -223,9 +223,22 @@ def _names(text: str) -> tuple[str, ...]:
     return names
 
 
-def _given(argv: Sequence[str]) -> set[str]:
-    """The settings a command line gives: each ``--flag`` as its parameter name (``learning_rate``)."""
-    return {arg[2:].split("=")[0].replace("-", "_") for arg in argv if arg.startswith("--")}
+def _given(parser: argparse.ArgumentParser, argv: Sequence[str]) -> set[str]:
+    """The settings a command line gives: each ``--flag`` (or an abbreviation argparse took for it)
+    as its parameter name (``learning_rate``)."""
+    flags: dict[str, str] = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                flags |= {s: a.dest for a in sub._actions for s in a.option_strings if s.startswith("--")}
+    given = set()
+    for arg in argv:
+        name = arg.split("=")[0]
+        if name.startswith("--"):
+            found = [dest for flag, dest in flags.items() if flag == name] or \
+                [dest for flag, dest in flags.items() if flag.startswith(name)]
+            given |= set(found[:1]) if len(set(found)) == 1 else set()
+    return given
 
 
 def _column(text: str) -> str | int:
