@@ -216,7 +216,7 @@ def run_experiment(
     for line in loaded.columns.describe() if loaded.columns is not None else ():
         print(f"... {line}", file=out, flush=True)
     if given is not None:
-        changes, reasons = choose_defaults(summary_of(loaded), config, given)
+        changes, reasons = choose_defaults(summary_of(loaded.datasets, loaded.images), config, given)
         config = replace(config, **changes)
         config.validate()
         for reason in reasons:

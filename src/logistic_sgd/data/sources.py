@@ -99,11 +99,6 @@ class LoadedData:
     columns: Preprocessor | None = None
 
     @property
-    def sparse(self) -> bool:
-        """Whether the training rows are sparse (a :class:`CSR`)."""
-        return isinstance(self.datasets[0][0], CSR)
-
-    @property
     def images(self) -> bool:
         """Whether ``x`` are image pixels (scaled ``x / 255`` as the original tutorial's) rather than other features."""
         return self.image_shape is not None

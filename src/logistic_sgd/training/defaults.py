@@ -97,7 +97,9 @@ def _scoring_batch(n_valid: int, limit: int) -> int:
     return divisor if 2 * divisor >= limit else limit
 
 
-def summary_of(loaded: Any) -> DataSummary:
-    """The :class:`DataSummary` of a :class:`~logistic_sgd.data.LoadedData`."""
-    (x, _), (vx, _), (tx, _) = loaded.datasets
-    return DataSummary(len(x), len(vx), len(tx), x.shape[1], images=loaded.images, sparse=loaded.sparse)
+def summary_of(datasets: Any, images: bool) -> DataSummary:
+    """The :class:`DataSummary` of three (x, y) splits; ``images``: whether ``x`` are image pixels."""
+    from ..data.rows import is_sparse
+
+    (x, _), (vx, _), (tx, _) = datasets
+    return DataSummary(len(x), len(vx), len(tx), x.shape[1], images=images, sparse=is_sparse(x))
