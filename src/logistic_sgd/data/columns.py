@@ -46,9 +46,11 @@ _NUMBER = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*|\s*[+-]?(
 @dataclass
 class Frame:
     """Named columns of equal length: ``cells[name]`` an object array of ``str`` (stripped of
-    white space) with ``None`` for a missing cell. ``source`` names where the rows came from (for
-    messages); ``label`` is the label column's name when the rows were read with one (its cells
-    are not among the columns); ``unlabelled`` counts the rows left out for a missing label."""
+    white space) with ``None`` for a missing cell, or ``None`` for a column read as numbers only
+    (:meth:`from_matrix`: its text is made from the numbers when asked for, :meth:`column_cells`).
+    ``source`` names where the rows came from (for messages); ``label`` is the label column's name
+    when the rows were read with one (its cells are not among the columns); ``unlabelled`` counts
+    the rows left out for a missing label."""
 
     cells: dict[str, NDArray[np.object_]]
     source: Path | str = "table"
@@ -69,18 +71,28 @@ class Frame:
         return np.dtype(object)
 
     def __len__(self) -> int:
-        return len(next(iter(self.cells.values()))) if self.cells else 0
+        if not self.cells:
+            return 0
+        name, cells = next(iter(self.cells.items()))
+        return len(cells if cells is not None else self._numbers[name])
 
     def __getitem__(self, rows: Any) -> Frame:
         """The rows ``rows`` (an index array, a mask or a slice) of every column (and of the numbers
         already read from them)."""
         numbers = {name: None if values is None else values[rows] for name, values in self._numbers.items()}
-        return Frame({name: values[rows] for name, values in self.cells.items()}, self.source, self.label,
-                     _numbers=numbers)
+        return Frame({name: None if values is None else values[rows] for name, values in self.cells.items()},
+                     self.source, self.label, _numbers=numbers)
 
     def missing(self, name: str) -> NDArray[np.bool_]:
         """Which cells of column ``name`` are missing."""
+        if self.cells[name] is None:
+            return np.isnan(self._numbers[name])  # type: ignore[arg-type]
         return np.equal(self.cells[name], None)
+
+    def column_cells(self, name: str) -> NDArray[np.object_]:
+        """Column ``name``'s cells as text (made from its numbers for a column read as numbers only)."""
+        cells = self.cells[name]
+        return cells if cells is not None else cells_of(self._numbers[name])  # type: ignore[arg-type]
 
     def numbers(self, name: str) -> NDArray[np.float64] | None:
         """Column ``name`` as float64 (NaN where missing), or None if a cell is not a number."""
@@ -93,7 +105,7 @@ class Frame:
         finite number (for a column that a model takes as numbers)."""
         values = self.numbers(name)
         if values is None or not np.isfinite(values[~np.isnan(values)]).all():
-            cells = self.cells[name]
+            cells = self.column_cells(name)
             for i, cell in enumerate(cells):
                 if cell is not None and (not _NUMBER.fullmatch(cell) or not np.isfinite(float(cell))):
                     what = "is not a finite number" if _NUMBER.fullmatch(cell) else "is not a number"
@@ -103,6 +115,14 @@ class Frame:
     def without(self, names: Iterable[str]) -> Frame:
         gone = set(names)
         return Frame({k: v for k, v in self.cells.items() if k not in gone}, self.source, self.label)
+
+    @classmethod
+    def from_matrix(cls, x: NDArray, names: Sequence[str], source: Path | str = "table",
+                    label: str | None = None) -> Frame:
+        """A frame over the columns of a float matrix (n, len(names)), NaN for missing, kept as
+        numbers: no text is made for them unless asked for (a column made a category)."""
+        numbers = {name: np.asarray(x[:, i], dtype=np.float64) for i, name in enumerate(names)}
+        return cls(dict.fromkeys(names), source, label, _numbers=numbers)  # type: ignore[arg-type]
 
     @classmethod
     def from_columns(cls, columns: Mapping[str, Sequence[Any] | NDArray], source: Path | str = "table",

@@ -288,7 +288,7 @@ class Preprocessor:
 def _levels_of(frame: Frame, name: str) -> NDArray[np.object_]:
     """Column ``name``'s cells as levels: text, whole numbers written without a decimal point
     (``3.0`` and ``3`` are one level), None for missing."""
-    cells = frame.cells[name]
+    cells = frame.column_cells(name)
     numbers = frame.numbers(name)
     if numbers is None:
         return cells

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError, UsageError
-from .columns import _ID_NAME, _ID_SUFFIX, Frame, _row_numbers, check_named, read_frame
+from .columns import _ID_NAME, _ID_SUFFIX, Frame, _row_numbers, _unique_names, check_named, read_frame
 from .preprocess import Preprocessor
 from .splits import Examples
 
@@ -70,16 +70,21 @@ def read_table_examples(path: Path, label_column: str | int | None, options: Tab
     from .formats.tabular import read_table
 
     options = options or TableOptions()
-    if not (options.by_name or by_name):
-        try:
-            table = read_table(path, label_column)
-        except DataError as first:
-            if any(why in str(first) for why in _NOT_A_TABLE_OF_COLUMNS):
-                raise
-            return _frame_examples(path, label_column, options)
-        if not _has_identifier(table.feature_names, table.x) or table.pixels:
-            return Examples(table.x, table.labels, path, feature_names=table.feature_names)  # type: ignore[arg-type]
-    return _frame_examples(path, label_column, options)
+    try:
+        table = read_table(path, label_column)
+    except DataError as first:
+        if any(why in str(first) for why in _NOT_A_TABLE_OF_COLUMNS):
+            raise
+        return _frame_examples(path, label_column, options)
+    named = options.by_name or by_name
+    if not named and (table.pixels or not _has_identifier(table.feature_names, table.x)):
+        return Examples(table.x, table.labels, path, feature_names=table.feature_names)  # type: ignore[arg-type]
+    if table.feature_names is None:  # no header: the columns are named as read_frame names them
+        return _frame_examples(path, label_column, options)
+    names = _unique_names(table.feature_names)  # as read_frame names them, for predict to find them
+    frame = Frame.from_matrix(table.x, names, path, table.label_name)  # numbers: no text kept
+    check_named(frame, [*options.categorical, *options.ignore, *(options.features or ())])
+    return Examples(frame, table.labels, path, feature_names=frame.names)  # type: ignore[arg-type]
 
 
 def _frame_examples(path: Path, label_column: str | int | None, options: TableOptions) -> Examples:
