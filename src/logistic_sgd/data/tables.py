@@ -1,11 +1,12 @@
 """A table's way from its file to the model's features: read, split, and its columns fitted.
 
 A CSV/TSV file whose feature columns are all numbers, none missing, none an identifier, is read
-as before (:func:`.tabular.read_table`: a float matrix, standardised by :mod:`.scaling`). Any
-other table (a category column, a missing cell, an identifier column, or columns named by the
-user) is read as named columns (:func:`.columns.read_frame`); its splits are cut from the rows
-as for any table, and then its column pipeline (:class:`.preprocess.Preprocessor`) is fitted on
-the training split and applied to all three, or a model's pipeline is applied as it was stored.
+as before (:func:`.formats.tabular.read_table`: a float matrix, standardised by :mod:`.scaling`).
+Any other table is read as named columns (a :class:`.columns.Frame`): one with a category column
+or a missing cell by :func:`.columns.read_frame`, one of numbers only (an identifier among them,
+or columns named by the user) over the float matrix, no text made. Its splits are cut from the
+rows as for any table, and then its column pipeline (:class:`.preprocess.Preprocessor`) is fitted
+on the training split and applied to all three, or a model's pipeline is applied as it was stored.
 """
 
 from __future__ import annotations
