@@ -15,6 +15,7 @@ import numpy as np
 
 from .backends import Backend, get_backend
 from .data import LoadedData, n_classes, open_dataset
+from .data.preprocess import Preprocessor
 from .data.scaling import Standardizer, fit_scaling
 from .data.splits import DEFAULT_FRACTIONS
 from .data.tables import TableOptions
@@ -71,7 +72,7 @@ class DataOptions:
     features: tuple[str, ...] | None = None
     missing: str = "impute"
 
-    def open(self, dataset: PathLike, keep_bytes: tuple[str, ...], columns: Any = None) -> LoadedData:
+    def open(self, dataset: PathLike, keep_bytes: tuple[str, ...], columns: Preprocessor | None = None) -> LoadedData:
         """Read ``dataset`` with these options (see :func:`~logistic_sgd.data.open_dataset`).
 
         Parameters

@@ -379,8 +379,19 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         return self.classes_[model.arrays.to_numpy(backend.predict(model, rows))]
 
     def get_feature_names_out(self, input_features: ArrayLike | None = None) -> NDArray[np.object_]:
-        """The names of the model's features: ``column`` and ``column=level`` after a table's
-        columns; else the input features' names (``feature_names_in_``, or ``x0``, ``x1``, ...)."""
+        """The names of the model's features.
+
+        Parameters
+        ----------
+        input_features : array-like of str, optional
+            The input features' names, for a model fitted on numbers (scikit-learn's convention).
+
+        Returns
+        -------
+        ndarray of str
+            ``column`` and ``column=level`` after a table's columns; else ``input_features``, the
+            input features' names (``feature_names_in_``), or ``x0``, ``x1``, ...
+        """
         check_is_fitted(self)
         if getattr(self, "columns_", None) is not None:
             return np.asarray(self.columns_.feature_names, dtype=object)

@@ -59,6 +59,11 @@ class Classifier:
         -------
         ndarray of shape (n, n_in), or CSR
             The rows in the model's dtype (sparse rows stay sparse).
+
+        Raises
+        ------
+        DataError
+            Named columns given to a model without a column pipeline, or lacking a column it takes.
         """
         dtype = self.model.dtype
         if isinstance(x, Frame):

@@ -160,6 +160,8 @@ class BestModelWriter(BaseListener):
         The state a resumed run starts from.
     scaler : Standardizer, optional
         The inputs' scaling, kept in the file.
+    columns : Preprocessor, optional
+        A table's column pipeline, fitted on the training split, written into the file beside the model.
     """
 
     def __init__(self, path: str | Path, metadata: dict[str, Any], every: float = 1.0,
