@@ -115,14 +115,37 @@ CASES: list[tuple[str, Callable[[Path, Path], list[str]], str]] = [
     ("diverging run", lambda t, i: [*TRAIN, "--data", str(i), "--learning-rate", "1e38"], "diverged in epoch 1"),
     ("CSV with ragged rows", lambda t, i: [*TRAIN, "--data", str(_csv(t, "a,b,label\n1,2,0\n3,1\n"))],
      "data.csv: line 3 has 2 cells, expected 3 like line 1"),
-    ("CSV with a non-numeric cell", lambda t, i: [*TRAIN, "--data", str(_csv(t, "a,b,label\n1,2,0\n3,x7,1\n"))],
-     "data.csv: line 3, column 2 ('b'): 'x7' is not a number"),
+    ("CSV with an infinite number", lambda t, i: [*TRAIN, "--data", str(_csv(t, "a,b,label\n1,2,0\n3,-inf,1\n"))],
+     "data.csv: line 3, column 2 ('b'): -inf is not a finite number"),
     ("CSV header with no rows", lambda t, i: [*TRAIN, "--data", str(_csv(t, "label,pixel0,pixel1\n"))],
      "data.csv: has a header but no rows"),
     ("CSV without a label column", lambda t, i: [*TRAIN, "--data", str(_csv(t, "a,b,c\n1,2,0\n"))],
      "data.csv: which column holds the labels? The file has no column named label"),
-    ("CSV with a missing value", lambda t, i: [*TRAIN, "--data", str(_csv(t, "a,b,label\n1,2,0\n,1,1\n"))],
+    ("CSV with a missing value, refused", lambda t, i: [*TRAIN, "--data", str(_csv(t, "a,b,label\n1,2,0\n,1,1\n")),
+                                                        "--missing", "error"],
      "data.csv: line 3, column 1 ('a'): missing value"),
+    ("CSV whose feature columns are all identifiers", lambda t, i: [*TRAIN, "--data", str(_csv(
+        t, "id,name,empty,label\n" + "".join(f"{k},name {k},,{k % 2}\n" for k in range(40))))],
+     "data.csv: every feature column is an identifier or empty (id, name, empty); name the columns to use with "
+     "--features"),
+    ("CSV column of free text", lambda t, i: [*TRAIN, "--data", str(_csv(t, "label,note\n" + "".join(
+        f"{k % 2},the note of row {k} says little\n" for k in range(40))))],
+     "data.csv: column 'note' holds free text (7.0 words a cell), which is not read as features yet; leave it out "
+     "with --ignore-columns note"),
+    ("CSV whose labels are all missing", lambda t, i: [*TRAIN, "--data", str(_csv(t, "a,b,label\n1,x,\n2,y,NA\n"))],
+     "data.csv: every label (column 'label') is missing"),
+    ("a column named in --categorical that the table lacks", lambda t, i: [*TRAIN, "--data", str(_csv(
+        t, "a,b,label\n1,x,0\n2,y,1\n")), "--categorical", "c"],
+     "data.csv: no column named 'c' (columns: a, b)"),
+    ("the label column named in --features", lambda t, i: [*TRAIN, "--data", str(_csv(
+        t, "a,b,label\n1,x,0\n2,y,1\n")), "--features", "a,label"],
+     "data.csv: column 'label' holds the labels; it cannot be a feature too"),
+    ("a table to classify without a column the model takes", lambda t, i: ["predict", "--model", str(_table_model(
+        t)), str(_touch(t / "rows.csv", b"size,shade\n1,red\n"))],
+     "rows.csv: no column named 'colour'; the model takes the columns size, colour"),
+    ("a word in a column the model takes as numbers", lambda t, i: ["predict", "--model", str(_table_model(
+        t)), str(_touch(t / "rows.csv", b"colour,size\nred,big\n"))],
+     "rows.csv: row 1, column 'size': 'big' is not a number"),
     ("CSV with fractional labels", lambda t, i: [*TRAIN, "--data", str(_csv(t, "a,label\n1,0.5\n"))],
      "class labels must be whole numbers or names"),
     ("CSV with too few examples of a class", lambda t, i: [*TRAIN, "--data", str(_csv(t, "a,y\n1,p\n2,q\n"))],
@@ -159,6 +182,15 @@ CASES: list[tuple[str, Callable[[Path, Path], list[str]], str]] = [
                                                "--scale", "standard"],
      "--scale standard would make sparse features dense"),
 ]
+
+
+def _table_model(tmp: Path) -> Path:
+    """A model trained on a table of a number and a category column."""
+    rows = "".join(f"{k % 7},{'red' if k % 2 else 'blue'},{k % 2}\n" for k in range(60))
+    path = tmp / "table_model.npz"
+    assert main(["train", "-q", "--data", str(_csv(tmp, "size,colour,label\n" + rows, ".table.csv")), "--model-out",
+                 str(path)]) == 0
+    return path
 
 
 def _csv(tmp: Path, text: str, suffix: str = ".csv") -> Path:

@@ -45,6 +45,9 @@ def _seeds() -> dict[str, bytes]:
     kaggle = "label," + ",".join(f"pixel{i}" for i in range(16)) + "\n" + "".join(
         ",".join(map(str, [int(label), *image.reshape(-1).tolist()])) + "\n" for image, label in zip(x, y, strict=True))
     names = "a,b,label\n" + "".join(f"{i * 0.5},{-i},{'xyz'[i % 3]}\n" for i in range(12))
+    people = "id,colour,size,note,label\n" + "".join(
+        f"{i},{['red', 'blue', 'NA', ''][i % 4]},{'' if i % 5 == 0 else i / 3:.3},word {i},{'pq'[i % 2]}\n"
+        for i in range(30))
     svmlight = "".join(f"{k % 3} {k % 5 + 1}:{k / 7:.4g} {k % 5 + 9}:1.5\n" for k in range(40))
     from scipy import sparse as scipy_sparse
 
@@ -56,6 +59,7 @@ def _seeds() -> dict[str, bytes]:
         "keras": keras.getvalue(),
         "kaggle.csv": kaggle.encode(),
         "names.csv": names.encode(),
+        "people.csv": people.encode(),
         "svm": svmlight.encode(),
         "csr.npz": csr.getvalue(),
         "parquet": _parquet_seed(x, y),
@@ -160,7 +164,7 @@ CSV_TEXT = st.text(alphabet=st.sampled_from(list(',;\t\n\r"0123456789.-+eEaNxy _
 
 
 @FUZZ
-@given(data=st.one_of(mutated("kaggle.csv"), mutated("names.csv"), CSV_TEXT.map(str.encode)),
+@given(data=st.one_of(mutated("kaggle.csv"), mutated("names.csv"), mutated("people.csv"), CSV_TEXT.map(str.encode)),
        parser=st.sampled_from(["pyarrow", "python"]), suffix=st.sampled_from([".csv", ".tsv", ".csv.gz"]))
 def test_csv_loader(tmp_path: Path, data: bytes, parser: str, suffix: str) -> None:
     if suffix == ".csv.gz":
@@ -210,3 +214,56 @@ def test_svmlight_loader(tmp_path: Path, data: bytes, zero_based: object) -> Non
 @given(data=mutated("csr.npz"))
 def test_scipy_csr_npz_loader(tmp_path: Path, data: bytes) -> None:
     _only_clean(load_data, tmp_path / "x.npz", data)
+
+
+CELLS = st.one_of(st.none(), st.sampled_from(["", "NA", "?", "red", "blue", "yes", "no", "1", "2.5", "-3", "1e3",
+                                              "inf", "a b c d e f"]), st.text(max_size=6))
+
+
+@FUZZ
+@given(columns=st.lists(st.lists(CELLS, min_size=8, max_size=8), min_size=1, max_size=5),
+       later=st.lists(CELLS, min_size=5, max_size=5))
+def test_column_pipeline_on_any_cells(columns: list[list[object]], later: list[object]) -> None:
+    """Any columns of cells: the pipeline is refused with one line, or fitted; then its features are
+    finite, each category block holds at most one 1 a row, and the stored pipeline reads back equal."""
+    from logistic_sgd.data.columns import Frame
+    from logistic_sgd.data.preprocess import CategoryColumn, Preprocessor
+
+    frame = Frame.from_columns({f"c{i}": cells for i, cells in enumerate(columns)}, source="t.csv")
+    try:
+        pre = Preprocessor.fit(frame)
+    except LogisticSGDError as exc:
+        assert "\n" not in str(exc) and "t.csv" in str(exc)
+        return
+    assert Preprocessor.from_arrays(pre.to_arrays(), pre.n_features) == pre
+    new = Frame.from_columns({name: [later[i % 5] for i in range(5)] for name in frame.names}, source="new.csv")
+    try:
+        x = pre.transform(new)
+    except LogisticSGDError as exc:  # a word or an infinite number where the model takes numbers
+        assert "\n" not in str(exc) and "new.csv" in str(exc)
+        return
+    assert x.shape == (5, pre.n_features) and np.isfinite(x).all()
+    start = 0
+    for t in pre.transforms:
+        width = len(t.features)
+        if isinstance(t, CategoryColumn):
+            block = x[:, start : start + width]
+            assert set(np.unique(block)) <= {0.0, 1.0} and (block.sum(axis=1) <= 1).all()
+        start += width
+
+
+@FUZZ
+@given(spec=st.binary(max_size=400))
+def test_model_file_with_any_column_pipeline(tmp_path: Path, spec: bytes) -> None:
+    """A model file whose stored columns are any bytes: it loads, or says in one line that they are malformed."""
+    from logistic_sgd.outputs.persist import load_classifier
+
+    path = tmp_path / "m.npz"
+    save_model(path, LogisticRegression(3, 2), {"data": "fuzz"})
+    with np.load(path) as f:
+        arrays = dict(f)
+    np.savez(path, **arrays, prep_columns=np.frombuffer(spec, dtype=np.uint8))
+    try:
+        load_classifier(path)
+    except LogisticSGDError as exc:
+        assert "\n" not in str(exc) and str(path) in str(exc)

@@ -34,6 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a usage error already printed as one line
         return exc.code if isinstance(exc.code, int) else 0
+    args.given = _given(parser, sys.argv[1:] if argv is None else argv)
     try:
         return int(args.func(args) or 0)
     except LogisticSGDError as exc:
@@ -81,6 +82,14 @@ def build_parser() -> argparse.ArgumentParser:
                            description="Train by minibatch SGD with the original tutorial's patience early stopping; "
                            "prints the original tutorial's log lines.")
     _add_data_args(train, scale=True)
+    columns = train.add_argument_group("a table's columns (default: detected, see the log)")
+    columns.add_argument("--categorical", type=_names, metavar="COL,...",
+                         help="read these columns as categories (one-hot), whatever their cells")
+    columns.add_argument("--ignore-columns", type=_names, metavar="COL,...", help="leave these columns out")
+    columns.add_argument("--features", type=_names, metavar="COL,...", help="use only these columns")
+    columns.add_argument("--missing", default="impute", choices=("impute", "error"),
+                         help="a missing cell: impute (numbers: the training mean and an indicator; categories: a "
+                              "level of its own; rows without a label left out), or error (refused) (default impute)")
     hp = train.add_argument_group("hyperparameters (defaults: the original tutorial's)")
     _option(hp, "learning_rate", float, "SGD step size")
     _option(hp, "batch_size", int, "minibatch size")
@@ -206,6 +215,32 @@ def _add_data_args(parser: argparse.ArgumentParser, scale: bool = False) -> None
                                 "standard for all but images, which are x / 255)")
 
 
+def _names(text: str) -> tuple[str, ...]:
+    """Column names separated by commas."""
+    names = tuple(name.strip() for name in text.split(","))
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"expected column names separated by commas, got {text!r}")
+    return names
+
+
+def _given(parser: argparse.ArgumentParser, argv: Sequence[str]) -> set[str]:
+    """The settings a command line gives: each ``--flag`` (or an abbreviation argparse took for it)
+    as its parameter name (``learning_rate``)."""
+    flags: dict[str, str] = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                flags |= {s: a.dest for a in sub._actions for s in a.option_strings if s.startswith("--")}
+    given = set()
+    for arg in argv:
+        name = arg.split("=")[0]
+        if name.startswith("--"):
+            found = [dest for flag, dest in flags.items() if flag == name] or \
+                [dest for flag, dest in flags.items() if flag.startswith(name)]
+            given |= set(found[:1]) if len(set(found)) == 1 else set()
+    return given
+
+
 def _column(text: str) -> str | int:
     """A label column: a number (a column index) or a header name."""
     try:
@@ -238,7 +273,10 @@ def _data_options(args: argparse.Namespace) -> Any:
 
     return DataOptions(label_column=args.label_column, valid=args.valid_data, test=args.test_data, split=args.split,
                        split_seed=args.split_seed, scale=getattr(args, "scale", "auto"),
-                       zero_based=_zero_based(args.zero_based))
+                       zero_based=_zero_based(args.zero_based),
+                       categorical=getattr(args, "categorical", None) or (),
+                       ignore_columns=getattr(args, "ignore_columns", None) or (),
+                       features=getattr(args, "features", None), missing=getattr(args, "missing", "impute"))
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -263,8 +301,9 @@ def cmd_train(args: argparse.Namespace) -> int:
                       quiet=args.quiet)
     resume = args.resume or bool(args.auto_resume and args.checkpoint and args.checkpoint.is_file())
     try:
+        given = args.given | ({"resume"} if resume else set())
         run_experiment(_data_source(args), config, data=_data_options(args), backend=backend, outputs=outputs,
-                       resume=resume, stop=stop, comm=comm)
+                       resume=resume, stop=stop, comm=comm, given=given)
     except TrainingInterrupted as exc:
         st = exc.state
         print(f"{PROG}: interrupted by {signal.Signals(exc.signal).name} in epoch {st.epoch} after minibatch "
@@ -295,6 +334,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     names = classifier.class_names
     print("test, per class:")
     print("\n".join(ClassScores.of(confusion_matrix(loaded.datasets[2][1], test_pred, len(names)), names).lines()))
+    from .outputs.coefficients import coefficient_lines, feature_names_of, scale_words
+
+    features = feature_names_of(classifier, meta)
+    if features is not None:
+        print(f"largest coefficients ({scale_words(classifier)}), per class:")
+        print("\n".join(coefficient_lines(classifier.model.arrays.to_numpy(classifier.model.W), features, names)))
     return 0
 
 
@@ -310,7 +355,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         check_writable("out", args.out)
     zero_based = _zero_based(args.zero_based, classifier.zero_based)
     batches = [(path, read_examples(path, model.n_in, classifier.image_shape, args.label_column,
-                                    "auto" if zero_based is None else zero_based))
+                                    "auto" if zero_based is None else zero_based, classifier.columns))
                for path in args.inputs]  # all checked before anything is printed or written
     rows = []
     for path, x in batches:
@@ -351,7 +396,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     model = classifier.model
     check_writable("onnx", args.onnx)
     export_onnx(classifier, args.onnx, args.opset)
-    print(f"wrote {args.onnx}: input float32 [N, {model.n_in}] -> label int64 [N], probabilities [N, {model.n_out}]")
+    inputs = f"input float32 [N, {model.n_in}]" if classifier.columns is None else \
+        f"inputs: {len(classifier.columns.columns)} columns, each [N, 1] (numbers float32, categories string)"
+    print(f"wrote {args.onnx}: {inputs} -> label int64 [N], probabilities [N, {model.n_out}]")
     return 0
 
 
@@ -371,7 +418,7 @@ def _model_and_data(args: argparse.Namespace) -> tuple[Any, dict[str, Any], Any]
     from .outputs.persist import load_classifier
 
     classifier = load_classifier(args.model)
-    loaded = align_classes(_data_options(args).open(_data_source(args), ()), classifier.class_names)
+    loaded = align_classes(_data_options(args).open(_data_source(args), (), classifier.columns), classifier.class_names)
     n_features = loaded.datasets[0][0].shape[1]
     if n_features != classifier.model.n_in:
         raise UsageError(f"{args.model}: the model takes {classifier.model.n_in} features, the data have {n_features}")

@@ -6,6 +6,7 @@ import dataclasses
 import io
 import os
 import sys
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -14,12 +15,15 @@ import numpy as np
 
 from .backends import Backend, get_backend
 from .data import LoadedData, n_classes, open_dataset
+from .data.preprocess import Preprocessor
 from .data.scaling import Standardizer, fit_scaling
 from .data.splits import DEFAULT_FRACTIONS
+from .data.tables import TableOptions
 from .errors import UsageError
 from .outputs.listeners import BestModelWriter, CheckpointWriter, JsonLog, OriginalLog, PlotWriter, Progress
 from .outputs.persist import fingerprint, load_checkpoint
 from .training.config import TrainConfig
+from .training.defaults import choose_defaults, summary_of
 from .training.events import Listener, StopRequest, TrainResult, TrainState
 from .training.loop import fit
 from .util.atomic import check_writable
@@ -51,6 +55,9 @@ class DataOptions:
         and sparse features (whose zeros stay zeros).
     zero_based : bool or "auto"
         svmlight files: whether feature index 0 is the first column ("auto": yes when one holds a 0).
+    categorical, ignore_columns, features, missing
+        A table's columns to read as categories, to leave out, the only ones to use, and what a
+        missing cell does (``impute`` or ``error``): see :class:`~logistic_sgd.data.tables.TableOptions`.
     """
 
     label_column: str | int | None = None
@@ -60,8 +67,12 @@ class DataOptions:
     split_seed: int = 0
     scale: str = "auto"
     zero_based: bool | str = "auto"
+    categorical: tuple[str, ...] = ()
+    ignore_columns: tuple[str, ...] = ()
+    features: tuple[str, ...] | None = None
+    missing: str = "impute"
 
-    def open(self, dataset: PathLike, keep_bytes: tuple[str, ...]) -> LoadedData:
+    def open(self, dataset: PathLike, keep_bytes: tuple[str, ...], columns: Preprocessor | None = None) -> LoadedData:
         """Read ``dataset`` with these options (see :func:`~logistic_sgd.data.open_dataset`).
 
         Parameters
@@ -70,14 +81,18 @@ class DataOptions:
             A file, a folder or a dataset's name.
         keep_bytes : tuple of str
             The splits whose image bytes the backend can read as stored.
+        columns : Preprocessor, optional
+            A model's fitted column pipeline, applied to a table instead of fitting one.
 
         Returns
         -------
         LoadedData
             The three splits and what was learned reading them.
         """
-        return open_dataset(dataset, keep_bytes, label_column=self.label_column, valid=self.valid, test=self.test,
-                            split=self.split, split_seed=self.split_seed, zero_based=self.zero_based)
+        table = TableOptions(self.categorical, self.ignore_columns, self.features, self.missing, columns)
+        label = self.label_column if self.label_column is not None or columns is None else columns.label
+        return open_dataset(dataset, keep_bytes, label_column=label, valid=self.valid, test=self.test,
+                            split=self.split, split_seed=self.split_seed, zero_based=self.zero_based, table=table)
 
 
 @dataclass(frozen=True)
@@ -139,6 +154,7 @@ def run_experiment(
     resume: bool = False,
     stop: StopRequest | None = None,
     comm: Communicator | None = None,
+    given: Collection[str] | None = None,
 ) -> TrainResult:
     """Load ``dataset`` (read and scaled as ``data`` says), train with ``config`` printing the original
     tutorial's lines, and write ``outputs``.
@@ -164,6 +180,10 @@ def run_experiment(
         Set by a signal handler to stop cleanly after the current step.
     comm : Communicator, optional
         The process group of a data-parallel run (torch.distributed).
+    given : collection of str, optional
+        The settings the user gave (:class:`TrainConfig` fields, and ``checkpoint``, ``resume``,
+        ``distributed``): the others are chosen for the data (:mod:`logistic_sgd.training.defaults`,
+        each choice a line of the log); None takes ``config`` as it is.
 
     Returns
     -------
@@ -194,7 +214,16 @@ def run_experiment(
     print("... loading data", file=out, flush=True)
     loaded = data.open(dataset, backend.byte_splits)
     print(f"... data: {loaded.description}", file=out, flush=True)
-    scaler = fit_scaling(data.scale, loaded.datasets[0][0], loaded.images)
+    for line in loaded.columns.describe() if loaded.columns is not None else ():
+        print(f"... {line}", file=out, flush=True)
+    if given is not None:
+        changes, reasons = choose_defaults(summary_of(loaded.datasets, loaded.images), config, given)
+        config = replace(config, **changes)
+        config.validate()
+        for reason in reasons:
+            print(f"... defaults: {reason}", file=out, flush=True)
+    standardised = loaded.columns is not None and data.scale == "auto"  # the columns' numbers already are
+    scaler = None if standardised else fit_scaling(data.scale, loaded.datasets[0][0], loaded.images)
     if scaler is not None:
         loaded = replace(loaded, datasets=tuple((scaler.transform(x, config.floatx), y) for x, y in loaded.datasets))
         print("... features standardised (mean and scale of the training split, stored with the model)",
@@ -270,11 +299,13 @@ def _listeners(
     if outputs.model_out is not None:
         metadata: dict[str, Any] = {
             "data": loaded.description, "hyperparameters": config.as_dict(),
-            "class_names": list(loaded.class_names) or None, "scaling": "none" if scaler is None else "standard",
+            "class_names": list(loaded.class_names) or None,
+            "scaling": "columns" if loaded.columns is not None else "none" if scaler is None else "standard",
             "image_shape": None if loaded.image_shape is None else list(loaded.image_shape),
             "zero_based": loaded.zero_based,
+            "feature_names": None if loaded.feature_names is None else list(loaded.feature_names),
         }
-        writer = BestModelWriter(outputs.model_out, metadata, state=state, scaler=scaler)
+        writer = BestModelWriter(outputs.model_out, metadata, state=state, scaler=scaler, columns=loaded.columns)
         listeners.append(writer)
     if progress is not None:
         listeners.append(progress)

@@ -19,8 +19,11 @@ from .backends.base import NUMPY
 from .core.model import FLOATX, LogisticRegression, log_softmax, softmax
 from .core.optim import SCHEDULES
 from .core.weighting import class_weights, row_weights
+from .data.columns import Frame, table_columns
+from .data.preprocess import Preprocessor
 from .data.rows import CSR
 from .data.scaling import Standardizer
+from .errors import DataError
 from .outputs.persist import save_model
 from .training.config import OPTIMIZERS, TrainConfig
 from .training.loop import fit
@@ -56,6 +59,12 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
     scale : {"none", "standard"}
         ``standard`` standardises each feature on the training part (mean and scale kept in
         ``scaler_`` and applied before every prediction, and written by :meth:`save`).
+
+        A pandas ``DataFrame`` or pyarrow ``Table`` with a column that is not of a number type, or
+        with a missing value, is taken by its columns (scikit-learn's
+        ``categorical_features="from_dtype"`` rule): number columns are imputed and standardised,
+        string, categorical and boolean columns one-hot encoded, by the pipeline the command line
+        fits on a table (see the Tables page), fitted on the training part and kept in ``columns_``.
     backend : {"auto", "numpy", "numba", "torch"}
         What trains and predicts (see :mod:`logistic_sgd.backends`): ``auto`` takes the compiled
         kernels when Numba is installed (the same numbers as ``numpy`` up to float rounding).
@@ -73,6 +82,10 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         Validation accuracy of the kept model (``fit`` only).
     scaler_ : Standardizer or None
         The features' standardisation (``scale="standard"``).
+    columns_ : Preprocessor or None
+        The column pipeline fitted on a table's training part (None for numbers).
+    feature_names_in_ : ndarray of str
+        The columns of a table given to ``fit``.
     """
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
@@ -173,14 +186,25 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
             Fewer than two classes, too few samples to hold out a validation set, or a
             hyperparameter out of range (naming it).
         """
-        X, y = validate_data(self, X, y, dtype=self.floatx, reset=True, accept_sparse="csr")
+        found = _table(X)
+        self.columns_ = None
+        if found is None:
+            X, y = validate_data(self, X, y, dtype=self.floatx, reset=True, accept_sparse="csr")
+        else:
+            X, words = found
+            y = np.asarray(y)
+            if y.shape != (len(X),):
+                raise ValueError(f"y must have shape ({len(X)},), got {y.shape}")
+            self.feature_names_in_ = np.asarray(X.names, dtype=object)
+            self.n_features_in_ = len(X.names)
         check_classification_targets(y)
         self.classes_, codes = np.unique(y, return_inverse=True)
         _need_two_classes(self.classes_)
         weights = None if sample_weight is None else _check_sample_weight(sample_weight, X, dtype=np.float64)
         rng = check_random_state(self.random_state)
         if eval_set is not None:
-            X_val = validate_data(self, eval_set[0], dtype=self.floatx, reset=False, accept_sparse="csr")
+            X_val = self._table_rows(eval_set[0]) if found is not None else validate_data(
+                self, eval_set[0], dtype=self.floatx, reset=False, accept_sparse="csr")
             y_val = self._encode(np.asarray(eval_set[1]))
             X_tr, y_tr, w_tr = X, codes, weights
         else:
@@ -191,12 +215,15 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
             X_tr, y_tr = X[order[n_val:]], codes[order[n_val:]]
             X_val, y_val = X[order[:n_val]], codes[order[:n_val]]
             w_tr = None if weights is None else weights[order[n_val:]]
+        if found is not None:
+            self.columns_ = _fit_columns(X_tr, words)
+            X_tr, X_val = self._table_features(X_tr), self._table_features(X_val)
         self.scaler_ = self._fit_scaler(X_tr)
         X_tr, X_val = self._rows(X_tr), self._rows(X_val)
         batch = max(1, min(self.batch_size, X_tr.shape[0], X_val.shape[0]))
         config = self._config(batch, seed=int(rng.randint(2**31 - 1)))
         backend = self._backend()
-        model = backend.new_model(X.shape[1], len(self.classes_), self.floatx)
+        model = backend.new_model(X_tr.shape[1], len(self.classes_), self.floatx)
         class_weight = self._class_weight()
         if isinstance(class_weight, str):
             class_weight = dict(enumerate(class_weights(class_weight, y_tr, len(self.classes_))))
@@ -238,6 +265,9 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
             ``classes`` missing on the first call, fewer than two classes, or a label not among them.
         """
         first = not hasattr(self, "classes_")
+        if _table(X) is not None or getattr(self, "columns_", None) is not None:
+            raise ValueError("partial_fit takes numbers; for a table with categories or missing values, use fit, or "
+                             "a Pipeline whose ColumnTransformer makes the table numbers")
         X, y = validate_data(self, X, y, dtype=self.floatx, reset=first, accept_sparse="csr")
         check_classification_targets(y)
         if first:
@@ -250,6 +280,7 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
             self._opt_state = None
             self.n_iter_ = 0
             self.scaler_ = self._fit_scaler(X)
+            self.columns_ = None
         codes = self._encode(y)
         X = self._rows(X)
         weights = None if sample_weight is None else _check_sample_weight(sample_weight, X, dtype=np.float64)
@@ -280,7 +311,7 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         metadata = {"data": f"{type(self).__name__}.fit", "class_names": [str(c) for c in self.classes_],
                     "scaling": self.scale}
-        save_model(path, self._model(), metadata, scaler=self.scaler_)
+        save_model(path, self._model(), metadata, scaler=self.scaler_, columns=getattr(self, "columns_", None))
 
     def decision_function(self, X: ArrayLike) -> NDArray[np.floating]:
         """Logits ``X W + b``; for two classes the margin ``z_1 - z_0``.
@@ -347,6 +378,28 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         rows = backend.place(self._rows(X), self.floatx)
         return self.classes_[model.arrays.to_numpy(backend.predict(model, rows))]
 
+    def get_feature_names_out(self, input_features: ArrayLike | None = None) -> NDArray[np.object_]:
+        """The names of the model's features.
+
+        Parameters
+        ----------
+        input_features : array-like of str, optional
+            The input features' names, for a model fitted on numbers (scikit-learn's convention).
+
+        Returns
+        -------
+        ndarray of str
+            ``column`` and ``column=level`` after a table's columns; else ``input_features``, the
+            input features' names (``feature_names_in_``), or ``x0``, ``x1``, ...
+        """
+        check_is_fitted(self)
+        if getattr(self, "columns_", None) is not None:
+            return np.asarray(self.columns_.feature_names, dtype=object)
+        if input_features is not None:
+            return np.asarray(input_features, dtype=object)
+        names = getattr(self, "feature_names_in_", None)
+        return np.asarray(names if names is not None else [f"x{i}" for i in range(self.n_features_in_)], dtype=object)
+
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
@@ -394,7 +447,23 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
 
     def _check(self, X: ArrayLike) -> Any:
         check_is_fitted(self)
+        if getattr(self, "columns_", None) is not None:
+            return self._table_features(self._table_rows(X))
         return validate_data(self, X, dtype=self.floatx, reset=False, accept_sparse="csr")
+
+    def _table_rows(self, X: Any) -> Frame:
+        """A table's rows as a :class:`Frame`; ``ValueError`` for anything else."""
+        found = table_columns(X)
+        if found is None:
+            raise ValueError(f"this estimator was fitted on a table: pass a pandas DataFrame or pyarrow Table with "
+                             f"the columns {', '.join(map(str, self.feature_names_in_))}, not {type(X).__name__}")
+        return found[0]
+
+    def _table_features(self, frame: Frame) -> NDArray[np.floating]:
+        try:
+            return self.columns_.transform(frame).astype(self.floatx)
+        except DataError as exc:
+            raise ValueError(str(exc).removeprefix("X: ")) from None
 
     def _model(self) -> LogisticRegression:
         model = LogisticRegression(self.coef_.shape[1], self.coef_.shape[0], dtype=self.coef_.dtype)
@@ -419,3 +488,22 @@ def _need_two_classes(classes: NDArray[Any]) -> None:
     if len(classes) < 2:
         raise ValueError(f"This solver needs samples of at least 2 classes in the data, but the data contains only "
                          f"one class: {classes[0]!r}")
+
+
+def _table(X: Any) -> tuple[Frame, list[str]] | None:
+    """A table taken by its columns: a pandas DataFrame or pyarrow Table with a column that is not
+    of a number type or a missing value (a table of numbers only is taken as numbers)."""
+    found = table_columns(X)
+    if found is None:
+        return None
+    frame, words = found
+    if not words and not any(frame.missing(name).any() for name in frame.names):
+        return None
+    return frame, words
+
+
+def _fit_columns(frame: Frame, words: list[str]) -> Preprocessor:
+    try:
+        return Preprocessor.fit(frame, categorical=words, features=frame.names)
+    except DataError as exc:
+        raise ValueError(str(exc).removeprefix("X: ")) from None

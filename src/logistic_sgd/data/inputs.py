@@ -13,19 +13,25 @@ from numpy.typing import NDArray
 
 from ..errors import DataError, one_line
 from . import as_features
+from .columns import Frame
 from .formats.idx import read_idx
 from .formats.images import IMAGE_SUFFIXES, pillow_image, read_grey
 from .formats.npzfile import MALFORMED
 from .formats.svmlight import is_svmlight, read_svmlight
 from .formats.tabular import is_table, read_table
+from .preprocess import Preprocessor
 from .rows import CSR
 
 
 def read_examples(
     path: Path, n_in: int, image_shape: tuple[int, int] | None = None, label_column: str | int | None = None,
-    zero_based: bool | str = "auto",
-) -> NDArray[np.floating] | CSR:
+    zero_based: bool | str = "auto", columns: Preprocessor | None = None,
+) -> NDArray[np.floating] | CSR | Frame:
     """Rows of ``n_in`` features from one input file; raises :class:`DataError` naming the file.
+
+    A model with ``columns`` (a table's column pipeline) takes a CSV/TSV file's rows as named
+    columns (a :class:`Frame`), found by name in any order (the label column and others ignored),
+    which ``columns`` makes its features.
 
     Images are converted to grey and resized to ``image_shape`` (by default the square of ``n_in``
     pixels: 28 x 28 for 784 inputs); byte pixels become ``x / 255``. A CSV/TSV file's label column
@@ -38,6 +44,10 @@ def read_examples(
     suffix = path.suffix.lower()
     if suffix in IMAGE_SUFFIXES:
         rows = _read_image(path, n_in, image_shape)
+    elif is_table(path) and columns is not None:
+        from .tables import rows_to_classify
+
+        return rows_to_classify(path, columns, label_column)
     elif is_table(path):
         rows = as_features(read_table(path, label_column, require_label=False).x)
     elif is_svmlight(path):

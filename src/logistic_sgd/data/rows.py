@@ -226,6 +226,12 @@ class ScaledArray:
         return full if dtype is None else full.astype(dtype, copy=False)
 
 
+def is_sparse(x: Any) -> bool:
+    """Whether ``x`` holds sparse rows (a :class:`CSR`), for code outside the data layer that must
+    know (the defaults chosen for the data)."""
+    return isinstance(x, CSR)
+
+
 def in_dtype(x: Any, dtype: Any) -> Any:
     """The rows ``x`` in ``dtype``: sparse rows stay sparse (a :class:`CSR`), anything else becomes a
     NumPy array."""

@@ -11,7 +11,8 @@
 - Keras' ``mnist.npz`` (``x_train, y_train, x_test, y_test``, images n x 28 x 28): split as the
   IDX folder of the same images, so both give the same arrays;
 - the memory-mappable folder written by ``logistic-sgd convert`` (:mod:`.layouts.memmap`);
-- a CSV or TSV file, plain or compressed, one example a row (:mod:`.formats.tabular`);
+- a CSV or TSV file, plain or compressed, one example a row (:mod:`.formats.tabular`; a table with
+  columns of words, missing cells or identifier columns through :mod:`.tables`);
 - an ImageFolder tree, ``train/<class>/*.png`` and so on (:mod:`.formats.images`);
 - Hugging Face ``datasets`` parquet files of images, ``train-*.parquet`` and ``test-*.parquet``
   (:mod:`.formats.parquet`).
@@ -43,6 +44,7 @@ import numpy as np
 
 from ..errors import DataError
 from .checks import SPLITS, Datasets, checked, checked_split
+from .columns import Frame
 from .formats.idx import IDX_FILES, find_idx, read_idx_folder
 from .formats.npz_dataset import read_dataset_npz
 from .formats.pickle_safe import read_tutorial_pickle
@@ -51,8 +53,10 @@ from .formats.svmlight import is_svmlight, read_svmlight_set
 from .labels import Classes, check_range, known_names
 from .layouts.csr_layout import is_sparse_layout, read_sparse_layout
 from .layouts.memmap import MANIFEST, read_layout
+from .preprocess import Preprocessor
 from .rows import CSR, ScaledArray
 from .splits import DEFAULT_FRACTIONS, SPLIT_NAMES, Examples, assemble
+from .tables import TableOptions, fit_columns
 
 TORCHVISION_FOLDERS = ("MNIST", "FashionMNIST", "KMNIST")
 
@@ -80,6 +84,9 @@ class LoadedData:
     zero_based : bool or None
         For svmlight files: whether their feature indices count from 0 (as read), so that examples
         classified later are read alike.
+    columns : Preprocessor or None
+        A table's column pipeline, fitted on the training split (or given), that made its named
+        columns the features (:mod:`.tables`); None for every other source.
     """
 
     datasets: Datasets
@@ -89,6 +96,7 @@ class LoadedData:
     image_shape: tuple[int, int] | None = None
     feature_names: tuple[str, ...] | None = None
     zero_based: bool | None = None
+    columns: Preprocessor | None = None
 
     @property
     def images(self) -> bool:
@@ -131,6 +139,7 @@ def open_dataset(
     split: Sequence[float] = DEFAULT_FRACTIONS,
     split_seed: int = 0,
     zero_based: bool | str = "auto",
+    table: TableOptions | None = None,
 ) -> LoadedData:
     """Like :func:`load_data`, keeping the description, class names and kind of features.
 
@@ -154,6 +163,8 @@ def open_dataset(
     zero_based : bool or "auto"
         For svmlight files: whether feature index 0 is the first column; "auto" (scikit-learn's
         rule): yes when any of the files read together holds an index 0.
+    table : TableOptions, optional
+        For CSV/TSV files: how their columns are taken (see :mod:`.tables`).
 
     Returns
     -------
@@ -172,7 +183,7 @@ def open_dataset(
     name = os.fspath(dataset)
     given = {s: Path(p) for s, p in (("valid", valid), ("test", test)) if p is not None}
     options: dict[str, Any] = {"label_column": label_column, "split": split, "split_seed": split_seed, "given": given,
-                               "zero_based": zero_based}
+                               "zero_based": zero_based, "table": table}
     if name in DATASETS or (name == "mnist.pkl.gz" and not Path(name).exists()):
         key = "mnist" if name == "mnist.pkl.gz" else name
         path, title = resolve(key)
@@ -211,14 +222,16 @@ def read_path(
     given: dict[str, Path] | None = None,
     names: tuple[str, ...] | None = None,
     zero_based: bool | str = "auto",
+    table: TableOptions | None = None,
 ) -> LoadedData:
     """Read a dataset file or folder, choosing the reader from what is there, with the splits in
     ``given`` (``"valid"``, ``"test"``: paths) read from those files instead. ``names`` are the
-    class names of the dataset, when known by the name it was asked for."""
+    class names of the dataset, when known by the name it was asked for; ``table`` says how a
+    CSV/TSV file's columns are taken."""
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
     request = _Request(path, tuple(keep_bytes), label_column, dict(given or {}), names or _known_folder_names(path),
-                       {"fractions": split, "seed": split_seed})
+                       {"fractions": split, "seed": split_seed}, table)
     if is_svmlight(path):
         return _read_svmlight(request, zero_based)
     if path.is_dir():
@@ -233,9 +246,13 @@ def read_path(
     from .formats.tabular import is_table
 
     if is_table(path) or path.name.endswith(".parquet"):
-        part = read_single(path, label_column)
+        part = read_single(path, label_column, table)
         what = f"{'CSV' if is_table(path) else 'parquet'} file {path}"
-        if part.feature_names is not None:
+        if isinstance(part.x, Frame):
+            what += f" ({part.x.shape[1]} columns)"
+            if part.x.unlabelled:
+                what += f"; {part.x.unlabelled} rows without a label (column {part.x.label!r}) left out"
+        elif part.feature_names is not None:
             what += f" ({part.x.shape[1]} features)"
         return request.assembled({"train": part}, what)
     raise DataError(f"{path}: unknown dataset format (expected .pkl.gz, .npz, .csv, .tsv, .parquet, .svm, or a "
@@ -252,6 +269,7 @@ class _Request:
     given: dict[str, Path]
     names: tuple[str, ...] | None
     cut: dict[str, Any] = field(default_factory=dict)
+    table: TableOptions | None = None
 
     def with_names(self, names: tuple[str, ...] | None) -> _Request:
         return replace(self, names=names)
@@ -264,9 +282,13 @@ class _Request:
     def assembled(self, parts: dict[str, Examples], description: str, read_given: bool = True) -> LoadedData:
         """A source of examples: the given files read as the splits they name, the others cut from training."""
         if read_given:
-            parts |= {split: read_single(p, self.label_column) for split, p in self.given.items()}
+            by_name = isinstance(parts["train"].x, Frame)
+            parts |= {split: read_single(p, self.label_column, self.table, by_name) for split, p in self.given.items()}
+            if not by_name and any(isinstance(part.x, Frame) for part in parts.values()):  # named columns in all
+                parts |= {split: read_single(p, self.label_column, self.table, True) for split, p in self.given.items()}
+                parts["train"] = read_single(parts["train"].source, self.label_column, self.table, True)
         description = "; ".join([description, *(f"{SPLIT_NAMES[s]} from {p}" for s, p in self.given.items())])
-        return _assembled(self.path, parts, description, self.keep_bytes, self.names, self.cut)
+        return _assembled(self.path, parts, description, self.keep_bytes, self.names, self.cut, self.table)
 
 
 def _read_folder(request: _Request) -> LoadedData:
@@ -299,12 +321,15 @@ def _read_folder(request: _Request) -> LoadedData:
     )
 
 
-def read_single(path: Path, label_column: str | int | None = None) -> Examples:
+def read_single(path: Path, label_column: str | int | None = None, table: TableOptions | None = None,
+                by_name: bool = False) -> Examples:
     """The labelled examples of one file or folder that holds a single split: a CSV/TSV file, a
-    parquet file, or a folder of class folders of images."""
+    parquet file, or a folder of class folders of images. A CSV/TSV file's are a float matrix, or
+    named columns (a :class:`.columns.Frame`: see :mod:`.tables`; ``by_name`` makes it so)."""
     from .formats.images import is_image_folder, read_image_folder
     from .formats.parquet import read_parquet
-    from .formats.tabular import is_table, read_table
+    from .formats.tabular import is_table
+    from .tables import read_table_examples
 
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
@@ -315,9 +340,10 @@ def read_single(path: Path, label_column: str | int | None = None) -> Examples:
                 return parts["train"]
         raise DataError(f"{path}: expected one split here: a CSV/TSV file, a parquet file, or class folders of images")
     if is_table(path):
-        table = read_table(path, label_column)
-        shape = _square(table.x.shape[1]) if table.pixels else None
-        return Examples(table.x, table.labels, path, image_shape=shape, feature_names=table.feature_names)
+        examples = read_table_examples(path, label_column, table, by_name)
+        if examples.x.dtype == np.uint8:  # pixels
+            return replace(examples, image_shape=_square(examples.x.shape[1]))
+        return examples
     if path.name.endswith(".parquet"):
         return read_parquet([path])
     raise DataError(f"{path}: expected a CSV/TSV file, a parquet file, or class folders of images")
@@ -348,15 +374,17 @@ def _csr_npz(path: Path) -> Examples:
 
 def _assembled(
     path: Path, parts: dict[str, Examples], what: str, keep_bytes: Collection[str],
-    names: tuple[str, ...] | None, cut: dict[str, Any],
+    names: tuple[str, ...] | None, cut: dict[str, Any], table: TableOptions | None = None,
 ) -> LoadedData:
     if names is not None and parts["train"].class_names is None and parts["train"].labels.dtype.kind in "iu":
         parts = {s: replace(p, class_names=names) for s, p in parts.items()}
     made = assemble(parts, **cut)
-    datasets = checked(path, made.arrays, keep_bytes)
+    arrays, columns = fit_columns(made.arrays, table)
+    datasets = checked(path, arrays, keep_bytes)
     train = parts["train"]
     description = f"{what}; {made.note}" if made.note else what
-    return LoadedData(datasets, description, path, made.class_names, train.image_shape, train.feature_names)
+    features = columns.feature_names if columns is not None else train.feature_names
+    return LoadedData(datasets, description, path, made.class_names, train.image_shape, features, columns=columns)
 
 
 def _three_splits(datasets: Datasets, description: str, path: Path, names: tuple[str, ...] | None) -> LoadedData:

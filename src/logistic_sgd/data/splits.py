@@ -146,6 +146,8 @@ def _part_sizes(n: int, fractions: Sequence[float]) -> NDArray[np.intp]:
 
 
 def _check_like(other: Examples, train: Examples) -> None:
+    if not isinstance(other.x, np.ndarray) or not isinstance(train.x, np.ndarray):
+        return  # named columns: the column pipeline takes them by name
     if other.x.shape[1] != train.x.shape[1]:
         raise DataError(f"{other.source}: {other.x.shape[1]} features, but the training data have {train.x.shape[1]}")
     if (other.x.dtype == np.uint8) != (train.x.dtype == np.uint8):

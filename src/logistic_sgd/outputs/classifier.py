@@ -9,8 +9,11 @@ from numpy.typing import ArrayLike, NDArray
 
 from ..backends.base import NUMPY
 from ..core.model import LogisticRegression
+from ..data.columns import Frame
+from ..data.preprocess import Preprocessor
 from ..data.rows import CSR, in_dtype
 from ..data.scaling import Standardizer
+from ..errors import DataError
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,9 @@ class Classifier:
     zero_based : bool or None
         Whether the svmlight files it was trained on counted their features from 0 (None: not
         svmlight).
+    columns : Preprocessor or None
+        A table's fitted column pipeline, which makes rows of named columns (a
+        :class:`~logistic_sgd.data.columns.Frame`) its features.
     """
 
     model: LogisticRegression
@@ -37,22 +43,33 @@ class Classifier:
     scaler: Standardizer | None = None
     image_shape: tuple[int, int] | None = None
     zero_based: bool | None = None
+    columns: Preprocessor | None = None
 
-    def inputs(self, x: ArrayLike | CSR) -> NDArray[np.floating] | CSR:
+    def inputs(self, x: ArrayLike | CSR | Frame) -> NDArray[np.floating] | CSR:
         """``x`` as the model takes it: in its dtype, standardised when it was trained so.
 
         Parameters
         ----------
         x : array-like of shape (n, n_in), or CSR
             The features as read (a SciPy sparse matrix or :class:`~logistic_sgd.data.rows.CSR` for
-            sparse rows).
+            sparse rows), or a table's rows as named columns (a :class:`Frame`), made features by
+            the model's column pipeline.
 
         Returns
         -------
         ndarray of shape (n, n_in), or CSR
             The rows in the model's dtype (sparse rows stay sparse).
+
+        Raises
+        ------
+        DataError
+            Named columns given to a model without a column pipeline, or lacking a column it takes.
         """
         dtype = self.model.dtype
+        if isinstance(x, Frame):
+            if self.columns is None:
+                raise DataError(f"{x.source}: the model takes {self.model.n_in} numbers a row, not named columns")
+            x = self.columns.transform(x)
         if self.scaler is not None:
             return self.scaler.transform(np.asarray(x), dtype=dtype)
         return in_dtype(x, dtype)

@@ -15,6 +15,7 @@ from ..core.metrics import ClassScores, confusion_matrix
 from ..data import LoadedData
 from ..util.atomic import atomic_write
 from .classifier import Classifier
+from .coefficients import feature_names_of, largest, scale_words
 from .plots import figures
 
 CAPTIONS = {
@@ -40,6 +41,7 @@ def build_report(classifier: Classifier, meta: dict[str, Any], data: LoadedData,
         f"<tr><td>{html.escape(n)}</td><td>{_pct(p)}</td><td>{_pct(r)}</td><td>{s}</td></tr>"
         for n, p, r, s in zip(scores.names, scores.precision, scores.recall, scores.support, strict=True)
     )
+    coefficients = _coefficients(classifier, meta)
     test_x, test_y = data.datasets[2]
     pictures = figures(model, (classifier.inputs(test_x), test_y), meta.get("history") or (), class_names=names,
                        image_shape=classifier.image_shape)
@@ -67,6 +69,7 @@ figure {{ margin: 1.5em 0; }} img {{ max-width: 100%; }} pre {{ background: #f6f
 <h2>Test set, per class</h2>
 <table><tr><th>class</th><th>precision</th><th>recall</th><th>examples</th></tr>
 {per_class}</table>
+{coefficients}
 <h2>Pictures</h2>
 {images}
 <h2>Metadata</h2>
@@ -80,6 +83,20 @@ window.addEventListener("load", () => {{
 </script>
 </body></html>
 """
+
+
+def _coefficients(classifier: Classifier, meta: dict[str, Any], k: int = 8) -> str:
+    """Each class's largest weights by feature name, as an HTML section (empty without names)."""
+    names = feature_names_of(classifier, meta)
+    if names is None:
+        return ""
+    W = classifier.model.arrays.to_numpy(classifier.model.W)
+    rows = "".join(
+        f"<tr><td>{html.escape(cls)}</td><td>"
+        + ", ".join(f"{c.weight:+.3f}&nbsp;{html.escape(c.feature)}" for c in row) + "</td></tr>"
+        for cls, row in zip(classifier.class_names, largest(W, names, k), strict=True))
+    return (f"<h2>Largest coefficients</h2>\n<p>Per class, the {k} weights of largest magnitude, on "
+            f"{scale_words(classifier)}.</p>\n<table><tr><th>class</th><th>weights</th></tr>\n{rows}</table>")
 
 
 def _pct(value: float) -> str:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import numpy as np
 
 from ..backends.base import NUMPY
+from ..data.preprocess import Preprocessor
 from ..data.rows import in_dtype
 from ..data.scaling import Standardizer
 from ..errors import OutputError
@@ -159,13 +160,17 @@ class BestModelWriter(BaseListener):
         The state a resumed run starts from.
     scaler : Standardizer, optional
         The inputs' scaling, kept in the file.
+    columns : Preprocessor, optional
+        A table's column pipeline, fitted on the training split, written into the file beside the model.
     """
 
     def __init__(self, path: str | Path, metadata: dict[str, Any], every: float = 1.0,
-                 state: TrainState | None = None, scaler: Standardizer | None = None) -> None:
+                 state: TrainState | None = None, scaler: Standardizer | None = None,
+                 columns: Preprocessor | None = None) -> None:
         self.path = Path(path)
         self.metadata = metadata
         self.scaler = scaler
+        self.columns = columns
         self.every = every
         self._state = state
         self._written: int | None = None  # the iteration of the best model this writer last wrote
@@ -192,7 +197,7 @@ class BestModelWriter(BaseListener):
                 "epoch": found["epoch"], "iteration": found["iteration"],
                 "validation_error": found["validation_error"], "test_error": found["test_error"],
                 "history": history,
-            }, scaler=self.scaler)
+            }, scaler=self.scaler, columns=self.columns)
         now = time.monotonic()
         self._written, self._written_at, self._took = state.best_iteration, now, now - started
 

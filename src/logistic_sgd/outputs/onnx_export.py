@@ -1,8 +1,10 @@
 """Export a model to ONNX: float32 features [N, n_in] in (images as ``x / 255``, table columns as
 read); ``label`` [N] (int64) and ``probabilities`` [N, n_out] out, computed as
 ``ArgMax(Softmax(Gemm(input, W, b)))``, after ``(input - mean) / scale`` when the model standardises
-its features. The class names are in the model's metadata (``class_names``, JSON). Needs the
-``onnx`` extra."""
+its features. A model trained on a table's named columns takes one input per column instead, each
+[N, 1] (numbers float, categories string), made its features by the column pipeline's nodes
+(:mod:`.onnx_columns`). The class names are in the model's metadata (``class_names``, JSON). Needs
+the ``onnx`` extra."""
 
 from __future__ import annotations
 
@@ -41,8 +43,16 @@ def to_onnx(model: LogisticRegression | Classifier, opset: int | None = None) ->
     W = np.asarray(be.to_numpy(model.W), dtype=np.float32)
     b = np.asarray(be.to_numpy(model.b), dtype=np.float32)
     nodes, initializers, features = [], [], "input"
+    inputs = [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", model.n_in])]
+    opsets = [helper.make_opsetid("", opset)]
+    if classifier.columns is not None:
+        from .onnx_columns import ML_OPSET, column_graph
+
+        inputs, nodes, initializers = column_graph(classifier.columns, "columns")
+        opsets.append(helper.make_opsetid("ai.onnx.ml", ML_OPSET))
+        features = "columns"
     if classifier.scaler is not None:
-        nodes += [helper.make_node("Sub", ["input", "scale_mean"], ["centred"], name="minus_mean"),
+        nodes += [helper.make_node("Sub", [features, "scale_mean"], ["centred"], name="minus_mean"),
                   helper.make_node("Div", ["centred", "scale_std"], ["features"], name="over_scale")]
         initializers += [numpy_helper.from_array(classifier.scaler.mean.astype(np.float32), "scale_mean"),
                          numpy_helper.from_array(classifier.scaler.scale.astype(np.float32), "scale_std")]
@@ -55,14 +65,14 @@ def to_onnx(model: LogisticRegression | Classifier, opset: int | None = None) ->
             helper.make_node("ArgMax", ["probabilities"], ["label"], axis=1, keepdims=0, name="argmax"),
         ],
         name="logistic_regression",
-        inputs=[helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", model.n_in])],
+        inputs=inputs,
         outputs=[
             helper.make_tensor_value_info("label", TensorProto.INT64, ["N"]),
             helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["N", model.n_out]),
         ],
         initializer=[*initializers, numpy_helper.from_array(W, "W"), numpy_helper.from_array(b, "b")],
     )
-    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
+    proto = helper.make_model(graph, opset_imports=opsets,
                               producer_name="logistic-sgd", producer_version=__version__)
     proto.doc_string = "softmax(x W + b): multinomial logistic regression trained by logistic-sgd"
     helper.set_model_props(proto, {"class_names": json.dumps(list(classifier.class_names))})

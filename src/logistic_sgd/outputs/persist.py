@@ -9,6 +9,9 @@ Layout of a model file (format version 1)::
                              image shape, hyperparameters, validation and test error)
     scale_mean  float64 (n_in,)  optional: the features' standardisation, fitted on the training
     scale_std   float64 (n_in,)  split, applied to inputs before the model (:mod:`logistic_sgd.data.scaling`)
+    prep_columns uint8 (k,)      optional: a table's column pipeline as UTF-8 JSON, fitted on the
+                                 training split, making named columns the n_in features
+                                 (:mod:`logistic_sgd.data.preprocess`)
 
 Files are read with ``allow_pickle=False``: opening a model never runs code.
 """
@@ -28,6 +31,7 @@ from ..core.model import FLOATX, LogisticRegression
 from ..core.stopping import PatienceStopping
 from ..data.checks import Datasets
 from ..data.formats.npzfile import read_npz
+from ..data.preprocess import Preprocessor
 from ..data.rows import update_digest
 from ..data.scaling import Standardizer
 from ..errors import ModelFileError, one_line
@@ -46,13 +50,13 @@ FORMAT_VERSION = 1
 
 def save_model(
     path: str | os.PathLike[str], model: LogisticRegression, metadata: dict[str, Any] | None = None,
-    scaler: Standardizer | None = None,
+    scaler: Standardizer | None = None, columns: Preprocessor | None = None,
 ) -> None:
-    """Write ``model``, ``metadata`` and the inputs' ``scaler`` to ``path`` atomically (temp file
-    beside it, then rename).
+    """Write ``model``, ``metadata``, the inputs' ``scaler`` and a table's ``columns`` to ``path``
+    atomically (temp file beside it, then rename).
 
     The file is an ``.npz`` archive read without pickle: ``W``, ``b``, the metadata as JSON and, with
-    ``scaler``, its mean and scale.
+    ``scaler``, its mean and scale; with ``columns``, the column pipeline as JSON.
 
     Parameters
     ----------
@@ -64,6 +68,8 @@ def save_model(
         JSON-ready facts to keep with it (class names, image shape, the run's figures).
     scaler : Standardizer, optional
         The scaling of the inputs the model was trained on, applied again by :func:`load_classifier`.
+    columns : Preprocessor, optional
+        A table's column pipeline, fitted on the training split, applied again by :func:`load_classifier`.
     """
     meta = {
         **(metadata or {}),
@@ -71,7 +77,7 @@ def save_model(
         "n_in": model.n_in, "n_out": model.n_out, "dtype": model.dtype.name,
     }
     blob = np.frombuffer(json.dumps(meta, sort_keys=True).encode("utf-8"), dtype=np.uint8)
-    scaling = {} if scaler is None else scaler.to_arrays()
+    scaling = {**({} if scaler is None else scaler.to_arrays()), **({} if columns is None else columns.to_arrays())}
     with atomic_write(path) as f:
         np.savez(f, W=model.arrays.to_numpy(model.W), b=model.arrays.to_numpy(model.b), metadata=blob, **scaling)
 
@@ -123,6 +129,10 @@ def load_classifier(path: str | os.PathLike[str]) -> Classifier:
         scaler = Standardizer.from_arrays(arrays, model.n_in) if "scale_mean" in arrays else None
     except (ValueError, KeyError) as exc:
         raise ModelFileError(f"{path}: the stored scaling is malformed ({one_line(exc)})") from None
+    try:
+        columns = Preprocessor.from_arrays(arrays, model.n_in) if "prep_columns" in arrays else None
+    except ValueError as exc:
+        raise ModelFileError(f"{path}: the stored columns are malformed ({one_line(exc)})") from None
     names = meta.get("class_names") or [str(k) for k in range(model.n_out)]
     shape = meta.get("image_shape")
     if (not isinstance(names, list) or len(names) != model.n_out or not all(isinstance(n, str) for n in names)
@@ -132,7 +142,7 @@ def load_classifier(path: str | os.PathLike[str]) -> Classifier:
                              f"and {model.n_in} inputs")
     zero_based = meta.get("zero_based")
     return Classifier(model, tuple(names), scaler, None if shape is None else (int(shape[0]), int(shape[1])),
-                      zero_based if isinstance(zero_based, bool) else None)
+                      zero_based if isinstance(zero_based, bool) else None, columns)
 
 
 def read_model(path: str | os.PathLike[str]) -> tuple[LogisticRegression, dict[str, Any]]:
@@ -160,7 +170,7 @@ def read_model(path: str | os.PathLike[str]) -> tuple[LogisticRegression, dict[s
 
 
 def _read(path: Path) -> tuple[LogisticRegression, dict[str, Any], dict[str, np.ndarray]]:
-    arrays = read_npz(path, ("W", "b", "metadata"), ModelFileError, "model file", optional=("scale_",))
+    arrays = read_npz(path, ("W", "b", "metadata"), ModelFileError, "model file", optional=("scale_", "prep_"))
     try:
         meta = json.loads(arrays["metadata"].tobytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):

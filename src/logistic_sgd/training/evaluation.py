@@ -46,13 +46,15 @@ class Evaluation:
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
 
-    def validate(self, state: TrainState) -> None:
+    def validate(self, state: TrainState, keep_ties: bool = False) -> None:
         """The original tutorial's validation after ``state.iteration``: score the validation set, update the patience
-        rule, on a new best score the test set and keep a copy of the model, then tell the listeners."""
+        rule, on a new best score the test set and keep a copy of the model, then tell the listeners.
+        With ``keep_ties``, a score equal to the best also keeps the model (not a new best for the
+        patience rule): the full-batch solvers' later iterate, lower in training loss, is kept."""
         model, stopping = state.model, state.stopping
         this_validation = self._score(model, self.valid)
         improved = stopping.observe(state.iteration, this_validation)
-        if improved:
+        if improved or (keep_ties and state.best_model is not None and this_validation == stopping.best):
             state.test_score = self._score(model, self.test)
             best = state.best_model
             if best is None or best.W.shape != model.W.shape:

@@ -9,6 +9,8 @@ original tutorial's protocol and patience rule, with the patience counted in ite
 solver also stops when its projected gradient falls below ``tol`` (scikit-learn's ``tol``), and
 after ``n_epochs`` iterations.
 
+Every iterate lowers the training objective, so among the iterations with the lowest validation
+error the last is kept (the most converged; on a small validation set many iterations tie).
 The events, the log lines and the best model are the minibatch loop's. A solver's state lives inside
 SciPy, so a full-batch run cannot be resumed from a checkpoint nor split across processes; a stop
 request ends it after the current iteration, as in the minibatch loop.
@@ -87,7 +89,7 @@ def fit_full_batch(run: Run, listeners: Sequence[Listener] = (), stop: StopReque
         state.epoch = state.iteration + 1
         state.minibatch = 1  # the iteration's one full-batch step
         check_finite(model, state.epoch, config.learning_rate)
-        evaluation.validate(state)
+        evaluation.validate(state, keep_ties=True)
         if state.stopping.should_stop(state.iteration):
             raise StopIteration
         if stop is not None and stop.signal is not None:

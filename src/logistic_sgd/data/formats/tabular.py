@@ -3,8 +3,10 @@
 - Plain text (UTF-8) or compressed (``.gz``, ``.bz2``, ``.xz``: recognised by their first bytes);
   the delimiter is a tab for ``.tsv`` and ``.tab`` files, otherwise the most frequent of ``,``,
   tab and ``;`` on the first line.
-- The first line is a header when one of its cells is not a number in a column whose second line
-  holds a number (Python's ``csv.Sniffer`` idea, on two lines).
+- The first line is a header when one of its cells is not a number in a column whose next lines
+  hold numbers (Python's ``csv.Sniffer`` idea, on the first :data:`SNIFF_LINES` lines); or when its
+  cells are distinct words none of which comes back in its column in the next lines (a table of
+  words, ``section,description``); or when one of them is the ``label_column`` asked for by name.
 - The label column is ``label_column`` (a header name, or a column number counted from 0, negative
   from the end); by default the header column named ``label``, ``labels``, ``class``, ``target``
   or ``y`` (in any case). Labels are whole numbers or names.
@@ -43,6 +45,7 @@ COMPRESSED = (".gz", ".bz2", ".xz")
 _NUMBER = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*|\s*[+-]?(?:inf|infinity|nan)\s*", re.I | re.A)
 _PIXEL = re.compile(r"pixel\d+", re.I | re.A)
 _BLOCK = 4096
+SNIFF_LINES = 20
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,7 @@ def read_table(path: str | Path, label_column: str | int | None = None, *, requi
     """
     path = Path(path)
     raw = read_bytes(path)
-    layout = _Layout.sniff(path, raw)
+    layout = _Layout.sniff(path, raw, label_column)
     label = layout.label_index(label_column, require_label)
     features = [i for i in range(layout.n_columns) if i != label]
     if not features:
@@ -125,10 +128,10 @@ class _Layout:
     skip_lines: int
 
     @classmethod
-    def sniff(cls, path: Path, raw: bytes) -> _Layout:
+    def sniff(cls, path: Path, raw: bytes, label_column: str | int | None = None) -> _Layout:
         lines: list[str] = []
         skipped = start = 0
-        while len(lines) < 2 and start < len(raw):
+        while len(lines) < SNIFF_LINES and start < len(raw):
             end = raw.find(b"\n", start)
             end = len(raw) if end < 0 else end + 1
             try:
@@ -148,12 +151,14 @@ class _Layout:
             try:
                 rows.append(next(csv.reader([line], delimiter=delimiter)))
             except csv.Error as exc:
+                if number > skipped + 2:  # a quoted cell spanning lines: sniff on what came before
+                    break
                 raise DataError(f"{path}: line {number}: {one_line(exc)}") from None
         first, second = rows[0], (rows[1] if len(rows) > 1 else None)
         if second is None:
             header = any(not _is_number(cell) for cell in first)
         else:
-            header = any(not _is_number(a) and _is_number(b) for a, b in zip(first, second, strict=False))
+            header = _is_header(first, rows[1:], label_column)
         if header and second is None:
             raise DataError(f"{path}: has a header but no rows")
         return cls(path, delimiter, first if header else None, len(first), skipped + header)
@@ -346,6 +351,21 @@ def _delimiter(path: Path, first_line: str) -> str:
     counts = {d: first_line.count(d) for d in (",", "\t", ";")}
     best = max(counts, key=lambda d: counts[d])
     return best if counts[best] else ","
+
+
+def _is_header(first: list[str], rows: list[list[str]], label_column: str | int | None) -> bool:
+    """Whether ``first`` names the columns of ``rows`` (the lines after it): see the module docstring."""
+    columns = [[row[i].strip() for row in rows if i < len(row)] for i in range(len(first))]
+    for name, below in zip(first, columns, strict=True):
+        present = [cell for cell in below if cell not in MISSING]
+        numbers_below = (bool(below) and _is_number(below[0])) or (bool(present) and all(map(_is_number, present)))
+        if not _is_number(name) and numbers_below:
+            return True
+    if isinstance(label_column, str) and label_column.strip().lower() in {n.strip().lower() for n in first}:
+        return True
+    names = [n.strip() for n in first]
+    return (all(n and not _is_number(n) and n not in MISSING for n in names) and len(set(names)) == len(names)
+            and not any(n in below for n, below in zip(names, columns, strict=True)))
 
 
 def _is_number(cell: str) -> bool:
