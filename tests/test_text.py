@@ -108,6 +108,11 @@ def test_names_are_the_most_frequent_ngram_of_a_column() -> None:
     names = v.feature_names(x.indices[: x.indptr[1]])
     assert sorted(names) == ["learning", "learning rocks", "machine", "machine learning", "rocks"]
     assert v.feature_names([123]) == ["#123"]
+    W = np.zeros((2**20, 2))
+    W[x.indices[0], 1] = 3.0
+    W[x.indices[1], 1] = 5.0
+    top = v.top_features(W, k=2)
+    assert [w for _, w in top[1]] == [5.0, 3.0] and top[1][0][0] == names[1]
 
 
 def test_transform_checks_its_input() -> None:

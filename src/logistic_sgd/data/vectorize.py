@@ -29,7 +29,7 @@ the n-gram that hashed to it most often: a majority vote over the training docum
 shared by several n-grams shows its most frequent one).
 
 With Numba (the ``[numba]`` extra) the tokeniser and hasher run compiled over the UTF-8 bytes, on
-all cores, a block of documents (at most 4 MiB of text) at a time
+all cores, a block of documents (at most 1 MiB of text) at a time
 (:mod:`.vectorize_kernels`); without it, in Python (the same rows, far slower).
 """
 
@@ -65,7 +65,7 @@ UNSEGMENTED = (  # scripts written without spaces between words: read as charact
     (0x20000, 0x2FFFF),  # CJK extensions B-F and compatibility supplement
 )
 NORMS = ("l2", "none")
-BLOCK_BYTES = 4 << 20
+BLOCK_BYTES = 1 << 20
 _P, _M, _N = 0x100000001B3, 0x9E3779B97F4A7C15, 0xA0761D6478BD642F
 _MASK = (1 << 64) - 1
 _SALT = 0xD6E8FEB86659FD93
@@ -282,6 +282,20 @@ class TextVectorizer:
                 out.append(f"#{col}")
         return out
 
+    def top_features(self, W: NDArray[np.floating], k: int = 10) -> list[list[tuple[str, float]]]:
+        """For each class (column of the model's weights ``W``, shape (n_out, n_classes)), the ``k``
+        named columns of largest weight, largest first, as (name, weight): the n-grams that raise
+        that class's score most. Columns without a kept name are passed over."""
+        named = self.name_columns_
+        if self.number_columns_:
+            named = np.concatenate([named, np.arange(self.n_features, self.n_out)])
+        out = []
+        for c in range(W.shape[1]):
+            weights = np.asarray(W[named, c], dtype=np.float64)
+            top = np.argsort(-weights, kind="stable")[:k]
+            out.append(list(zip(self.feature_names(named[top]), weights[top].tolist(), strict=True)))
+        return out
+
     def describe(self) -> str:
         """One line: what the rows are."""
         n_lo, n_hi = self.ngram_range
@@ -372,8 +386,14 @@ class TextVectorizer:
         sizes = (docs.ends - docs.starts).sum(axis=1)
         threads = kernels.threads()
         scratch = (np.zeros((threads, self.n_features), np.float32), np.full((threads, self.n_features), -1, np.int64))
-        parts = [self._count_block(kernels, docs, lo, hi, sizes[lo:hi], scratch, votes)
-                 for lo, hi in _blocks(sizes, BLOCK_BYTES)]
+        blocks = _blocks(sizes, BLOCK_BYTES)
+        caps = self._caps(docs)
+        largest = max((int(caps[lo:hi].sum()) for lo, hi in blocks), default=0)
+        out = [np.empty(largest, np.int32), np.empty(largest, np.float32)]  # reused by every block
+        if track:
+            out += [np.empty(largest, np.uint64), np.empty(largest, np.int64), np.empty(largest, np.int64)]
+        parts = [self._count_block(kernels, docs, lo, hi, sizes[lo:hi], caps[lo:hi], scratch, out, votes)
+                 for lo, hi in blocks]
         indptr = np.zeros(len(docs) + 1, dtype=np.int64)
         if parts:
             np.cumsum(np.concatenate([p[0] for p in parts]), out=indptr[1:])
@@ -381,42 +401,43 @@ class TextVectorizer:
         data = np.concatenate([np.zeros(0, np.float32), *(p[2] for p in parts)])
         return CSR(data, indices, indptr, self.n_features), votes
 
+    def _caps(self, docs: Documents) -> NDArray[np.int64]:
+        """A bound on each document's distinct columns: its n-grams (a token takes a byte and a separator
+        or an unsegmented character of 3 bytes: at most (bytes + 1) / 2 tokens), at most the width."""
+        n_orders = self.ngram_range[1] - self.ngram_range[0] + 1
+        halves = ((docs.ends - docs.starts + 1) // 2).sum(axis=1)
+        return np.minimum(n_orders * halves, self.n_features)
+
     def _count_block(self, kernels: Any, docs: Documents, lo: int, hi: int, sizes: NDArray[np.int64],
-                     scratch: tuple[NDArray, NDArray], votes: _Votes | None) -> tuple[NDArray, NDArray, NDArray]:
-        """Documents ``lo:hi``: their numbers of non-zeros, columns and counts."""
+                     caps: NDArray[np.int64], scratch: tuple[NDArray, NDArray], out: list[NDArray],
+                     votes: _Votes | None) -> tuple[NDArray, NDArray, NDArray]:
+        """Documents ``lo:hi``: their numbers of non-zeros, columns and counts (``out``: the kernel's
+        output arrays, large enough for the block)."""
         classes, lower = unicode_tables()
         n_orders = self.ngram_range[1] - self.ngram_range[0] + 1
-        halves = ((docs.ends[lo:hi] - docs.starts[lo:hi] + 1) // 2).sum(axis=1)  # tokens <= (bytes + 1) / 2
-        caps = np.minimum(n_orders * halves, self.n_features)
+        occurrences = n_orders * ((docs.ends[lo:hi] - docs.starts[lo:hi] + 1) // 2).sum(axis=1)
         chunks = _chunks(sizes, kernels.threads())
         ends = np.cumsum(caps)
-        chunk_ends = ends[chunks[1:] - 1] if len(caps) else np.zeros(0, np.int64)
-        offsets = np.concatenate([[0], chunk_ends]).astype(np.int64)
-        occurrences = n_orders * halves  # a short document lists them all, a long one each column once
-        listed = np.where(occurrences > kernels.SPARSE_LIMIT, caps, occurrences)
-        chunk_caps = np.array([listed[a:b].max(initial=0) for a, b in itertools.pairwise(chunks)],
-                              dtype=np.int64)
-        total = int(offsets[-1])
-        idx = np.empty(total, dtype=np.int32)
-        val = np.empty(total, dtype=np.float32)
+        offsets = np.concatenate([[0], ends[chunks[1:] - 1] if len(caps) else []]).astype(np.int64)
+        listed = np.where(occurrences > kernels.SPARSE_LIMIT, caps, occurrences)  # short documents list them all
+        chunk_caps = np.array([listed[a:b].max(initial=0) for a, b in itertools.pairwise(chunks)], dtype=np.int64)
         nnz = np.zeros(hi - lo, dtype=np.int64)
         bad = np.zeros(hi - lo, dtype=np.int64)
         track = votes is not None
-        n_track = total if track else 0
-        hashes, span_lo, span_hi = (np.empty(n_track, np.uint64), np.empty(n_track, np.int64),
-                                    np.empty(n_track, np.int64))
+        hashes, span_lo, span_hi = out[2:] if track else (np.empty(0, np.uint64), np.empty(0, np.int64),
+                                                          np.empty(0, np.int64))
         salts = np.array([(j * _SALT) & _MASK for j in range(docs.starts.shape[1])], dtype=np.uint64)
         kernels.count_ngrams(docs.buffer, docs.starts[lo:hi], docs.ends[lo:hi], lo, salts, classes, lower,
                              self.ngram_range[0], self.ngram_range[1], int(self.n_features), bool(self.signed), chunks,
-                             offsets, chunk_caps, *scratch, idx, val, nnz, bad, track, hashes, span_lo, span_hi)
+                             offsets, chunk_caps, *scratch, out[0], out[1], nnz, bad, track, hashes, span_lo, span_hi)
         filled = [int(nnz[a:b].sum()) for a, b in itertools.pairwise(chunks)]
         pieces = [slice(int(o), int(o) + n) for o, n in zip(offsets[:-1], filled, strict=True) if n]
         take = (lambda a: np.concatenate([a[s] for s in pieces]) if pieces else a[:0])  # noqa: E731
-        out_idx = take(idx)
+        out_idx = take(out[0])
         if votes is not None:
             kernels.vote(out_idx, take(hashes), take(span_lo), take(span_hi), votes.hash, votes.count, votes.lo,
                          votes.hi)
-        return nnz, out_idx, take(val)
+        return nnz, out_idx, take(out[1])
 
     def _counts_python(self, docs: Documents, votes: _Votes | None) -> CSR:
         """:meth:`_counts` without Numba: the Python reference tokeniser and hasher."""
