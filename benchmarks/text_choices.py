@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from logistic_sgd.data.text import read_fasttext
+from logistic_sgd.data.formats.text import read_fasttext
 from logistic_sgd.data.vectorize import TextVectorizer
 from logistic_sgd.sklearn_estimator import LogisticSGDClassifier
 

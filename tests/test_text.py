@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from logistic_sgd.data.documents import Documents
-from logistic_sgd.data.text import is_fasttext, is_text_folder, is_text_table, read_text
+from logistic_sgd.data.formats.text import is_fasttext, is_text_folder, is_text_table, read_text
 from logistic_sgd.data.vectorize import TextVectorizer, ngram_hashes, tokens
 from logistic_sgd.errors import DataError, UsageError
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import io
 import os
@@ -15,7 +16,9 @@ import numpy as np
 from .backends import Backend, get_backend
 from .data import LoadedData, n_classes, open_dataset
 from .data.scaling import Standardizer, fit_scaling
+from .data.sources import holds_text, vectorize_splits
 from .data.splits import DEFAULT_FRACTIONS
+from .data.vectorize import TextVectorizer
 from .errors import UsageError
 from .outputs.listeners import BestModelWriter, CheckpointWriter, JsonLog, OriginalLog, PlotWriter, Progress
 from .outputs.persist import fingerprint, load_checkpoint
@@ -51,6 +54,11 @@ class DataOptions:
         and sparse features (whose zeros stay zeros).
     zero_based : bool or "auto"
         svmlight files: whether feature index 0 is the first column ("auto": yes when one holds a 0).
+    text_columns : tuple of str
+        A table's free-text columns (by default those holding more than numbers).
+    vectorizer : TextVectorizer, optional
+        How raw text becomes features, fitted on the training split (a copy of it is); by default
+        ``TextVectorizer()``.
     """
 
     label_column: str | int | None = None
@@ -60,6 +68,8 @@ class DataOptions:
     split_seed: int = 0
     scale: str = "auto"
     zero_based: bool | str = "auto"
+    text_columns: tuple[str, ...] = ()
+    vectorizer: TextVectorizer | None = None
 
     def open(self, dataset: PathLike, keep_bytes: tuple[str, ...]) -> LoadedData:
         """Read ``dataset`` with these options (see :func:`~logistic_sgd.data.open_dataset`).
@@ -77,7 +87,8 @@ class DataOptions:
             The three splits and what was learned reading them.
         """
         return open_dataset(dataset, keep_bytes, label_column=self.label_column, valid=self.valid, test=self.test,
-                            split=self.split, split_seed=self.split_seed, zero_based=self.zero_based)
+                            split=self.split, split_seed=self.split_seed, zero_based=self.zero_based,
+                            text_columns=self.text_columns)
 
 
 @dataclass(frozen=True)
@@ -194,6 +205,11 @@ def run_experiment(
     print("... loading data", file=out, flush=True)
     loaded = data.open(dataset, backend.byte_splits)
     print(f"... data: {loaded.description}", file=out, flush=True)
+    vectorizer = None
+    if holds_text(loaded.datasets[0][0]):
+        vectorizer = copy.deepcopy(data.vectorizer) if data.vectorizer is not None else TextVectorizer()
+        loaded = vectorize_splits(loaded, vectorizer, fit=True)
+        print(f"... text: {vectorizer.describe()}", file=out, flush=True)
     scaler = fit_scaling(data.scale, loaded.datasets[0][0], loaded.images)
     if scaler is not None:
         loaded = replace(loaded, datasets=tuple((scaler.transform(x, config.floatx), y) for x, y in loaded.datasets))
@@ -210,7 +226,7 @@ def run_experiment(
         state = load_checkpoint(outputs.checkpoint, config, digest, backend)  # type: ignore[arg-type]
         print(f"... resuming from {outputs.checkpoint}: epoch {state.epoch}, minibatch {state.minibatch}",
               file=out, flush=True)
-    listeners, writer = _listeners(outputs, config, loaded, digest, state, comm, scaler)
+    listeners, writer = _listeners(outputs, config, loaded, digest, state, comm, scaler, vectorizer)
     model = None if state is not None else backend.new_model(
         loaded.datasets[0][0].shape[1], max(2, len(loaded.class_names), n_classes(loaded.datasets)), config.floatx)
     try:
@@ -253,7 +269,7 @@ def check_request(config: TrainConfig, outputs: Outputs, resume: bool, comm: Com
 
 def _listeners(
     outputs: Outputs, config: TrainConfig, loaded: LoadedData, digest: str | None, state: TrainState | None,
-    comm: Communicator | None, scaler: Standardizer | None,
+    comm: Communicator | None, scaler: Standardizer | None, vectorizer: TextVectorizer | None = None,
 ) -> tuple[list[Listener], BestModelWriter | None]:
     """The listeners ``outputs`` asks for, the original tutorial's log first and the progress bar last (it redraws
     after the original tutorial's lines of the same event); and the best model's writer, if any."""
@@ -274,7 +290,9 @@ def _listeners(
             "image_shape": None if loaded.image_shape is None else list(loaded.image_shape),
             "zero_based": loaded.zero_based,
         }
-        writer = BestModelWriter(outputs.model_out, metadata, state=state, scaler=scaler)
+        if vectorizer is not None:
+            metadata["text"] = vectorizer.describe()
+        writer = BestModelWriter(outputs.model_out, metadata, state=state, scaler=scaler, vectorizer=vectorizer)
         listeners.append(writer)
     if progress is not None:
         listeners.append(progress)

@@ -49,8 +49,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import UsageError
-from .csr import CSR
 from .documents import Documents
+from .rows import CSR
 
 TABLE_SIZE = 0x30000  # code points past the Supplementary Ideographic Plane separate tokens
 UNSEGMENTED = (  # scripts written without spaces between words: read as character bigrams
@@ -267,6 +267,17 @@ class TextVectorizer:
         docs = self._aligned(as_documents(docs, self.columns_[0]))
         counts, _ = self._counts(docs, track=False)
         return self._finish(counts, docs)
+
+    def rows(self, x: Any) -> CSR:
+        """``x`` as rows of this vectoriser's features: raw text transformed, rows already made (a
+        :class:`CSR` ``n_out`` wide) as they are."""
+        if hasattr(x, "tocsr"):  # a SciPy sparse matrix
+            x = CSR.from_scipy(x)
+        if isinstance(x, CSR):
+            if x.shape[1] != self.n_out:
+                raise UsageError(f"x has {x.shape[1]} features, the vectoriser makes {self.n_out}", "x")
+            return x
+        return self.transform(x)
 
     def feature_names(self, columns: NDArray[np.integer] | Sequence[int]) -> list[str]:
         """The name of each of ``columns``: its most frequent training n-gram, ``#k`` for a hashed
@@ -585,23 +596,12 @@ def as_documents(docs: Documents | Sequence[str] | Any, column: str = "text") ->
 
 
 def _kernels() -> Any:
-    """The compiled kernels (a namespace), or None without Numba."""
+    """The compiled kernels (:mod:`.vectorize_kernels`), or None without Numba."""
     try:
-        import numba
-
-        from . import vectorize_kernels as k
+        from . import vectorize_kernels
     except ImportError:
         return None
-
-    class _K:
-        count_ngrams, weigh, vote, name_spans = k.count_ngrams, k.weigh, k.vote, k.name_spans
-        SPARSE_LIMIT = k.SPARSE_LIMIT
-
-        @staticmethod
-        def threads() -> int:
-            return int(numba.get_num_threads())
-
-    return _K
+    return vectorize_kernels
 
 
 def _blocks(sizes: NDArray[np.int64], limit: int) -> list[tuple[int, int]]:

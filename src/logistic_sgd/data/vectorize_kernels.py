@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numba import get_thread_id, njit, prange
+from numba import get_num_threads, get_thread_id, njit, prange
 
 P = np.uint64(0x100000001B3)
 M = np.uint64(0x9E3779B97F4A7C15)
@@ -35,6 +35,13 @@ _S33 = np.uint64(33)
 _S63 = np.uint64(63)
 _ONE = np.uint64(1)
 _RING = 8  # the longest n-gram
+
+
+def threads() -> int:
+    """The threads the parallel kernels run on (Numba's setting)."""
+    return int(get_num_threads())
+
+
 SPARSE_LIMIT = 1 << 16  # documents with at most this many n-grams are counted by sorting them
 
 

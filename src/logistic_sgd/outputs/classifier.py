@@ -30,6 +30,9 @@ class Classifier:
     zero_based : bool or None
         Whether the svmlight files it was trained on counted their features from 0 (None: not
         svmlight).
+    vectorizer : TextVectorizer or None
+        Makes the inputs from raw text (:class:`~logistic_sgd.data.vectorize.TextVectorizer`); None
+        for a model of features.
     """
 
     model: LogisticRegression
@@ -37,6 +40,7 @@ class Classifier:
     scaler: Standardizer | None = None
     image_shape: tuple[int, int] | None = None
     zero_based: bool | None = None
+    vectorizer: Any = None
 
     def inputs(self, x: ArrayLike | CSR) -> NDArray[np.floating] | CSR:
         """``x`` as the model takes it: in its dtype, standardised when it was trained so.
@@ -45,7 +49,8 @@ class Classifier:
         ----------
         x : array-like of shape (n, n_in), or CSR
             The features as read (a SciPy sparse matrix or :class:`~logistic_sgd.data.rows.CSR` for
-            sparse rows).
+            sparse rows); for a model trained on text, raw text (a sequence of ``str`` or
+            :class:`~logistic_sgd.data.documents.Documents`), made rows by the vectoriser.
 
         Returns
         -------
@@ -53,6 +58,8 @@ class Classifier:
             The rows in the model's dtype (sparse rows stay sparse).
         """
         dtype = self.model.dtype
+        if self.vectorizer is not None:
+            x = self.vectorizer.rows(x)
         if self.scaler is not None:
             return self.scaler.transform(np.asarray(x), dtype=dtype)
         return in_dtype(x, dtype)

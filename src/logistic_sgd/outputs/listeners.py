@@ -162,10 +162,11 @@ class BestModelWriter(BaseListener):
     """
 
     def __init__(self, path: str | Path, metadata: dict[str, Any], every: float = 1.0,
-                 state: TrainState | None = None, scaler: Standardizer | None = None) -> None:
+                 state: TrainState | None = None, scaler: Standardizer | None = None, vectorizer: Any = None) -> None:
         self.path = Path(path)
         self.metadata = metadata
         self.scaler = scaler
+        self.vectorizer = vectorizer
         self.every = every
         self._state = state
         self._written: int | None = None  # the iteration of the best model this writer last wrote
@@ -192,7 +193,7 @@ class BestModelWriter(BaseListener):
                 "epoch": found["epoch"], "iteration": found["iteration"],
                 "validation_error": found["validation_error"], "test_error": found["test_error"],
                 "history": history,
-            }, scaler=self.scaler)
+            }, scaler=self.scaler, vectorizer=self.vectorizer)
         now = time.monotonic()
         self._written, self._written_at, self._took = state.best_iteration, now, now - started
 

@@ -32,11 +32,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..errors import DataError, UsageError, one_line
-from .documents import Documents
+from ...errors import DataError, UsageError, one_line
+from ..documents import Documents
+from ..splits import Examples
 from .idx import read_bytes
-from .splits import Examples
-from .tabular import MISSING, _is_number, _Layout, _listed, is_table
+from .tabular import MISSING, _delimiter, _is_number, _Layout, _listed, is_table
 
 LABEL = b"__label__"
 _LABEL_WORD = re.compile(rb"__label__\S*")
@@ -92,6 +92,16 @@ def is_text_table(path: Path, text_columns: Sequence[str] = (), label_column: st
         return "image" not in kinds and any(
             kind in ("string", "large_string") for i, kind in enumerate(kinds.values()) if i != label)
     return False
+
+
+def is_text(path: Path, text_columns: Sequence[str] = (), label_column: str | int | None = None) -> bool:
+    """Whether ``path`` is read as raw text: a fastText file, a folder of class folders of text files
+    (but not of images), or a table with text columns (:func:`is_text_table`)."""
+    if path.is_dir():
+        from .images import is_image_folder
+
+        return not is_image_folder(path) and is_text_folder(path)
+    return path.is_file() and (is_fasttext(path) or is_text_table(path, text_columns, label_column))
 
 
 def read_text(path: Path, text_columns: Sequence[str] = (), label_column: str | int | None = None,
@@ -192,8 +202,10 @@ def read_text_folder(root: Path) -> tuple[Examples, str]:
 
 
 def read_text_table(path: Path, text_columns: Sequence[str] = (), label_column: str | int | None = None,
-                    require_label: bool = True) -> tuple[Examples, str]:
-    """A CSV/TSV or parquet table's text columns (and number columns) and its labels."""
+                    require_label: bool = True, other_text: str = "refuse") -> tuple[Examples, str]:
+    """A CSV/TSV or parquet table's text columns (and number columns) and its labels. With
+    ``text_columns`` given, another column holding text is refused (``other_text="refuse"``) or left
+    out (``"ignore"``, for tables to classify)."""
     names, cells = _read_parquet(path) if path.name.endswith(".parquet") else _read_csv(path)
     label = _label_index(path, names, label_column, required=require_label)
     missing = [c for c in text_columns if c not in names]
@@ -211,6 +223,8 @@ def read_text_table(path: Path, text_columns: Sequence[str] = (), label_column: 
         as_numbers = None if name in text_columns else _numbers(values)
         if as_numbers is not None:
             numbers[name] = as_numbers
+        elif text_columns and name not in text_columns and other_text == "ignore":
+            continue
         elif text_columns and name not in text_columns:
             raise DataError(f"{path}: column {name!r} holds text but is not a text column (text columns: "
                             f"{', '.join(text_columns)}; name it with --text-column too)")
@@ -233,6 +247,23 @@ def read_text_table(path: Path, text_columns: Sequence[str] = (), label_column: 
     columns = ", ".join(texts) + (f"; {len(numbers)} number columns" if numbers else "")
     notes = _notes(path, docs, "row", None)
     return Examples(docs, labels, path), f"{kind} file {path} ({len(docs)} rows, text of {columns}{notes})"
+
+
+def read_documents(path: Path, vectorizer: Any, label_column: str | int | None = None) -> Documents:
+    """Documents to classify with ``vectorizer`` (fitted): a ``.txt`` file, one document a line (a
+    ``__label__`` left out), or a table holding the vectoriser's columns (a label column left out)."""
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder, expected a .txt file or a table")
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    if path.suffix.lower() == ".txt":
+        return read_fasttext(path, require_label=False)[0].x
+    if is_table(path) or path.name.endswith(".parquet"):
+        examples, _ = read_text_table(path, tuple(vectorizer.columns_), label_column, require_label=False,
+                                      other_text="ignore")
+        return examples.x
+    raise DataError(f"{path}: unknown input type for a model trained on text (expected a .txt file, one document "
+                    "a line, or a CSV/TSV/parquet table)")
 
 
 # -- helpers ------------------------------------------------------------------------------------------
@@ -313,7 +344,10 @@ def _label_index(path: Path, names: list[str], label_column: str | int | None, r
 
 
 def _holds_text(values: Any) -> bool:
-    return any(v.strip() not in MISSING and not _is_number(v) for v in values)
+    """Whether most of the present cells are not numbers (a stray word in a number column is an error
+    the table reader reports, not text)."""
+    present = [v for v in values if v.strip() not in MISSING]
+    return 2 * sum(not _is_number(v) for v in present) > len(present)
 
 
 def _sniff_rows(path: Path) -> tuple[list[str] | None, list[list[str]]]:
@@ -321,8 +355,6 @@ def _sniff_rows(path: Path) -> tuple[list[str] | None, list[list[str]]]:
     raw = read_bytes(path)[:_SNIFF_BYTES]
     text = raw.decode("utf-8-sig", "replace")
     first = text.split("\n", 1)[0]
-    from .tabular import _delimiter
-
     rows = list(csv.reader(io.StringIO(text), delimiter=_delimiter(path, first)))
     if len(raw) == _SNIFF_BYTES and len(rows) > 1:
         rows = rows[:-1]  # the last row may be cut
@@ -334,8 +366,6 @@ def _read_csv(path: Path) -> tuple[list[str], list[list[Any]]]:
     """Every column of a CSV/TSV file with a header, as lists of str (None for a missing cell)."""
     raw = read_bytes(path)
     text = raw.decode("utf-8-sig", "replace")
-    from .tabular import _delimiter
-
     delimiter = _delimiter(path, text.split("\n", 1)[0])
     try:
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
@@ -355,7 +385,7 @@ def _read_csv(path: Path) -> tuple[list[str], list[list[Any]]]:
 def _read_parquet(path: Path) -> tuple[list[str], list[list[Any]]]:
     pq = _parquet()
     if pq is None:
-        from ..extras import require
+        from ...util.extras import require
 
         require("pyarrow.parquet", "parquet", "reading parquet files", "pyarrow")
     try:
