@@ -395,12 +395,12 @@ def _model_and_data(args: argparse.Namespace) -> tuple[Any, dict[str, Any], Any]
     from .outputs.persist import load_classifier
 
     classifier = load_classifier(args.model)
-    loaded = align_classes(_data_options(args).open(_data_source(args), ()), classifier.class_names)
+    loaded = _data_options(args).open(_data_source(args), ())
     text = holds_text(loaded.datasets[0][0])
     if text != (classifier.vectorizer is not None):
         raise UsageError(f"{args.model}: the model was trained on {'text' if classifier.vectorizer else 'features'}, "
                          f"the data hold {'text' if text else 'features'}")
-    loaded = vectorize_splits(loaded, classifier.vectorizer, fit=False)
+    loaded = vectorize_splits(align_classes(loaded, classifier.class_names), classifier.vectorizer, fit=False)
     n_features = loaded.datasets[0][0].shape[1]
     if n_features != classifier.model.n_in:
         raise UsageError(f"{args.model}: the model takes {classifier.model.n_in} features, the data have {n_features}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from numbers import Integral, Real
 from typing import Any, ClassVar
@@ -21,6 +22,7 @@ from .core.optim import SCHEDULES
 from .core.weighting import class_weights, row_weights
 from .data.rows import CSR
 from .data.scaling import Standardizer
+from .data.vectorize import TextVectorizer, is_text
 from .outputs.persist import save_model
 from .training.config import OPTIMIZERS, TrainConfig
 from .training.loop import fit
@@ -56,6 +58,11 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
     scale : {"none", "standard"}
         ``standard`` standardises each feature on the training part (mean and scale kept in
         ``scaler_`` and applied before every prediction, and written by :meth:`save`).
+    vectorizer : TextVectorizer or None
+        Text mode: when ``fit`` gets raw text (a list, 1-D array or pandas Series of ``str``), a copy
+        of this :class:`~logistic_sgd.data.vectorize.TextVectorizer` (``TextVectorizer()`` when
+        None) is fitted on it and makes its rows, kept as ``vectorizer_``, applied to the text given
+        to ``predict`` and written by :meth:`save`. Ignored for rows of numbers.
     backend : {"auto", "numpy", "numba", "torch"}
         What trains and predicts (see :mod:`logistic_sgd.backends`): ``auto`` takes the compiled
         kernels when Numba is installed (the same numbers as ``numpy`` up to float rounding).
@@ -73,6 +80,8 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         Validation accuracy of the kept model (``fit`` only).
     scaler_ : Standardizer or None
         The features' standardisation (``scale="standard"``).
+    vectorizer_ : TextVectorizer or None
+        The fitted vectoriser, when ``fit`` got raw text (its idf weights fitted on all of ``X``).
     """
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
@@ -96,6 +105,7 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         "class_weight": [StrOptions({"balanced"}), dict, None],
         "scale": [StrOptions({"none", "standard"})],
         "backend": [StrOptions(set(BACKENDS))],
+        "vectorizer": [None, TextVectorizer],
     }
 
     def __init__(
@@ -120,6 +130,7 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         class_weight: str | dict[Any, float] | None = None,
         scale: str = "none",
         backend: str = "auto",
+        vectorizer: TextVectorizer | None = None,
     ) -> None:
         self.learning_rate = learning_rate
         self.batch_size = batch_size
@@ -141,6 +152,7 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         self.class_weight = class_weight
         self.scale = scale
         self.backend = backend
+        self.vectorizer = vectorizer
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(
@@ -173,6 +185,10 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
             Fewer than two classes, too few samples to hold out a validation set, or a
             hyperparameter out of range (naming it).
         """
+        self.vectorizer_ = None
+        if is_text(X):
+            self.vectorizer_ = copy.deepcopy(self.vectorizer) if self.vectorizer is not None else TextVectorizer()
+            X = self.vectorizer_.fit_transform(X).to_scipy()
         X, y = validate_data(self, X, y, dtype=self.floatx, reset=True, accept_sparse="csr")
         check_classification_targets(y)
         self.classes_, codes = np.unique(y, return_inverse=True)
@@ -180,7 +196,8 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         weights = None if sample_weight is None else _check_sample_weight(sample_weight, X, dtype=np.float64)
         rng = check_random_state(self.random_state)
         if eval_set is not None:
-            X_val = validate_data(self, eval_set[0], dtype=self.floatx, reset=False, accept_sparse="csr")
+            X_val = validate_data(self, self._text_rows(eval_set[0]), dtype=self.floatx, reset=False,
+                                  accept_sparse="csr")
             y_val = self._encode(np.asarray(eval_set[1]))
             X_tr, y_tr, w_tr = X, codes, weights
         else:
@@ -280,7 +297,7 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         metadata = {"data": f"{type(self).__name__}.fit", "class_names": [str(c) for c in self.classes_],
                     "scaling": self.scale}
-        save_model(path, self._model(), metadata, scaler=self.scaler_)
+        save_model(path, self._model(), metadata, scaler=self.scaler_, vectorizer=getattr(self, "vectorizer_", None))
 
     def decision_function(self, X: ArrayLike) -> NDArray[np.floating]:
         """Logits ``X W + b``; for two classes the margin ``z_1 - z_0``.
@@ -394,7 +411,14 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
 
     def _check(self, X: ArrayLike) -> Any:
         check_is_fitted(self)
-        return validate_data(self, X, dtype=self.floatx, reset=False, accept_sparse="csr")
+        return validate_data(self, self._text_rows(X), dtype=self.floatx, reset=False, accept_sparse="csr")
+
+    def _text_rows(self, X: Any) -> Any:
+        """Raw text made rows (a SciPy CSR matrix) by the fitted vectoriser; anything else as it is."""
+        vectorizer = getattr(self, "vectorizer_", None)
+        if vectorizer is None or not is_text(X):
+            return X
+        return vectorizer.transform(X).to_scipy()
 
     def _model(self) -> LogisticRegression:
         model = LogisticRegression(self.coef_.shape[1], self.coef_.shape[0], dtype=self.coef_.dtype)

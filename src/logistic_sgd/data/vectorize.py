@@ -578,6 +578,20 @@ def _python_ngram_names(texts: Sequence[str], ngram_range: tuple[int, int]) -> l
     return out
 
 
+def is_text(x: Any) -> bool:
+    """Whether ``x`` is raw text: :class:`Documents`, or a list, tuple, 1-D array or pandas Series of
+    ``str`` (and not empty)."""
+    if isinstance(x, Documents):
+        return True
+    if isinstance(x, list | tuple):
+        items = x
+    elif getattr(x, "ndim", None) == 1 and getattr(getattr(x, "dtype", None), "kind", "") in "OUS":
+        items = list(x)
+    else:
+        return False
+    return bool(len(items)) and all(isinstance(t, str) for t in items)
+
+
 def as_documents(docs: Documents | Sequence[str] | Any, column: str = "text") -> Documents:
     """``docs`` as :class:`Documents`: as they are, or one text column from a sequence of ``str``
     (a list, a 1-D array of strings, a pandas Series)."""
