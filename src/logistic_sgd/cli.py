@@ -329,8 +329,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if classifier.vectorizer is not None:  # all checked before anything is printed or written
         from .data.formats.text import read_documents
 
-        batches = [(path, read_documents(path, classifier.vectorizer, args.label_column)) for path in args.inputs]
-        batches += [(Path(f"text[{i}]"), [text]) for i, text in enumerate(texts)]
+        batches = [(Path(f"text[{i}]"), [text]) for i, text in enumerate(texts)]
+        batches += [(path, read_documents(path, classifier.vectorizer, args.label_column)) for path in args.inputs]
     else:
         batches = [(path, read_examples(path, model.n_in, classifier.image_shape, args.label_column,
                                         "auto" if zero_based is None else zero_based))
