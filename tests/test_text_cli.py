@@ -64,6 +64,9 @@ def test_fasttext_train_predict_evaluate(tmp_path: Path, capsys: pytest.CaptureF
     assert {"recipe", "flour", "oven"} & set(food.split(None, 1)[1].split(", "))
     chinese = next(line for line in top if line.split()[0] == "中文")
     assert any(gram in chinese for gram in ("机器", "数据", "计算", "人工", "编程", "网络"))
+    assert main(["report", "--model", str(model), "--data", str(test), "--out", str(tmp_path / "r.html")]) == 0
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "N-grams of largest weight" in page and food.split(None, 1)[1].split(", ")[0] in page
 
 
 def test_table_and_folder_train_the_same_way(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
