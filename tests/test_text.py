@@ -214,3 +214,16 @@ def test_parquet_table(tmp_path: Path) -> None:
     assert is_text_table(path)
     examples, _ = read_text(path)
     assert examples.x.texts() == ["one doc", "another"] and examples.x.number_columns == ("n",)
+
+
+def test_find_first_without_numba_agrees() -> None:
+    from logistic_sgd.data.formats.text import _find_first, _find_first_numpy
+
+    rng = np.random.default_rng(0)
+    buffer = rng.integers(0, 256, 5000, dtype=np.uint8)
+    starts = rng.integers(0, 5000, 300)
+    ends = np.minimum(starts + rng.integers(0, 40, 300), 5000)
+    for density in (0.01, 0.5, 0.0):
+        wanted = rng.random(256) < density
+        np.testing.assert_array_equal(_find_first(buffer, starts, ends, wanted),
+                                      _find_first_numpy(buffer, starts, ends, wanted))

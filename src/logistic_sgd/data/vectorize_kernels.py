@@ -373,3 +373,17 @@ def _encode(c: int, out: Any, w: int) -> int:  # pragma: no cover - compiled
     out[w + 2] = 0x80 | ((c >> 6) & 0x3F)
     out[w + 3] = 0x80 | (c & 0x3F)
     return w + 4
+
+
+@njit(cache=True, nogil=True)
+def find_first(buf: Any, starts: Any, ends: Any, wanted: Any) -> Any:  # pragma: no cover - compiled
+    """For each span ``buf[starts[i]:ends[i]]``, the position of its first byte ``b`` with
+    ``wanted[b]``, or ``ends[i]`` when it has none (the readers' per-line questions: blank? empty?
+    where does the label end?)."""
+    out = np.empty(len(starts), dtype=np.int64)
+    for i in range(len(starts)):
+        p, end = starts[i], ends[i]
+        while p < end and not wanted[buf[p]]:
+            p += 1
+        out[i] = p
+    return out

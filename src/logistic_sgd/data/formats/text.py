@@ -124,10 +124,7 @@ def read_fasttext(path: Path, require_label: bool = True) -> tuple[Examples, str
     breaks = np.flatnonzero(buffer == 10)
     line_starts = np.concatenate([[0], breaks + 1])
     line_ends = np.concatenate([breaks, [len(raw)]])
-    found = [(m.start(), m.end()) for m in _LABEL_WORD.finditer(raw)
-             if m.start() == 0 or raw[m.start() - 1 : m.start()].isspace()]  # at the start of a word
-    at = np.array([a for a, _ in found], dtype=np.int64)
-    upto = np.array([b for _, b in found], dtype=np.int64)
+    at, upto = _label_words(raw, buffer, line_starts)
     line_of = np.searchsorted(line_starts, at, side="right") - 1  # 0-based line of each label
     per_line = np.bincount(line_of, minlength=len(line_starts))
     several = np.flatnonzero(per_line > 1)
@@ -269,9 +266,32 @@ def read_documents(path: Path, vectorizer: Any, label_column: str | int | None =
 # -- helpers ------------------------------------------------------------------------------------------
 
 
+def _label_words(raw: bytes, buffer: NDArray[np.uint8], line_starts: NDArray[np.int64]) -> tuple[NDArray, NDArray]:
+    """Where each word starting with ``__label__`` starts and ends. The common file, every label at the
+    start of its line, is read with array operations; any other, word by word."""
+    n = len(raw)
+    head = line_starts[line_starts + len(LABEL) <= n]
+    window = buffer[head[:, None] + np.arange(len(LABEL))] if len(head) else np.zeros((0, len(LABEL)), np.uint8)
+    first = head[(window == np.frombuffer(LABEL, np.uint8)).all(axis=1)]
+    if raw.count(LABEL) == len(first):
+        return first, _find_first(buffer, first + len(LABEL), np.full(len(first), n, np.int64), _SPACE_BYTES)
+    found = [(m.start(), m.end()) for m in _LABEL_WORD.finditer(raw)
+             if m.start() == 0 or raw[m.start() - 1 : m.start()].isspace()]  # at the start of a word
+    return np.array([a for a, _ in found], dtype=np.int64), np.array([b for _, b in found], dtype=np.int64)
+
+
+def _find_first_numpy(buffer: NDArray[np.uint8], starts: NDArray[np.int64], ends: NDArray[np.int64],
+                      wanted: NDArray[np.bool_]) -> NDArray[np.int64]:
+    """:func:`_find_first` without Numba."""
+    positions = np.flatnonzero(wanted[buffer])
+    at = np.searchsorted(positions, starts)
+    found = positions[np.minimum(at, len(positions) - 1)] if len(positions) else ends
+    return np.where((at < len(positions)) & (found < ends), found, ends).astype(np.int64)
+
+
 def _blank_lines(buffer: NDArray[np.uint8], starts: NDArray[np.int64], ends: NDArray[np.int64]) -> NDArray:
     """Lines holding nothing but ASCII white space."""
-    return _none_between(np.flatnonzero(~_SPACE_BYTES[buffer]), starts, ends)
+    return _find_first(buffer, starts, ends, ~_SPACE_BYTES) == ends
 
 
 _SPACE_BYTES = np.array([chr(b) in " \t\r\n\v\f" for b in range(256)], dtype=bool)
@@ -298,12 +318,19 @@ def _notes(path: Path, docs: Documents, unit: str, numbers: NDArray[np.int64] | 
 
 def _empty(docs: Documents) -> NDArray[np.bool_]:
     """Documents without a letter or digit in any column (any byte past ASCII counts as one)."""
-    return _none_between(np.flatnonzero(_WORD_BYTES[docs.buffer]), docs.starts, docs.ends).all(axis=1)
+    starts, ends = docs.starts.reshape(-1), docs.ends.reshape(-1)
+    return (_find_first(docs.buffer, starts, ends, _WORD_BYTES) == ends).reshape(docs.starts.shape).all(axis=1)
 
 
-def _none_between(positions: NDArray[np.int64], starts: NDArray[np.int64], ends: NDArray[np.int64]) -> NDArray:
-    """Whether no position of the increasing ``positions`` lies in ``[starts, ends)``, elementwise."""
-    return np.searchsorted(positions, starts) == np.searchsorted(positions, ends)
+def _find_first(buffer: NDArray[np.uint8], starts: NDArray[np.int64], ends: NDArray[np.int64],
+                wanted: NDArray[np.bool_]) -> NDArray[np.int64]:
+    """For each span ``buffer[starts[i]:ends[i]]``, where its first byte ``b`` with ``wanted[b]`` is (``ends[i]``
+    when none is): compiled with Numba, else with arrays of all such bytes' positions."""
+    try:
+        from ..vectorize_kernels import find_first
+    except ImportError:
+        return _find_first_numpy(buffer, starts, ends, wanted)
+    return find_first(buffer, np.ascontiguousarray(starts, np.int64), np.ascontiguousarray(ends, np.int64), wanted)
 
 
 _WORD_BYTES = np.array([chr(b).isalnum() or b == 95 or b >= 0x80 for b in range(256)], dtype=bool)
