@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -42,9 +41,22 @@ class Documents:
     number_columns: tuple[str, ...] = ()
 
     @classmethod
-    def from_texts(cls, texts: Any, column: str = "text") -> Documents:
-        """One text column from a sequence of ``str`` (or ``bytes``, kept as they are); ``str`` is
-        encoded as UTF-8, lone surrogates as ``?``."""
+    def from_texts(cls, texts: Sequence[str | bytes], column: str = "text") -> Documents:
+        """One text column from a sequence of texts.
+
+        Parameters
+        ----------
+        texts : sequence of str or bytes
+            The documents: ``str`` is encoded as UTF-8 (lone surrogates as ``?``), ``bytes`` kept as
+            they are.
+        column : str
+            The column's name.
+
+        Returns
+        -------
+        Documents
+            ``len(texts)`` rows of one text column.
+        """
         parts = [t if isinstance(t, bytes) else str(t).encode("utf-8", "replace") for t in texts]
         lengths = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
         ends = np.cumsum(lengths)
@@ -52,8 +64,22 @@ class Documents:
         return cls(buffer, (ends - lengths).reshape(-1, 1), ends.reshape(-1, 1), (column,))
 
     @classmethod
-    def from_columns(cls, columns: dict[str, Sequence[Any]], numbers: dict[str, Any] | None = None) -> Documents:
-        """Several text columns (name: sequence of str) and number columns (name: sequence of float)."""
+    def from_columns(cls, columns: dict[str, Sequence[str | bytes]],
+                     numbers: dict[str, Sequence[float]] | None = None) -> Documents:
+        """Several text columns and number columns of the same rows.
+
+        Parameters
+        ----------
+        columns : dict of str to sequence of str
+            Each text column's name and its texts.
+        numbers : dict of str to sequence of float, optional
+            Each number column's name and its values.
+
+        Returns
+        -------
+        Documents
+            The rows, text columns in the order of ``columns``.
+        """
         names = tuple(columns)
         parts = [Documents.from_texts(columns[name], name) for name in names]
         shift = np.cumsum([0, *(len(p.buffer) for p in parts)])
@@ -92,9 +118,33 @@ class Documents:
                          self.number_columns)
 
     def text(self, row: int, column: int = 0) -> str:
-        """Row ``row``'s text in column ``column``, decoded (bytes that are not UTF-8 as U+FFFD)."""
+        """One text, decoded.
+
+        Parameters
+        ----------
+        row : int
+            The row.
+        column : int
+            The text column, by position.
+
+        Returns
+        -------
+        str
+            The text, bytes that are not UTF-8 read as U+FFFD.
+        """
         return self.buffer[self.starts[row, column] : self.ends[row, column]].tobytes().decode("utf-8", "replace")
 
     def texts(self, column: int = 0) -> list[str]:
-        """Every row's text in ``column``, decoded."""
+        """Every row's text in one column, decoded.
+
+        Parameters
+        ----------
+        column : int
+            The text column, by position.
+
+        Returns
+        -------
+        list of str
+            One text a row (bytes that are not UTF-8 read as U+FFFD).
+        """
         return [self.text(i, column) for i in range(len(self))]

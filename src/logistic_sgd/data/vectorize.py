@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from ..errors import UsageError
 from .documents import Documents
@@ -212,7 +212,13 @@ class TextVectorizer:
         self.names_: list[str] = []
 
     def check(self) -> None:
-        """Raise :class:`UsageError` naming the parameter that is out of range."""
+        """Check the parameters.
+
+        Raises
+        ------
+        UsageError
+            Naming the parameter that is out of range.
+        """
         if not isinstance(self.n_features, int | np.integer) or not 2 <= self.n_features <= 2**31 - 1:
             raise UsageError(f"n_features must be an integer between 2 and 2^31 - 1, got {self.n_features!r}",
                              "n_features")
@@ -235,12 +241,39 @@ class TextVectorizer:
         return bool(self.columns_)
 
     def fit(self, docs: Documents | Sequence[str]) -> TextVectorizer:
-        """Learn the idf weights, the number columns' scaling and the columns' names on ``docs``."""
+        """Learn the idf weights, the number columns' scaling and the columns' names.
+
+        Parameters
+        ----------
+        docs : Documents or sequence of str
+            The training documents.
+
+        Returns
+        -------
+        TextVectorizer
+            This vectoriser, fitted.
+        """
         self.fit_transform(docs)
         return self
 
     def fit_transform(self, docs: Documents | Sequence[str]) -> CSR:
-        """:meth:`fit` on ``docs``, and their rows (as :meth:`transform` would give them)."""
+        """:meth:`fit` on ``docs``, and their rows (as :meth:`transform` would give them).
+
+        Parameters
+        ----------
+        docs : Documents or sequence of str
+            The training documents.
+
+        Returns
+        -------
+        CSR
+            float32 rows of shape ``(len(docs), n_out)``.
+
+        Raises
+        ------
+        UsageError
+            ``docs`` is empty or not text.
+        """
         docs = as_documents(docs)
         if len(docs) == 0:
             raise UsageError("cannot fit a text vectoriser on no documents", "docs")
@@ -259,8 +292,21 @@ class TextVectorizer:
     def transform(self, docs: Documents | Sequence[str]) -> CSR:
         """The rows of ``docs``: float32 CSR of shape ``(len(docs), n_out)``, columns increasing.
 
-        ``docs`` are :class:`Documents` with the fitted columns (by name, in any order), or a
-        sequence of ``str`` for a vectoriser fitted on one text column and no numbers.
+        Parameters
+        ----------
+        docs : Documents or sequence of str
+            :class:`Documents` with the fitted columns (by name, in any order), or a sequence of
+            ``str`` for a vectoriser fitted on one text column and no numbers.
+
+        Returns
+        -------
+        CSR
+            float32 rows of shape ``(len(docs), n_out)``, columns increasing.
+
+        Raises
+        ------
+        UsageError
+            The vectoriser is not fitted, or ``docs`` lack a fitted column or are not text.
         """
         if not self.fitted:
             raise UsageError("the text vectoriser is not fitted: call fit first", "fit")
@@ -268,9 +314,24 @@ class TextVectorizer:
         counts, _ = self._counts(docs, track=False)
         return self._finish(counts, docs)
 
-    def rows(self, x: Any) -> CSR:
-        """``x`` as rows of this vectoriser's features: raw text transformed, rows already made (a
-        :class:`CSR` ``n_out`` wide) as they are."""
+    def rows(self, x: Documents | Sequence[str] | CSR | ArrayLike) -> CSR:
+        """``x`` as rows of this vectoriser's features.
+
+        Parameters
+        ----------
+        x : Documents, sequence of str, CSR or SciPy sparse matrix
+            Raw text (transformed), or rows already made (``n_out`` wide, passed on as they are).
+
+        Returns
+        -------
+        CSR
+            The rows.
+
+        Raises
+        ------
+        UsageError
+            Rows of another width.
+        """
         if hasattr(x, "tocsr"):  # a SciPy sparse matrix
             x = CSR.from_scipy(x)
         if isinstance(x, CSR):
@@ -280,8 +341,19 @@ class TextVectorizer:
         return self.transform(x)
 
     def feature_names(self, columns: NDArray[np.integer] | Sequence[int]) -> list[str]:
-        """The name of each of ``columns``: its most frequent training n-gram, ``#k`` for a hashed
-        column without a kept name, a number column's own name."""
+        """The names of columns of the rows.
+
+        Parameters
+        ----------
+        columns : array-like of int
+            Columns, in ``[0, n_out)``.
+
+        Returns
+        -------
+        list of str
+            Each column's most frequent training n-gram, ``#k`` for a hashed column without a kept
+            name, a number column's own name.
+        """
         found = np.searchsorted(self.name_columns_, columns)
         out = []
         for col, at in zip(np.asarray(columns).tolist(), found.tolist(), strict=True):
@@ -294,9 +366,21 @@ class TextVectorizer:
         return out
 
     def top_features(self, W: NDArray[np.floating], k: int = 10) -> list[list[tuple[str, float]]]:
-        """For each class (column of the model's weights ``W``, shape (n_out, n_classes)), the ``k``
-        named columns of largest weight, largest first, as (name, weight): the n-grams that raise
-        that class's score most. Columns without a kept name are passed over."""
+        """The n-grams that raise each class's score most.
+
+        Parameters
+        ----------
+        W : ndarray of shape (n_out, n_classes)
+            The model's weights.
+        k : int
+            How many a class.
+
+        Returns
+        -------
+        list of list of (str, float)
+            For each class, its ``k`` named columns of largest weight, largest first, as (name,
+            weight); columns without a kept name are passed over.
+        """
         named = self.name_columns_
         if self.number_columns_:
             named = np.concatenate([named, np.arange(self.n_features, self.n_out)])
@@ -308,7 +392,13 @@ class TextVectorizer:
         return out
 
     def describe(self) -> str:
-        """One line: what the rows are."""
+        """What the rows are.
+
+        Returns
+        -------
+        str
+            One line, for logs and the model's metadata.
+        """
         n_lo, n_hi = self.ngram_range
         grams = f"word {n_lo}-grams" if n_lo == n_hi else f"word {n_lo}- to {n_hi}-grams"
         weights = [w for w, on in (("1 + log tf", self.sublinear_tf), ("idf", self.idf)) if on] or ["counts"]
@@ -321,7 +411,14 @@ class TextVectorizer:
     # -- the model file ----------------------------------------------------------------------------
 
     def to_arrays(self) -> dict[str, NDArray]:
-        """The fitted vectoriser as arrays for a pickle-free ``.npz`` (keys start with ``text_``)."""
+        """The fitted vectoriser as arrays for a pickle-free ``.npz``.
+
+        Returns
+        -------
+        dict of str to ndarray
+            Keys starting with ``text_``: the configuration as JSON bytes, the idf weights, the
+            number columns' scaling, and the kept names (columns, lengths, UTF-8 bytes).
+        """
         config = {"n_features": int(self.n_features), "ngram_range": list(self.ngram_range), "signed": self.signed,
                   "sublinear_tf": self.sublinear_tf, "idf": self.idf, "norm": self.norm,
                   "max_names": int(self.max_names), "n_documents": self.n_documents_, "columns": list(self.columns_),
@@ -340,7 +437,23 @@ class TextVectorizer:
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, NDArray]) -> TextVectorizer:
-        """The vectoriser :meth:`to_arrays` wrote; ValueError (or KeyError) when the arrays disagree."""
+        """The vectoriser :meth:`to_arrays` wrote.
+
+        Parameters
+        ----------
+        arrays : mapping of str to ndarray
+            The ``text_*`` arrays of a model file.
+
+        Returns
+        -------
+        TextVectorizer
+            Fitted as it was.
+
+        Raises
+        ------
+        ValueError
+            The arrays disagree with each other (a ``KeyError`` when one is missing).
+        """
         config = json.loads(np.asarray(arrays["text_config"], dtype=np.uint8).tobytes().decode("utf-8"))
         self = cls(n_features=int(config["n_features"]), ngram_range=tuple(config["ngram_range"]),
                    signed=bool(config["signed"]), sublinear_tf=bool(config["sublinear_tf"]), idf=bool(config["idf"]),

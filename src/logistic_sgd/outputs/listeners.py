@@ -159,6 +159,8 @@ class BestModelWriter(BaseListener):
         The state a resumed run starts from.
     scaler : Standardizer, optional
         The inputs' scaling, kept in the file.
+    vectorizer : TextVectorizer, optional
+        The text vectoriser that made the inputs, kept in the file.
     """
 
     def __init__(self, path: str | Path, metadata: dict[str, Any], every: float = 1.0,
