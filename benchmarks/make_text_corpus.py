@@ -14,9 +14,12 @@ no alternating signs); then sublinear tf-idf (``1 + log tf`` times idf, idf from
 only) and L2-normalised rows, as text classifiers commonly use. Split: stratified 80/20, seed 0.
 
 Writes ``train.svm`` and ``test.svm`` (one-based indices, values to 7 significant digits), and
-``manifest.json`` with the class names, sizes and the SHA-256 of every input and output file.
+``manifest.json`` with the class names, sizes and the SHA-256 of every input and output file. With
+``--raw``, also the same documents as text: ``train.csv`` and ``test.csv`` (columns ``section`` and
+``description``, the description's lines kept, quoted as CSV does) and ``train.txt`` and ``test.txt``
+in fastText's format (``__label__SECTION`` then the description on one line).
 
-Usage: python benchmarks/make_text_corpus.py OUT_DIR [--lists DIR] [--classes 24]
+Usage: python benchmarks/make_text_corpus.py OUT_DIR [--lists DIR] [--classes 24] [--raw]
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--lists", type=Path, help="a folder holding the two lists (default: fetch them)")
     parser.add_argument("--classes", type=int, default=24)
+    parser.add_argument("--raw", action="store_true", help="also write the texts: train/test .csv and .txt (fastText)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         lists = args.lists or fetch_lists(Path(tmp))
@@ -63,6 +67,10 @@ def main() -> None:
         write_svmlight(args.out / name, x, labels[rows])
         outputs[name] = {"rows": len(rows), "nnz": int(x.nnz), "sha256": sha256(args.out / name)}
         print(f"{name}: {len(rows)} rows, {x.nnz} non-zeros")
+        if args.raw:
+            for written in write_raw(args.out, name.removesuffix(".svm"), [texts[i] for i in rows],
+                                     [names[k] for k in labels[rows]]):
+                outputs[written.name] = {"rows": len(rows), "sha256": sha256(written)}
     manifest = {"source": "Debian 12 bookworm main amd64: Packages (Section) and Translation-en (descriptions)",
                 "sources_sha256": sources, "n_features": N_FEATURES, "classes": names, "files": outputs}
     (args.out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
@@ -127,6 +135,21 @@ def write_svmlight(path: Path, x, y: np.ndarray) -> None:
             pairs = " ".join(f"{k + 1}:{v:.7g}" for k, v in zip(x.indices[lo:hi].tolist(), x.data[lo:hi].tolist(),
                                                                  strict=True))
             f.write(f"{y[r]} {pairs}\n")
+
+
+def write_raw(folder: Path, stem: str, texts: list[str], sections: list[str]) -> list[Path]:
+    """The documents as ``STEM.csv`` (``section,description``) and ``STEM.txt`` (fastText's format)."""
+    import csv
+
+    table, fasttext = folder / f"{stem}.csv", folder / f"{stem}.txt"
+    with table.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["section", "description"])
+        writer.writerows(zip(sections, texts, strict=True))
+    with fasttext.open("w", encoding="utf-8") as f:
+        f.writelines(f"__label__{section} {' '.join(text.split())}\n" for section, text in zip(sections, texts,
+                                                                                              strict=True))
+    return [table, fasttext]
 
 
 def sha256(path: Path) -> str:

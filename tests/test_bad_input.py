@@ -128,10 +128,6 @@ CASES: list[tuple[str, Callable[[Path, Path], list[str]], str]] = [
         t, "id,name,empty,label\n" + "".join(f"{k},name {k},,{k % 2}\n" for k in range(40))))],
      "data.csv: every feature column is an identifier or empty (id, name, empty); name the columns to use with "
      "--features"),
-    ("CSV column of free text", lambda t, i: [*TRAIN, "--data", str(_csv(t, "label,note\n" + "".join(
-        f"{k % 2},the note of row {k} says little\n" for k in range(40))))],
-     "data.csv: column 'note' holds free text (7.0 words a cell), which is not read as features yet; leave it out "
-     "with --ignore-columns note"),
     ("CSV whose labels are all missing", lambda t, i: [*TRAIN, "--data", str(_csv(t, "a,b,label\n1,x,\n2,y,NA\n"))],
      "data.csv: every label (column 'label') is missing"),
     ("a column named in --categorical that the table lacks", lambda t, i: [*TRAIN, "--data", str(_csv(
@@ -181,6 +177,43 @@ CASES: list[tuple[str, Callable[[Path, Path], list[str]], str]] = [
     ("sparse rows standardised", lambda t, i: [*TRAIN, "--data", str(_touch(t / "a.svm", b"1 1:1\n2 2:1\n" * 20)),
                                                "--scale", "standard"],
      "--scale standard would make sparse features dense"),
+    ("fastText line with two labels", lambda t, i: [*TRAIN, "--data", str(_touch(t / "a.txt", b"__label__a x\n"
+                                                                                    b"__label__a __label__b y\n"))],
+     "a.txt: line 2 has 2 labels (__label__a, __label__b); one label a line, as this model gives one class per "
+     "example"),
+    ("fastText label with a space", lambda t, i: [*TRAIN, "--data", str(_touch(t / "a.txt", b"__label__a x\n"
+                                                                                  b"__label__ science fiction y\n"))],
+     "a.txt: line 2: empty label after __label__ (a label ends at the first space: write __label__science_fiction, "
+     "not __label__science fiction)"),
+    ("fastText line without a label", lambda t, i: [*TRAIN, "--data", str(_touch(t / "a.txt", b"__label__a x\n"
+                                                                                    b"no label\n"))],
+     "a.txt: line 2 has no __label__CLASS (fastText's format: __label__CLASS then the text)"),
+    ("text documents all empty", lambda t, i: [*TRAIN, "--data", str(_touch(t / "a.txt", b"__label__a\n"
+                                                                               b"__label__b ...\n"))],
+     "a.txt: no words in any document (2 lines)"),
+    ("a 100 MB line of text", lambda t, i: [*TRAIN, "--data", str(_touch(t / "a.txt", b"__label__a "
+                                                                            + b"word " * 20_000_000 + b"\n"))],
+     "a.txt: class 'a' has 1 example(s), too few to cut validation and test splits holding every class"),
+    ("class folder without .txt files", lambda t, i: [*TRAIN, "--data", str(_text_folder(t, {"a": 3, "b": 0}))],
+     "news/b: class folder holds no .txt files (each class folder needs at least one)"),
+    ("folder of class folders of other files", lambda t, i: [*TRAIN, "--data", str(_text_folder(t, {"a": 3},
+                                                                                                suffix=".doc"))],
+     "news: folder holds no dataset (expected train-images-idx3-ubyte[.gz] and the other IDX files, mnist.pkl.gz, "
+     "train-*.parquet files, or class folders of images or of .txt files)"),
+    ("a text column that is not there", lambda t, i: [*TRAIN, "--data", str(_touch(t / "t.csv", b"y,body\na,b c\n")),
+                                                      "--label-column", "y", "--text-column", "title"],
+     "t.csv: no column named 'title' (columns: y, body)"),
+    ("--text for a model of features", lambda t, i: ["predict", "--model", str(_model(t, i)), "--text", "hello"],
+     "good_model.npz was not trained on text"),
+    ("predict without inputs", lambda t, i: ["predict", "--model", str(_model(t, i))],
+     "give inputs to classify (files, or --text for a model trained on text)"),
+    ("text data for a model of features", lambda t, i: ["evaluate", "--model", str(_model(t, i)), "--data",
+                                                        str(_text_folder(t, {"a": 3, "b": 3}))],
+     "good_model.npz: the model was trained on features, the data hold text"),
+    ("convert text", lambda t, i: ["convert", "--data", str(_text_folder(t, {"a": 3, "b": 3})), "--out",
+                                   str(t / "out")],
+     "news: holds raw text, which train vectorises into the model; convert takes features (train on the text "
+     "instead)"),
 ]
 
 
@@ -191,6 +224,15 @@ def _table_model(tmp: Path) -> Path:
     assert main(["train", "-q", "--data", str(_csv(tmp, "size,colour,label\n" + rows, ".table.csv")), "--model-out",
                  str(path)]) == 0
     return path
+
+
+def _text_folder(tmp: Path, files: dict[str, int], suffix: str = ".txt") -> Path:
+    root = tmp / "news"
+    for name, n in files.items():
+        (root / name).mkdir(parents=True)
+        for k in range(n):
+            (root / name / f"{k}{suffix}").write_text(f"document {k} of class {name}")
+    return root
 
 
 def _csv(tmp: Path, text: str, suffix: str = ".csv") -> Path:

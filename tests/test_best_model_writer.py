@@ -41,9 +41,10 @@ def _writes(data: Path, tmp_path: Path, every: float, monkeypatch: pytest.Monkey
 
     writes: list[tuple[np.ndarray, dict[str, Any]]] = []
 
-    def save(path: Path, model: Any, metadata: dict[str, Any], scaler: Any = None, columns: Any = None) -> None:
+    def save(path: Path, model: Any, metadata: dict[str, Any], scaler: Any = None, columns: Any = None,
+             vectorizer: Any = None) -> None:
         writes.append((np.array(model.W), json.loads(json.dumps(metadata))))
-        save_model(path, model, metadata, scaler, columns)
+        save_model(path, model, metadata, scaler, columns, vectorizer)
 
     monkeypatch.setattr(report, "save_model", save)
     last: list[bool] = []

@@ -114,8 +114,8 @@ def test_every_feature_column_an_identifier_is_refused():
 def test_free_text_is_refused_naming_the_column():
     frame = Frame.from_columns({"section": ["a", "b"] * 10, "description": ["one two three four five six"] * 20},
                                source="notes.csv")
-    with pytest.raises(DataError, match=r"notes.csv: column 'description' holds free text .* --ignore-columns "
-                                        r"description"):
+    with pytest.raises(DataError, match=r"notes.csv: column 'description' holds free text .*--text-column "
+                                        r"description.*--ignore-columns description"):
         Preprocessor.fit(frame)
 
 

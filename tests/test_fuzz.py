@@ -66,6 +66,10 @@ def _seeds() -> dict[str, bytes]:
         "png": _png_seed(x[0]),
         "pickle": gzip.compress(pickle.dumps(splits, protocol=2)),
         "model": model_buf.getvalue(),
+        "fasttext": "".join(f"__label__{'xyz'[i % 3]} doc {i} 机器学习 caf\u00e9, word{i % 4}\n"
+                            for i in range(12)).encode(),
+        "text.csv": ("label,body,n\n" + "".join(f'{"xyz"[i % 3]},"text {i}, with ""quotes""\nand lines",{i}\n'
+                                                 for i in range(12))).encode(),
     }
 
 
@@ -267,3 +271,17 @@ def test_model_file_with_any_column_pipeline(tmp_path: Path, spec: bytes) -> Non
         load_classifier(path)
     except LogisticSGDError as exc:
         assert "\n" not in str(exc) and str(path) in str(exc)
+@FUZZ
+@given(data=st.one_of(mutated("fasttext"), mutated("text.csv")), suffix=st.sampled_from([".txt", ".csv"]))
+def test_text_loaders_and_vectoriser(tmp_path: Path, data: bytes, suffix: str) -> None:
+    """fastText files and tables of text, mutated: a clean load whose splits vectorise, or one line."""
+    from logistic_sgd.data import open_dataset
+    from logistic_sgd.data.sources import vectorize_splits
+    from logistic_sgd.data.vectorize import TextVectorizer
+
+    def load(path: Path) -> None:
+        loaded = open_dataset(path, text_columns=("body",) if suffix == ".csv" else ())
+        rows = vectorize_splits(loaded, TextVectorizer(n_features=2**10), fit=True).datasets
+        assert all(x.shape[1] >= 2**10 and len(x) == len(y) for x, y in rows)
+
+    _only_clean(load, tmp_path / f"train{suffix}", data)

@@ -147,8 +147,11 @@ def build_parser() -> argparse.ArgumentParser:
                               "training files counted)")
     predict.add_argument("--out", type=Path, metavar="FILE.csv",
                          help="write one row per example (input, label, each class's probability) instead")
-    predict.add_argument("inputs", nargs="+", type=Path, metavar="INPUT",
-                         help="PNG/PGM/JPEG... image (needs Pillow), CSV/TSV file, .npy array, or IDX image file")
+    predict.add_argument("--text", action="append", metavar="TEXT",
+                         help="a document to classify, for a model trained on text (repeat for several)")
+    predict.add_argument("inputs", nargs="*", type=Path, metavar="INPUT",
+                         help="PNG/PGM/JPEG... image (needs Pillow), CSV/TSV file, .npy array, or IDX image file; for "
+                              "a model trained on text: a .txt file (one document a line) or a table")
     predict.set_defaults(func=cmd_predict)
 
     export = sub.add_parser("export", parents=[common], help="export a model to ONNX")
@@ -201,6 +204,10 @@ def _add_data_args(parser: argparse.ArgumentParser, scale: bool = False) -> None
     group.add_argument("--label-column", type=_column, metavar="NAME|INDEX",
                        help="CSV/TSV: the label column, by header name or number (negative from the end; default: "
                             "the column named label, labels, class, target or y)")
+    group.add_argument("--text-column", action="append", metavar="NAME",
+                       help="a table's column of free text, vectorised into the model (repeat for several; default: "
+                            "when a column averages five words a cell, every column but the labels that holds "
+                            "more than numbers)")
     group.add_argument("--valid-data", type=Path, metavar="PATH", help="the validation examples, from this file")
     group.add_argument("--test-data", type=Path, metavar="PATH", help="the test examples, from this file")
     group.add_argument("--split", type=_fractions, default=DEFAULT_FRACTIONS, metavar="TRAIN,VALID,TEST",
@@ -276,7 +283,8 @@ def _data_options(args: argparse.Namespace) -> Any:
                        zero_based=_zero_based(args.zero_based),
                        categorical=getattr(args, "categorical", None) or (),
                        ignore_columns=getattr(args, "ignore_columns", None) or (),
-                       features=getattr(args, "features", None), missing=getattr(args, "missing", "impute"))
+                       features=getattr(args, "features", None), missing=getattr(args, "missing", "impute"),
+                       text_columns=tuple(getattr(args, "text_column", None) or ()))
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -340,6 +348,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if features is not None:
         print(f"largest coefficients ({scale_words(classifier)}), per class:")
         print("\n".join(coefficient_lines(classifier.model.arrays.to_numpy(classifier.model.W), features, names)))
+    if classifier.vectorizer is not None:
+        print("n-grams of largest weight, per class:")
+        top = classifier.vectorizer.top_features(classifier.model.arrays.to_numpy(classifier.model.W), k=8)
+        width = max(map(len, names))
+        for name, grams in zip(names, top, strict=True):
+            print(f"  {name:<{width}}  " + ", ".join(gram for gram, _ in grams))
     return 0
 
 
@@ -354,9 +368,23 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.out is not None:
         check_writable("out", args.out)
     zero_based = _zero_based(args.zero_based, classifier.zero_based)
-    batches = [(path, read_examples(path, model.n_in, classifier.image_shape, args.label_column,
-                                    "auto" if zero_based is None else zero_based, classifier.columns))
-               for path in args.inputs]  # all checked before anything is printed or written
+    texts = args.text or []
+    if not args.inputs and not texts:
+        raise UsageError("give inputs to classify (files, or --text for a model trained on text)")
+    if texts and classifier.vectorizer is None:
+        raise UsageError(f"--text: {args.model} was not trained on text")
+    if texts and (*classifier.vectorizer.columns_, *classifier.vectorizer.number_columns_)[1:]:
+        taken = ", ".join((*classifier.vectorizer.columns_, *classifier.vectorizer.number_columns_))
+        raise UsageError(f"--text: {args.model} reads the columns {taken}; give them in a table (a CSV file)")
+    if classifier.vectorizer is not None:  # all checked before anything is printed or written
+        from .data.formats.text import read_documents
+
+        batches = [(Path(f"text[{i}]"), [text]) for i, text in enumerate(texts)]
+        batches += [(path, read_documents(path, classifier.vectorizer, args.label_column)) for path in args.inputs]
+    else:
+        batches = [(path, read_examples(path, model.n_in, classifier.image_shape, args.label_column,
+                                        "auto" if zero_based is None else zero_based, classifier.columns))
+                   for path in args.inputs]
     rows = []
     for path, x in batches:
         proba = classifier.predict_proba(x)
@@ -415,10 +443,16 @@ def cmd_report(args: argparse.Namespace) -> int:
 def _model_and_data(args: argparse.Namespace) -> tuple[Any, dict[str, Any], Any]:
     """The model file of ``--model``, its metadata, and the data with labels as the model's classes."""
     from .data import align_classes
+    from .data.sources import holds_text, vectorize_splits
     from .outputs.persist import load_classifier
 
     classifier = load_classifier(args.model)
-    loaded = align_classes(_data_options(args).open(_data_source(args), (), classifier.columns), classifier.class_names)
+    loaded = _data_options(args).open(_data_source(args), (), classifier.columns)
+    text = holds_text(loaded.datasets[0][0])
+    if text != (classifier.vectorizer is not None):
+        raise UsageError(f"{args.model}: the model was trained on {'text' if classifier.vectorizer else 'features'}, "
+                         f"the data hold {'text' if text else 'features'}")
+    loaded = vectorize_splits(align_classes(loaded, classifier.class_names), classifier.vectorizer, fit=False)
     n_features = loaded.datasets[0][0].shape[1]
     if n_features != classifier.model.n_in:
         raise UsageError(f"{args.model}: the model takes {classifier.model.n_in} features, the data have {n_features}")
@@ -432,8 +466,12 @@ def _classes(classifier: Any, x: Any, chunk: int = 8192) -> Any:
 
 def cmd_convert(args: argparse.Namespace) -> int:
     from .data.layouts.convert import convert_dataset
+    from .data.sources import holds_text
 
     loaded = _data_options(args).open(_data_source(args), ())
+    if holds_text(loaded.datasets[0][0]):
+        raise UsageError(f"{loaded.path}: holds raw text, which train vectorises into the model; convert takes "
+                         "features (train on the text instead)")
     convert_dataset(loaded.datasets, args.out)
     print(f"wrote {args.out}: {loaded.description}, memory-mappable (train with --data {args.out})")
     return 0

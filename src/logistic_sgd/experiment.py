@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import io
 import os
@@ -17,8 +18,10 @@ from .backends import Backend, get_backend
 from .data import LoadedData, n_classes, open_dataset
 from .data.preprocess import Preprocessor
 from .data.scaling import Standardizer, fit_scaling
+from .data.sources import holds_text, vectorize_splits
 from .data.splits import DEFAULT_FRACTIONS
 from .data.tables import TableOptions
+from .data.vectorize import TextVectorizer
 from .errors import UsageError
 from .outputs.listeners import BestModelWriter, CheckpointWriter, JsonLog, OriginalLog, PlotWriter, Progress
 from .outputs.persist import fingerprint, load_checkpoint
@@ -58,6 +61,11 @@ class DataOptions:
     categorical, ignore_columns, features, missing
         A table's columns to read as categories, to leave out, the only ones to use, and what a
         missing cell does (``impute`` or ``error``): see :class:`~logistic_sgd.data.tables.TableOptions`.
+    text_columns : tuple of str
+        A table's free-text columns (by default those holding more than numbers).
+    vectorizer : TextVectorizer, optional
+        How raw text becomes features, fitted on the training split (a copy of it is); by default
+        ``TextVectorizer()``.
     """
 
     label_column: str | int | None = None
@@ -71,6 +79,8 @@ class DataOptions:
     ignore_columns: tuple[str, ...] = ()
     features: tuple[str, ...] | None = None
     missing: str = "impute"
+    text_columns: tuple[str, ...] = ()
+    vectorizer: TextVectorizer | None = None
 
     def open(self, dataset: PathLike, keep_bytes: tuple[str, ...], columns: Preprocessor | None = None) -> LoadedData:
         """Read ``dataset`` with these options (see :func:`~logistic_sgd.data.open_dataset`).
@@ -92,7 +102,8 @@ class DataOptions:
         table = TableOptions(self.categorical, self.ignore_columns, self.features, self.missing, columns)
         label = self.label_column if self.label_column is not None or columns is None else columns.label
         return open_dataset(dataset, keep_bytes, label_column=label, valid=self.valid, test=self.test,
-                            split=self.split, split_seed=self.split_seed, zero_based=self.zero_based, table=table)
+                            split=self.split, split_seed=self.split_seed, zero_based=self.zero_based, table=table,
+                            text_columns=self.text_columns)
 
 
 @dataclass(frozen=True)
@@ -216,6 +227,11 @@ def run_experiment(
     print(f"... data: {loaded.description}", file=out, flush=True)
     for line in loaded.columns.describe() if loaded.columns is not None else ():
         print(f"... {line}", file=out, flush=True)
+    vectorizer = None
+    if holds_text(loaded.datasets[0][0]):
+        vectorizer = copy.deepcopy(data.vectorizer) if data.vectorizer is not None else TextVectorizer()
+        loaded = vectorize_splits(loaded, vectorizer, fit=True)
+        print(f"... text: {vectorizer.describe()}", file=out, flush=True)
     if given is not None:
         changes, reasons = choose_defaults(summary_of(loaded.datasets, loaded.images), config, given)
         config = replace(config, **changes)
@@ -239,7 +255,7 @@ def run_experiment(
         state = load_checkpoint(outputs.checkpoint, config, digest, backend)  # type: ignore[arg-type]
         print(f"... resuming from {outputs.checkpoint}: epoch {state.epoch}, minibatch {state.minibatch}",
               file=out, flush=True)
-    listeners, writer = _listeners(outputs, config, loaded, digest, state, comm, scaler)
+    listeners, writer = _listeners(outputs, config, loaded, digest, state, comm, scaler, vectorizer)
     model = None if state is not None else backend.new_model(
         loaded.datasets[0][0].shape[1], max(2, len(loaded.class_names), n_classes(loaded.datasets)), config.floatx)
     try:
@@ -282,7 +298,7 @@ def check_request(config: TrainConfig, outputs: Outputs, resume: bool, comm: Com
 
 def _listeners(
     outputs: Outputs, config: TrainConfig, loaded: LoadedData, digest: str | None, state: TrainState | None,
-    comm: Communicator | None, scaler: Standardizer | None,
+    comm: Communicator | None, scaler: Standardizer | None, vectorizer: TextVectorizer | None = None,
 ) -> tuple[list[Listener], BestModelWriter | None]:
     """The listeners ``outputs`` asks for, the original tutorial's log first and the progress bar last (it redraws
     after the original tutorial's lines of the same event); and the best model's writer, if any."""
@@ -305,7 +321,10 @@ def _listeners(
             "zero_based": loaded.zero_based,
             "feature_names": None if loaded.feature_names is None else list(loaded.feature_names),
         }
-        writer = BestModelWriter(outputs.model_out, metadata, state=state, scaler=scaler, columns=loaded.columns)
+        if vectorizer is not None:
+            metadata["text"] = vectorizer.describe()
+        writer = BestModelWriter(outputs.model_out, metadata, state=state, scaler=scaler, columns=loaded.columns,
+                                 vectorizer=vectorizer)
         listeners.append(writer)
     if progress is not None:
         listeners.append(progress)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from numbers import Integral, Real
 from typing import Any, ClassVar
@@ -23,6 +24,7 @@ from .data.columns import Frame, table_columns
 from .data.preprocess import Preprocessor
 from .data.rows import CSR
 from .data.scaling import Standardizer
+from .data.vectorize import TextVectorizer, is_text
 from .errors import DataError
 from .outputs.persist import save_model
 from .training.config import OPTIMIZERS, TrainConfig
@@ -65,6 +67,11 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         ``categorical_features="from_dtype"`` rule): number columns are imputed and standardised,
         string, categorical and boolean columns one-hot encoded, by the pipeline the command line
         fits on a table (see the Tables page), fitted on the training part and kept in ``columns_``.
+    vectorizer : TextVectorizer or None
+        Text mode: when ``fit`` gets raw text (a list, 1-D array or pandas Series of ``str``), a copy
+        of this :class:`~logistic_sgd.data.vectorize.TextVectorizer` (``TextVectorizer()`` when
+        None) is fitted on it and makes its rows, kept as ``vectorizer_``, applied to the text given
+        to ``predict`` and written by :meth:`save`. Ignored for rows of numbers.
     backend : {"auto", "numpy", "numba", "torch"}
         What trains and predicts (see :mod:`logistic_sgd.backends`): ``auto`` takes the compiled
         kernels when Numba is installed (the same numbers as ``numpy`` up to float rounding).
@@ -86,6 +93,8 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         The column pipeline fitted on a table's training part (None for numbers).
     feature_names_in_ : ndarray of str
         The columns of a table given to ``fit``.
+    vectorizer_ : TextVectorizer or None
+        The fitted vectoriser, when ``fit`` got raw text (its idf weights fitted on all of ``X``).
     """
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
@@ -109,6 +118,7 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         "class_weight": [StrOptions({"balanced"}), dict, None],
         "scale": [StrOptions({"none", "standard"})],
         "backend": [StrOptions(set(BACKENDS))],
+        "vectorizer": [None, TextVectorizer],
     }
 
     def __init__(
@@ -133,6 +143,7 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         class_weight: str | dict[Any, float] | None = None,
         scale: str = "none",
         backend: str = "auto",
+        vectorizer: TextVectorizer | None = None,
     ) -> None:
         self.learning_rate = learning_rate
         self.batch_size = batch_size
@@ -154,6 +165,7 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         self.class_weight = class_weight
         self.scale = scale
         self.backend = backend
+        self.vectorizer = vectorizer
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(
@@ -188,7 +200,11 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         """
         found = _table(X)
         self.columns_ = None
+        self.vectorizer_ = None
         if found is None:
+            if is_text(X):
+                self.vectorizer_ = copy.deepcopy(self.vectorizer) if self.vectorizer is not None else TextVectorizer()
+                X = self.vectorizer_.fit_transform(X).to_scipy()
             X, y = validate_data(self, X, y, dtype=self.floatx, reset=True, accept_sparse="csr")
         else:
             X, words = found
@@ -204,7 +220,7 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         if eval_set is not None:
             X_val = self._table_rows(eval_set[0]) if found is not None else validate_data(
-                self, eval_set[0], dtype=self.floatx, reset=False, accept_sparse="csr")
+                self, self._text_rows(eval_set[0]), dtype=self.floatx, reset=False, accept_sparse="csr")
             y_val = self._encode(np.asarray(eval_set[1]))
             X_tr, y_tr, w_tr = X, codes, weights
         else:
@@ -311,7 +327,8 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         metadata = {"data": f"{type(self).__name__}.fit", "class_names": [str(c) for c in self.classes_],
                     "scaling": self.scale}
-        save_model(path, self._model(), metadata, scaler=self.scaler_, columns=getattr(self, "columns_", None))
+        save_model(path, self._model(), metadata, scaler=self.scaler_, columns=getattr(self, "columns_", None),
+                   vectorizer=getattr(self, "vectorizer_", None))
 
     def decision_function(self, X: ArrayLike) -> NDArray[np.floating]:
         """Logits ``X W + b``; for two classes the margin ``z_1 - z_0``.
@@ -449,7 +466,14 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         if getattr(self, "columns_", None) is not None:
             return self._table_features(self._table_rows(X))
-        return validate_data(self, X, dtype=self.floatx, reset=False, accept_sparse="csr")
+        return validate_data(self, self._text_rows(X), dtype=self.floatx, reset=False, accept_sparse="csr")
+
+    def _text_rows(self, X: Any) -> Any:
+        """Raw text made rows (a SciPy CSR matrix) by the fitted vectoriser; anything else as it is."""
+        vectorizer = getattr(self, "vectorizer_", None)
+        if vectorizer is None or not is_text(X):
+            return X
+        return vectorizer.transform(X).to_scipy()
 
     def _table_rows(self, X: Any) -> Frame:
         """A table's rows as a :class:`Frame`; ``ValueError`` for anything else."""

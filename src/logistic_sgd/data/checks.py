@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import DataError
+from .documents import Documents
 from .rows import CSR, ScaledArray
 
 Split = tuple[NDArray[np.floating], NDArray[np.int32]]
@@ -54,8 +55,8 @@ def checked(source: Path, arrays: dict[str, Any], keep_bytes: Collection[str] = 
 
 def checked_split(where: str, x: Any, y: Any, keep_bytes: bool = False) -> Split:
     """One split checked: numeric x (n, features...) made float rows (or kept bytes; sparse rows stay
-    sparse), y whole labels."""
-    if isinstance(x, CSR) and isinstance(y, np.ndarray):
+    sparse, raw text stays text), y whole labels."""
+    if isinstance(x, CSR | Documents) and isinstance(y, np.ndarray):
         if y.ndim != 1 or len(y) != len(x) or len(x) == 0:
             raise DataError(f"{where}: {len(x)} rows but labels of shape {y.shape}")
         return x, checked_labels(where, y)

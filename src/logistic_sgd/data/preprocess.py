@@ -14,8 +14,10 @@
   column (a column with more than :data:`MAX_STORED` rare levels keeps them as "every level but
   the kept ones", so there any level not kept, seen or not, counts as ``(other)``).
 
-Identifier, empty and ignored columns give no features; free text is refused, naming the column,
-until a transform for the kind ``text`` is registered in :data:`TRANSFORMS`.
+Identifier, empty and ignored columns give no features. A table with a column of free text is read
+as text instead (:mod:`.formats.text`, by the same :func:`.columns.detect_kinds` rule), so free
+text reaching this pipeline (a DataFrame given to the estimator, say) is refused, naming the column,
+unless a transform for the kind ``text`` is registered in :data:`TRANSFORMS`.
 
 Everything is fitted on the training split only, stored in the model file as JSON
 (:meth:`Preprocessor.to_arrays`, :meth:`Preprocessor.from_arrays`: floats written with ``repr``,
@@ -215,8 +217,9 @@ class Preprocessor:
         choices = detect_kinds(frame, categorical=categorical, ignore=ignore, features=features)
         for choice in choices:
             if choice.kind not in DROPPED and choice.kind not in TRANSFORMS:
-                raise DataError(f"{frame.source}: column {choice.name!r} holds free text ({choice.why}), which is "
-                                f"not read as features yet; leave it out with --ignore-columns {choice.name}")
+                raise DataError(f"{frame.source}: column {choice.name!r} holds free text ({choice.why}), which the "
+                                f"column pipeline does not read; read the table as text (--text-column "
+                                f"{choice.name}) or leave the column out (--ignore-columns {choice.name})")
         used = [c for c in choices if c.kind not in DROPPED]
         if not used:
             ids = [c.name for c in choices if c.kind in ("identifier", "empty")]

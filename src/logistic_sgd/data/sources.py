@@ -45,11 +45,13 @@ import numpy as np
 from ..errors import DataError
 from .checks import SPLITS, Datasets, checked, checked_split
 from .columns import Frame
+from .documents import Documents
 from .formats.idx import IDX_FILES, find_idx, read_idx_folder
 from .formats.npz_dataset import read_dataset_npz
 from .formats.pickle_safe import read_tutorial_pickle
 from .formats.sparse_npz import is_csr_npz, read_csr_npz
 from .formats.svmlight import is_svmlight, read_svmlight_set
+from .formats.text import is_text, read_text
 from .labels import Classes, check_range, known_names
 from .layouts.csr_layout import is_sparse_layout, read_sparse_layout
 from .layouts.memmap import MANIFEST, read_layout
@@ -140,6 +142,7 @@ def open_dataset(
     split_seed: int = 0,
     zero_based: bool | str = "auto",
     table: TableOptions | None = None,
+    text_columns: Sequence[str] = (),
 ) -> LoadedData:
     """Like :func:`load_data`, keeping the description, class names and kind of features.
 
@@ -165,6 +168,10 @@ def open_dataset(
         rule): yes when any of the files read together holds an index 0.
     table : TableOptions, optional
         For CSV/TSV files: how their columns are taken (see :mod:`.tables`).
+    text_columns : sequence of str
+        For tables: the columns of free text (by default, any column whose cells average five words
+        or more: :func:`.columns.detect_kinds`); a source of raw text (:mod:`.formats.text`) gives
+        :class:`.documents.Documents` as ``x``, which :func:`vectorize_splits` makes rows.
 
     Returns
     -------
@@ -183,7 +190,7 @@ def open_dataset(
     name = os.fspath(dataset)
     given = {s: Path(p) for s, p in (("valid", valid), ("test", test)) if p is not None}
     options: dict[str, Any] = {"label_column": label_column, "split": split, "split_seed": split_seed, "given": given,
-                               "zero_based": zero_based, "table": table}
+                               "zero_based": zero_based, "table": table, "text_columns": tuple(text_columns)}
     if name in DATASETS or (name == "mnist.pkl.gz" and not Path(name).exists()):
         key = "mnist" if name == "mnist.pkl.gz" else name
         path, title = resolve(key)
@@ -223,15 +230,18 @@ def read_path(
     names: tuple[str, ...] | None = None,
     zero_based: bool | str = "auto",
     table: TableOptions | None = None,
+    text_columns: tuple[str, ...] = (),
 ) -> LoadedData:
     """Read a dataset file or folder, choosing the reader from what is there, with the splits in
     ``given`` (``"valid"``, ``"test"``: paths) read from those files instead. ``names`` are the
     class names of the dataset, when known by the name it was asked for; ``table`` says how a
-    CSV/TSV file's columns are taken."""
+    CSV/TSV file's columns are taken, ``text_columns`` which of them hold free text."""
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
     request = _Request(path, tuple(keep_bytes), label_column, dict(given or {}), names or _known_folder_names(path),
-                       {"fractions": split, "seed": split_seed}, table)
+                       {"fractions": split, "seed": split_seed}, table, tuple(text_columns))
+    if _reads_text(path, text_columns, label_column, table):
+        return request.assembled(*_read_text(path, text_columns, label_column))
     if is_svmlight(path):
         return _read_svmlight(request, zero_based)
     if path.is_dir():
@@ -255,8 +265,8 @@ def read_path(
         elif part.feature_names is not None:
             what += f" ({part.x.shape[1]} features)"
         return request.assembled({"train": part}, what)
-    raise DataError(f"{path}: unknown dataset format (expected .pkl.gz, .npz, .csv, .tsv, .parquet, .svm, or a "
-                    "folder of IDX files, parquet files or images)")
+    raise DataError(f"{path}: unknown dataset format (expected .pkl.gz, .npz, .csv, .tsv, .parquet, .svm, a "
+                    "fastText .txt, or a folder of IDX files, parquet files, images or .txt files)")
 
 
 @dataclass(frozen=True)
@@ -270,6 +280,7 @@ class _Request:
     names: tuple[str, ...] | None
     cut: dict[str, Any] = field(default_factory=dict)
     table: TableOptions | None = None
+    text_columns: tuple[str, ...] = ()
 
     def with_names(self, names: tuple[str, ...] | None) -> _Request:
         return replace(self, names=names)
@@ -282,11 +293,16 @@ class _Request:
     def assembled(self, parts: dict[str, Examples], description: str, read_given: bool = True) -> LoadedData:
         """A source of examples: the given files read as the splits they name, the others cut from training."""
         if read_given:
-            by_name = isinstance(parts["train"].x, Frame)
-            parts |= {split: read_single(p, self.label_column, self.table, by_name) for split, p in self.given.items()}
-            if not by_name and any(isinstance(part.x, Frame) for part in parts.values()):  # named columns in all
-                parts |= {split: read_single(p, self.label_column, self.table, True) for split, p in self.given.items()}
-                parts["train"] = read_single(parts["train"].source, self.label_column, self.table, True)
+            train, given = parts["train"], self.given.items()
+            if isinstance(train.x, Documents):
+                text = self.text_columns
+                parts |= {split: read_single(p, self.label_column, text_columns=text) for split, p in given}
+            else:
+                by_name = isinstance(train.x, Frame)
+                parts |= {split: read_single(p, self.label_column, self.table, by_name) for split, p in given}
+                if not by_name and any(isinstance(part.x, Frame) for part in parts.values()):  # named columns in all
+                    parts |= {split: read_single(p, self.label_column, self.table, True) for split, p in given}
+                    parts["train"] = read_single(train.source, self.label_column, self.table, True)
         description = "; ".join([description, *(f"{SPLIT_NAMES[s]} from {p}" for s, p in self.given.items())])
         return _assembled(self.path, parts, description, self.keep_bytes, self.names, self.cut, self.table)
 
@@ -315,17 +331,20 @@ def _read_folder(request: _Request) -> LoadedData:
         return request.assembled(parts, f"Hugging Face parquet files in {path}")
     if is_image_folder(path):
         return request.assembled(*read_image_folder(path))
+    if is_text(path):
+        return request.assembled(*_read_text(path))
     raise DataError(
         f"{path}: folder holds no dataset (expected {IDX_FILES['train_x']}[.gz] and the other IDX files, "
-        "mnist.pkl.gz, train-*.parquet files, or class folders of images)"
+        "mnist.pkl.gz, train-*.parquet files, or class folders of images or of .txt files)"
     )
 
 
 def read_single(path: Path, label_column: str | int | None = None, table: TableOptions | None = None,
-                by_name: bool = False) -> Examples:
+                by_name: bool = False, text_columns: tuple[str, ...] = ()) -> Examples:
     """The labelled examples of one file or folder that holds a single split: a CSV/TSV file, a
-    parquet file, or a folder of class folders of images. A CSV/TSV file's are a float matrix, or
-    named columns (a :class:`.columns.Frame`: see :mod:`.tables`; ``by_name`` makes it so)."""
+    parquet file, a folder of class folders of images, or raw text (:mod:`.formats.text`). A CSV/TSV
+    file's are a float matrix, or named columns (a :class:`.columns.Frame`: see :mod:`.tables`;
+    ``by_name`` makes it so)."""
     from .formats.images import is_image_folder, read_image_folder
     from .formats.parquet import read_parquet
     from .formats.tabular import is_table
@@ -333,11 +352,15 @@ def read_single(path: Path, label_column: str | int | None = None, table: TableO
 
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
+    if _reads_text(path, text_columns, label_column, table):
+        return read_text(path, text_columns, label_column)[0]
     if path.is_dir():
         if is_image_folder(path):
             parts, _ = read_image_folder(path)
             if set(parts) == {"train"}:
                 return parts["train"]
+        elif is_text(path):
+            return read_text(path)[0]
         raise DataError(f"{path}: expected one split here: a CSV/TSV file, a parquet file, or class folders of images")
     if is_table(path):
         examples = read_table_examples(path, label_column, table, by_name)
@@ -347,6 +370,46 @@ def read_single(path: Path, label_column: str | int | None = None, table: TableO
     if path.name.endswith(".parquet"):
         return read_parquet([path])
     raise DataError(f"{path}: expected a CSV/TSV file, a parquet file, or class folders of images")
+
+
+def _reads_text(path: Path, text_columns: Sequence[str], label_column: str | int | None,
+                table: TableOptions | None) -> bool:
+    """Whether the file at ``path`` is read as raw text: its text columns named, or found (see
+    :func:`.formats.text.is_text_table`) in a table whose columns are not being chosen by ``table``
+    (``--categorical``, ``--ignore-columns``, ``--features`` or a model's column pipeline make it a
+    table of features)."""
+    from .formats.tabular import is_table
+
+    if not path.is_file():
+        return False
+    chosen = table is not None and bool(table.categorical or table.ignore or table.features is not None
+                                        or table.columns is not None)
+    if chosen and not text_columns and is_table(path):
+        return False
+    return is_text(path, text_columns, label_column)
+
+
+def _read_text(path: Path, text_columns: Sequence[str] = (), label_column: str | int | None = None,
+               ) -> tuple[dict[str, Examples], str]:
+    part, what = read_text(path, text_columns, label_column)
+    return {"train": part}, what
+
+
+def vectorize_splits(loaded: LoadedData, vectorizer: Any, fit: bool) -> LoadedData:
+    """``loaded`` with its raw text made sparse rows by ``vectorizer`` (a
+    :class:`.vectorize.TextVectorizer`), fitted on the training split first when ``fit``; ``loaded``
+    itself when it holds no text."""
+    (train_x, train_y), *others = loaded.datasets
+    if not holds_text(train_x):
+        return loaded
+    x = vectorizer.fit_transform(train_x) if fit else vectorizer.transform(train_x)
+    rows = [(x, train_y), *((vectorizer.transform(ox), oy) for ox, oy in others)]
+    return replace(loaded, datasets=tuple(rows))  # type: ignore[arg-type]
+
+
+def holds_text(x: Any) -> bool:
+    """Whether ``x`` is raw text (:class:`.documents.Documents`) rather than rows of features."""
+    return isinstance(x, Documents)
 
 
 def _read_svmlight(request: _Request, zero_based: bool | str) -> LoadedData:

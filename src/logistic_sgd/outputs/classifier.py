@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -36,6 +37,9 @@ class Classifier:
     columns : Preprocessor or None
         A table's fitted column pipeline, which makes rows of named columns (a
         :class:`~logistic_sgd.data.columns.Frame`) its features.
+    vectorizer : TextVectorizer or None
+        Makes the inputs from raw text (:class:`~logistic_sgd.data.vectorize.TextVectorizer`); None
+        for a model of features.
     """
 
     model: LogisticRegression
@@ -44,6 +48,7 @@ class Classifier:
     image_shape: tuple[int, int] | None = None
     zero_based: bool | None = None
     columns: Preprocessor | None = None
+    vectorizer: Any = None
 
     def inputs(self, x: ArrayLike | CSR | Frame) -> NDArray[np.floating] | CSR:
         """``x`` as the model takes it: in its dtype, standardised when it was trained so.
@@ -52,8 +57,9 @@ class Classifier:
         ----------
         x : array-like of shape (n, n_in), or CSR
             The features as read (a SciPy sparse matrix or :class:`~logistic_sgd.data.rows.CSR` for
-            sparse rows), or a table's rows as named columns (a :class:`Frame`), made features by
-            the model's column pipeline.
+            sparse rows), a table's rows as named columns (a :class:`Frame`), made features by
+            the model's column pipeline, or, for a model trained on text, raw text (a sequence of
+            ``str`` or :class:`~logistic_sgd.data.documents.Documents`), made rows by the vectoriser.
 
         Returns
         -------
@@ -70,6 +76,8 @@ class Classifier:
             if self.columns is None:
                 raise DataError(f"{x.source}: the model takes {self.model.n_in} numbers a row, not named columns")
             x = self.columns.transform(x)
+        if self.vectorizer is not None:
+            x = self.vectorizer.rows(x)
         if self.scaler is not None:
             return self.scaler.transform(np.asarray(x), dtype=dtype)
         return in_dtype(x, dtype)

@@ -70,7 +70,7 @@ figure {{ margin: 1.5em 0; }} img {{ max-width: 100%; }} pre {{ background: #f6f
 <table><tr><th>class</th><th>precision</th><th>recall</th><th>examples</th></tr>
 {per_class}</table>
 {coefficients}
-<h2>Pictures</h2>
+{_top_ngrams(classifier)}<h2>Pictures</h2>
 {images}
 <h2>Metadata</h2>
 <pre>{esc(json.dumps(shown, indent=2, sort_keys=True))}</pre>
@@ -97,6 +97,17 @@ def _coefficients(classifier: Classifier, meta: dict[str, Any], k: int = 8) -> s
         for cls, row in zip(classifier.class_names, largest(W, names, k), strict=True))
     return (f"<h2>Largest coefficients</h2>\n<p>Per class, the {k} weights of largest magnitude, on "
             f"{scale_words(classifier)}.</p>\n<table><tr><th>class</th><th>weights</th></tr>\n{rows}</table>")
+
+
+def _top_ngrams(classifier: Classifier, k: int = 10) -> str:
+    """For a model trained on text: a table of each class's n-grams of largest weight."""
+    if classifier.vectorizer is None:
+        return ""
+    top = classifier.vectorizer.top_features(classifier.model.arrays.to_numpy(classifier.model.W), k=k)
+    rows = "".join(f"<tr><td>{html.escape(name)}</td><td>{html.escape(', '.join(g for g, _ in grams))}</td></tr>"
+                   for name, grams in zip(classifier.class_names, top, strict=True))
+    return (f"<h2>N-grams of largest weight</h2>\n<p>{html.escape(classifier.vectorizer.describe())}</p>\n"
+            f"<table><tr><th>class</th><th>n-grams</th></tr>{rows}</table>\n")
 
 
 def _pct(value: float) -> str:

@@ -162,15 +162,18 @@ class BestModelWriter(BaseListener):
         The inputs' scaling, kept in the file.
     columns : Preprocessor, optional
         A table's column pipeline, fitted on the training split, written into the file beside the model.
+    vectorizer : TextVectorizer, optional
+        The text vectoriser that made the inputs, kept in the file.
     """
 
     def __init__(self, path: str | Path, metadata: dict[str, Any], every: float = 1.0,
                  state: TrainState | None = None, scaler: Standardizer | None = None,
-                 columns: Preprocessor | None = None) -> None:
+                 columns: Preprocessor | None = None, vectorizer: Any = None) -> None:
         self.path = Path(path)
         self.metadata = metadata
         self.scaler = scaler
         self.columns = columns
+        self.vectorizer = vectorizer
         self.every = every
         self._state = state
         self._written: int | None = None  # the iteration of the best model this writer last wrote
@@ -197,7 +200,7 @@ class BestModelWriter(BaseListener):
                 "epoch": found["epoch"], "iteration": found["iteration"],
                 "validation_error": found["validation_error"], "test_error": found["test_error"],
                 "history": history,
-            }, scaler=self.scaler, columns=self.columns)
+            }, scaler=self.scaler, columns=self.columns, vectorizer=self.vectorizer)
         now = time.monotonic()
         self._written, self._written_at, self._took = state.best_iteration, now, now - started
 

@@ -34,6 +34,7 @@ from ..data.formats.npzfile import read_npz
 from ..data.preprocess import Preprocessor
 from ..data.rows import update_digest
 from ..data.scaling import Standardizer
+from ..data.vectorize import TextVectorizer
 from ..errors import ModelFileError, one_line
 from ..training.config import TrainConfig
 from ..training.events import TrainState
@@ -51,12 +52,14 @@ FORMAT_VERSION = 1
 def save_model(
     path: str | os.PathLike[str], model: LogisticRegression, metadata: dict[str, Any] | None = None,
     scaler: Standardizer | None = None, columns: Preprocessor | None = None,
+    vectorizer: TextVectorizer | None = None,
 ) -> None:
-    """Write ``model``, ``metadata``, the inputs' ``scaler`` and a table's ``columns`` to ``path``
-    atomically (temp file beside it, then rename).
+    """Write ``model``, ``metadata``, the inputs' ``scaler``, a table's ``columns`` and the text
+    ``vectorizer`` to ``path`` atomically (temp file beside it, then rename).
 
     The file is an ``.npz`` archive read without pickle: ``W``, ``b``, the metadata as JSON and, with
-    ``scaler``, its mean and scale; with ``columns``, the column pipeline as JSON.
+    ``scaler``, its mean and scale; with ``columns``, the column pipeline as JSON; with
+    ``vectorizer``, its ``text_*`` arrays.
 
     Parameters
     ----------
@@ -70,6 +73,9 @@ def save_model(
         The scaling of the inputs the model was trained on, applied again by :func:`load_classifier`.
     columns : Preprocessor, optional
         A table's column pipeline, fitted on the training split, applied again by :func:`load_classifier`.
+    vectorizer : TextVectorizer, optional
+        The text vectoriser that made the inputs (:mod:`logistic_sgd.data.vectorize`), applied again
+        by :func:`load_classifier`'s classifier to raw text.
     """
     meta = {
         **(metadata or {}),
@@ -78,6 +84,8 @@ def save_model(
     }
     blob = np.frombuffer(json.dumps(meta, sort_keys=True).encode("utf-8"), dtype=np.uint8)
     scaling = {**({} if scaler is None else scaler.to_arrays()), **({} if columns is None else columns.to_arrays())}
+    if vectorizer is not None:
+        scaling |= vectorizer.to_arrays()
     with atomic_write(path) as f:
         np.savez(f, W=model.arrays.to_numpy(model.W), b=model.arrays.to_numpy(model.b), metadata=blob, **scaling)
 
@@ -141,8 +149,17 @@ def load_classifier(path: str | os.PathLike[str]) -> Classifier:
         raise ModelFileError(f"{path}: class names or image shape disagree with the model's {model.n_out} classes "
                              f"and {model.n_in} inputs")
     zero_based = meta.get("zero_based")
+    vectorizer = None
+    if "text_config" in arrays:
+        try:
+            vectorizer = TextVectorizer.from_arrays(arrays)
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+            raise ModelFileError(f"{path}: the stored text vectoriser is malformed ({one_line(exc)})") from None
+        if vectorizer.n_out != model.n_in:
+            raise ModelFileError(f"{path}: the text vectoriser makes {vectorizer.n_out} features, the model takes "
+                                 f"{model.n_in}")
     return Classifier(model, tuple(names), scaler, None if shape is None else (int(shape[0]), int(shape[1])),
-                      zero_based if isinstance(zero_based, bool) else None, columns)
+                      zero_based if isinstance(zero_based, bool) else None, columns, vectorizer)
 
 
 def read_model(path: str | os.PathLike[str]) -> tuple[LogisticRegression, dict[str, Any]]:
@@ -170,7 +187,8 @@ def read_model(path: str | os.PathLike[str]) -> tuple[LogisticRegression, dict[s
 
 
 def _read(path: Path) -> tuple[LogisticRegression, dict[str, Any], dict[str, np.ndarray]]:
-    arrays = read_npz(path, ("W", "b", "metadata"), ModelFileError, "model file", optional=("scale_", "prep_"))
+    arrays = read_npz(path, ("W", "b", "metadata"), ModelFileError, "model file",
+                      optional=("scale_", "prep_", "text_"))
     try:
         meta = json.loads(arrays["metadata"].tobytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):

@@ -1,0 +1,238 @@
+"""Raw text: the tokeniser, the compiled hasher against its Python reference, the vectoriser's weights
+and model-file arrays, and the three text readers with their refusals."""
+
+from __future__ import annotations
+
+import random
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from logistic_sgd.data.documents import Documents
+from logistic_sgd.data.formats.text import is_fasttext, is_text_folder, is_text_table, read_text
+from logistic_sgd.data.vectorize import TextVectorizer, ngram_hashes, tokens
+from logistic_sgd.errors import DataError, UsageError
+
+ALPHABET = "abc XYZ,.!?\n\t中文机器学习ภาษาไทย ΟΔΟΣ İé 1_2 😀\u0301\x00한국어"
+
+
+def _random_texts(n: int, seed: int = 0, longest: int = 60) -> list[str]:
+    rng = random.Random(seed)
+    return ["".join(rng.choice(ALPHABET) for _ in range(rng.randint(0, longest))) for _ in range(n)]
+
+
+def test_tokens_lower_case_words_and_cut_cjk_into_bigrams() -> None:
+    assert tokens("Hello, World! x_2 naïve") == ["hello", "world", "x_2", "naïve"]
+    assert tokens("我爱机器学习") == ["我爱", "爱机", "机器", "器学", "学习"]
+    assert tokens("中 文") == ["中", "文"]  # a run of one character is a token
+    assert tokens("iPhone手机") == ["iphone", "手机"]
+    assert tokens("ひらがなカタカナ") == ["ひら", "らが", "がな", "なカ", "カタ", "タカ", "カナ"]
+    assert tokens("한국어 문장") == ["한국어", "문장"]  # Korean is written with spaces: words
+    assert tokens("ΟΔΟΣ") == ["οδοσ"]  # one code point at a time: no final sigma
+    assert tokens("...  ") == [] and tokens("") == []
+
+
+def test_ngram_hashes_are_those_of_the_tokens() -> None:
+    assert ngram_hashes(["a b"], (1, 1)) == ngram_hashes(["B, A"], (1, 1))[::-1]
+    assert len(ngram_hashes(["a b c"], (1, 2))) == 5
+    assert ngram_hashes(["a b"], (2, 2)) != ngram_hashes(["b a"], (2, 2))
+    assert ngram_hashes(["", "a"]) != ngram_hashes(["a", ""])  # each column its own salt
+
+
+@pytest.mark.parametrize("signed", [False, True])
+@pytest.mark.parametrize("ngram_range", [(1, 1), (1, 2), (2, 3)])
+def test_compiled_counts_equal_the_python_reference(signed: bool, ngram_range: tuple[int, int]) -> None:
+    pytest.importorskip("numba")
+    texts = [*_random_texts(200), "word " * 40_000 + "中文" * 1000]  # the last one is counted densely
+    docs = Documents.from_columns({"a": texts, "b": texts[::-1]})
+    v = TextVectorizer(n_features=97, signed=signed, ngram_range=ngram_range)
+    compiled, _ = v._counts(docs, track=False)
+    python = v._counts_python(docs, None)
+    np.testing.assert_array_equal(compiled.indptr, python.indptr)
+    np.testing.assert_array_equal(compiled.indices, python.indices)
+    np.testing.assert_array_equal(compiled.data, python.data)
+
+
+def test_bytes_that_are_not_utf8_separate_words_as_u_fffd_does() -> None:
+    raw = [b"abc\xff\xfedef", b"\xe4\xb8", b"ok \xed\xa0\x80 ok"]  # bad bytes, a cut character, a surrogate
+    v = TextVectorizer(n_features=2**16, idf=False, norm="none", sublinear_tf=False)
+    replaced = v.fit_transform([r.decode("utf-8", "replace") for r in raw])
+    as_bytes = v.transform(Documents.from_texts(raw))
+    np.testing.assert_array_equal(replaced.indices, as_bytes.indices)
+    np.testing.assert_array_equal(replaced.data, as_bytes.data)
+
+
+def test_weights_are_sublinear_tf_idf_with_unit_rows() -> None:
+    texts = ["apple apple banana", "banana cherry", "cherry"]
+    v = TextVectorizer(n_features=2**18, ngram_range=(1, 1))
+    x = v.fit_transform(texts).toarray()
+    counts = TextVectorizer(n_features=2**18, ngram_range=(1, 1), idf=False, sublinear_tf=False,
+                            norm="none").fit_transform(texts).toarray()
+    df = (counts > 0).sum(axis=0)
+    idf = 1 + np.log(4 / (1 + df))
+    expected = np.where(counts > 0, (1 + np.log(np.where(counts > 0, counts, 1))) * idf, 0)
+    expected /= np.linalg.norm(expected, axis=1, keepdims=True)
+    np.testing.assert_allclose(x, expected, rtol=1e-6)
+    assert sorted(counts[0][counts[0] > 0]) == [1, 2]
+
+
+def test_sklearn_tfidf_agrees_on_the_same_tokens() -> None:
+    text = pytest.importorskip("sklearn.feature_extraction.text")
+    texts = ["the cat sat on the mat", "the dog sat", "a cat and a dog"]
+    ours = TextVectorizer(n_features=2**20, ngram_range=(1, 1)).fit_transform(texts).toarray()
+    theirs = text.TfidfVectorizer(sublinear_tf=True, token_pattern=r"(?u)\b\w+\b").fit_transform(texts).toarray()
+    np.testing.assert_allclose(np.sort(ours, axis=1)[:, -6:], np.sort(theirs, axis=1)[:, -6:], rtol=1e-5)
+
+
+def test_arrays_round_trip_gives_the_same_rows_and_names(tmp_path: Path) -> None:
+    texts = _random_texts(100, seed=1)
+    docs = Documents.from_columns({"title": texts, "body": texts[::-1]}, {"n": np.arange(100.0)})
+    v = TextVectorizer(n_features=2**12, max_names=50)
+    x = v.fit_transform(docs)
+    np.savez(tmp_path / "v.npz", **v.to_arrays())
+    with np.load(tmp_path / "v.npz", allow_pickle=False) as f:
+        w = TextVectorizer.from_arrays(dict(f))
+    y = w.transform(docs[np.arange(100)[::-1]])
+    np.testing.assert_array_equal(y.toarray()[::-1], x.toarray())
+    assert w.n_out == 2**12 + 1 and len(w.names_) == 50
+    assert w.feature_names([2**12]) == ["n"]
+    assert w.describe() == v.describe()
+
+
+def test_names_are_the_most_frequent_ngram_of_a_column() -> None:
+    texts = ["machine learning rocks"] * 5 + ["deep learning"] * 3
+    v = TextVectorizer(n_features=2**20)
+    x = v.fit_transform(texts)
+    names = v.feature_names(x.indices[: x.indptr[1]])
+    assert sorted(names) == ["learning", "learning rocks", "machine", "machine learning", "rocks"]
+    assert v.feature_names([123]) == ["#123"]
+    W = np.zeros((2**20, 2))
+    W[x.indices[0], 1] = 3.0
+    W[x.indices[1], 1] = 5.0
+    top = v.top_features(W, k=2)
+    assert [w for _, w in top[1]] == [5.0, 3.0] and top[1][0][0] == names[1]
+
+
+def test_transform_checks_its_input() -> None:
+    v = TextVectorizer(n_features=64)
+    with pytest.raises(UsageError, match="not fitted"):
+        v.transform(["a"])
+    v.fit(["a b"])
+    with pytest.raises(UsageError, match="single string"):
+        v.transform("a b")
+    with pytest.raises(UsageError, match="item 1 is int"):
+        v.transform(["a", 3])
+    with pytest.raises(UsageError, match="ngram_range"):
+        TextVectorizer(ngram_range=(2, 1))
+    with pytest.raises(UsageError, match="n_features"):
+        TextVectorizer(n_features=1)
+
+
+# -- readers ------------------------------------------------------------------------------------------
+
+
+def _write(path: Path, data: bytes | str) -> Path:
+    path.write_bytes(data.encode() if isinstance(data, str) else data)
+    return path
+
+
+def test_fasttext_file(tmp_path: Path) -> None:
+    path = _write(tmp_path / "a.txt", "__label__pos good film\n\n__label__neg bad \xe9 film\nbad __label__neg plot\n"
+                  "__label__pos\n")
+    assert is_fasttext(path)
+    examples, what = read_text(path)
+    assert examples.labels.tolist() == ["pos", "neg", "neg", "pos"]
+    assert examples.x.texts() == ["good film", "bad \xe9 film", "bad " + " " * 12 + " plot", ""]
+    assert "4 documents; 1 empty" in what
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("__label__a __label__b text\n", "line 1 has 2 labels (__label__a, __label__b)"),
+    ("__label__a ok\n__label__ science fiction\n", "line 2: empty label after __label__"),
+    ("__label__a ok\nno label here\n", "line 2 has no __label__CLASS"),
+    ("__label__a\n__label__b  \n", "no words in any document"),
+])
+def test_fasttext_refusals(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(DataError, match=re.escape(message)):
+        read_text(_write(tmp_path / "bad.txt", text))
+
+
+def test_fasttext_counts_lines_that_are_not_utf8(tmp_path: Path) -> None:
+    path = _write(tmp_path / "a.txt", b"__label__a fine\n__label__b caf\xe9 au lait\n__label__a \xff\xfe\n")
+    examples, what = read_text(path)
+    assert "2 lines with bytes that are not UTF-8, read as U+FFFD (first: line 2)" in what
+    assert examples.x.text(1) == "caf\ufffd au lait"
+
+
+def test_text_folder(tmp_path: Path) -> None:
+    for cls, docs in {"sport": ["goal!", "match"], "tech": ["cpu", "gpu", "ram"]}.items():
+        (tmp_path / "news" / cls).mkdir(parents=True)
+        for i, d in enumerate(docs):
+            _write(tmp_path / "news" / cls / f"{i}.txt", d)
+    _write(tmp_path / "news" / "tech" / "12345", "no suffix, as 20 Newsgroups' files")
+    _write(tmp_path / "news" / "tech" / ".hidden", "left out")
+    assert is_text_folder(tmp_path / "news")
+    examples, what = read_text(tmp_path / "news")
+    assert examples.labels.tolist() == ["sport", "sport", "tech", "tech", "tech", "tech"]
+    assert examples.x.text(0) == "goal!" and "6 documents in 2 class folders" in what
+
+
+def test_text_folder_refusals(tmp_path: Path) -> None:
+    (tmp_path / "a" / "x").mkdir(parents=True)
+    (tmp_path / "a" / "y").mkdir()
+    _write(tmp_path / "a" / "x" / "1.txt", "text")
+    with pytest.raises(DataError, match=r"y: class folder holds no \.txt files"):
+        read_text(tmp_path / "a")
+    (tmp_path / "b" / "x").mkdir(parents=True)
+    with pytest.raises(DataError, match=r"x: class folder holds no \.txt files"):
+        read_text(tmp_path / "b")
+
+
+def test_table_with_text_and_number_columns(tmp_path: Path) -> None:
+    path = _write(tmp_path / "t.csv", 'section,title,body,size\nnet,"Web server","serves\nweb pages",10\n'
+                  'libs,Library,"a C library",2.5\n')
+    assert is_text_table(path, ("title", "body"), "section")
+    assert not is_text_table(path, (), "section")  # short words: categories, read by the tables' reader
+    assert not is_text_table(_write(tmp_path / "n.csv", "label,a\n1,2\n"))
+    rows = "".join(f"{k % 2},a title of five words {k}\n" for k in range(9))
+    long = _write(tmp_path / "l.csv", "label,title\n" + rows)
+    assert is_text_table(long)
+    examples, what = read_text(path, label_column="section")
+    docs = examples.x
+    assert docs.columns == ("title", "body") and docs.number_columns == ("size",)
+    assert docs.text(0, 1) == "serves\nweb pages" and docs.numbers[:, 0].tolist() == [10, 2.5]
+    assert examples.labels.tolist() == ["net", "libs"]
+    assert "text of title, body; 1 number columns" in what
+    with pytest.raises(DataError, match="column 'title' holds text but is not a text column"):
+        read_text(path, text_columns=["body"], label_column="section")
+    with pytest.raises(DataError, match="no column named 'nope'"):
+        read_text(path, text_columns=["nope"], label_column="section")
+
+
+def test_parquet_table(tmp_path: Path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"label": ["a", "b"], "text": ["one doc", "another"], "n": [1.0, 2.0]}), path)
+    assert is_text_table(path, ("text",)) and not is_text_table(path)  # short words are categories
+    pq.write_table(pa.table({"label": ["a", "b"], "text": ["one doc of many words", "another doc, just as long"],
+                             "n": [1.0, 2.0]}), path)
+    assert is_text_table(path)
+    examples, _ = read_text(path)
+    assert examples.x.texts() == ["one doc of many words", "another doc, just as long"]
+    assert examples.x.number_columns == ("n",)
+
+
+def test_find_first_without_numba_agrees() -> None:
+    from logistic_sgd.data.formats.text import _find_first, _find_first_numpy
+
+    rng = np.random.default_rng(0)
+    buffer = rng.integers(0, 256, 5000, dtype=np.uint8)
+    starts = rng.integers(0, 5000, 300)
+    ends = np.minimum(starts + rng.integers(0, 40, 300), 5000)
+    for density in (0.01, 0.5, 0.0):
+        wanted = rng.random(256) < density
+        np.testing.assert_array_equal(_find_first(buffer, starts, ends, wanted),
+                                      _find_first_numpy(buffer, starts, ends, wanted))
