@@ -13,8 +13,10 @@ their bigrams, hashed to 2^20 features by scikit-learn's ``HashingVectorizer`` (
 no alternating signs); then sublinear tf-idf (``1 + log tf`` times idf, idf from the training part
 only) and L2-normalised rows, as text classifiers commonly use. Split: stratified 80/20, seed 0.
 
-Writes ``train.svm`` and ``test.svm`` (one-based indices, values to 7 significant digits), and
-``manifest.json`` with the class names, sizes and the SHA-256 of every input and output file.
+Writes ``train.svm`` and ``test.svm`` (one-based indices, values to 7 significant digits), the same
+split as raw text in ``train.csv`` and ``test.csv`` (columns ``section`` and ``text``, the class by
+name, the text on one line), and ``manifest.json`` with the class names, sizes and the SHA-256 of
+every input and output file.
 
 Usage: python benchmarks/make_text_corpus.py OUT_DIR [--lists DIR] [--classes 24]
 """
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import csv
 import hashlib
 import json
 import subprocess
@@ -63,6 +66,9 @@ def main() -> None:
         write_svmlight(args.out / name, x, labels[rows])
         outputs[name] = {"rows": len(rows), "nnz": int(x.nnz), "sha256": sha256(args.out / name)}
         print(f"{name}: {len(rows)} rows, {x.nnz} non-zeros")
+        table = args.out / name.replace(".svm", ".csv")
+        write_csv(table, [texts[i] for i in rows], [names[c] for c in labels[rows]])
+        outputs[table.name] = {"rows": len(rows), "sha256": sha256(table)}
     manifest = {"source": "Debian 12 bookworm main amd64: Packages (Section) and Translation-en (descriptions)",
                 "sources_sha256": sources, "n_features": N_FEATURES, "classes": names, "files": outputs}
     (args.out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
@@ -127,6 +133,14 @@ def write_svmlight(path: Path, x, y: np.ndarray) -> None:
             pairs = " ".join(f"{k + 1}:{v:.7g}" for k, v in zip(x.indices[lo:hi].tolist(), x.data[lo:hi].tolist(),
                                                                  strict=True))
             f.write(f"{y[r]} {pairs}\n")
+
+
+def write_csv(path: Path, texts: list[str], sections: list[str]) -> None:
+    """The raw documents as a CSV table with a header (``section,text``), each text on one line."""
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["section", "text"])
+        writer.writerows((section, " ".join(text.split())) for text, section in zip(texts, sections, strict=True))
 
 
 def sha256(path: Path) -> str:

@@ -20,6 +20,8 @@ class Trainer:
     takes_runs: bool = False
     takes_decay: bool = False
     """Whether :meth:`run` takes L2 weight decay (``decay``) in its steps."""
+    takes_adagrad: bool = False
+    """Whether :meth:`run_adagrad` takes runs of :func:`logistic_sgd.optim.adagrad` steps."""
     shuffles_in_runs: bool = False
     """Whether runs may go over shuffled epochs, the rows permuted by :meth:`reorder`."""
 
@@ -41,10 +43,12 @@ class Trainer:
 
     def takes_runs_of(self, optimizer: Any, shuffle: bool) -> bool:
         """Whether runs of ``optimizer``'s steps go to :meth:`run` in one call: this trainer takes runs,
-        the optimiser's steps are plain SGD (with weight decay only where :attr:`takes_decay`), and a
+        the optimiser's steps are plain SGD (with weight decay only where :attr:`takes_decay`) or adagrad
+        alone (where :attr:`takes_adagrad`), and a
         shuffled epoch only where :attr:`shuffles_in_runs`."""
-        return (self.takes_runs and optimizer.takes_runs and (not optimizer.weight_decay or self.takes_decay)
-                and (not shuffle or self.shuffles_in_runs))
+        steps = ((optimizer.takes_runs and (not optimizer.weight_decay or self.takes_decay))
+                 or (optimizer.adagrad is not None and self.takes_adagrad))
+        return self.takes_runs and steps and (not shuffle or self.shuffles_in_runs)
 
     def run(self, start: int, rates: Any, decay: float = 0.0) -> None:
         """``len(rates)`` steps of plain SGD, step ``i`` on the minibatch at row ``start + i * rows`` of
@@ -52,6 +56,11 @@ class Trainer:
         where :attr:`takes_decay`): :meth:`gradient` then :func:`logistic_sgd.core.optim.sgd`'s update,
         step after step (bit for bit on the dense backends)."""
         raise NotImplementedError(f"{type(self).__name__} does not take runs of steps")
+
+    def run_adagrad(self, start: int, steps: int, sum_sq: Any, adagrad: Any) -> None:
+        """``steps`` steps of :func:`logistic_sgd.optim.adagrad` (its constants ``adagrad``, its
+        accumulators ``sum_sq``, changed in place), as :meth:`run` takes SGD's (where :attr:`takes_adagrad`)."""
+        raise NotImplementedError(f"{type(self).__name__} does not take runs of adagrad steps")
 
     def reorder(self, order: Any) -> None:
         """Take the next runs over the training rows in ``order`` (where :attr:`shuffles_in_runs`)."""
