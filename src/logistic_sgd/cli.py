@@ -34,6 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a usage error already printed as one line
         return exc.code if isinstance(exc.code, int) else 0
+    args.given = _given(sys.argv[1:] if argv is None else argv)
     try:
         return int(args.func(args) or 0)
     except LogisticSGDError as exc:
@@ -205,6 +206,11 @@ def _add_data_args(parser: argparse.ArgumentParser, scale: bool = False) -> None
                                 "standard for all but images, which are x / 255)")
 
 
+def _given(argv: Sequence[str]) -> set[str]:
+    """The settings a command line gives: each ``--flag`` as its parameter name (``learning_rate``)."""
+    return {arg[2:].split("=")[0].replace("-", "_") for arg in argv if arg.startswith("--")}
+
+
 def _column(text: str) -> str | int:
     """A label column: a number (a column index) or a header name."""
     try:
@@ -262,8 +268,9 @@ def cmd_train(args: argparse.Namespace) -> int:
                       quiet=args.quiet)
     resume = args.resume or bool(args.auto_resume and args.checkpoint and args.checkpoint.is_file())
     try:
+        given = args.given | ({"resume"} if resume else set())
         run_experiment(_data_source(args), config, data=_data_options(args), backend=backend, outputs=outputs,
-                       resume=resume, stop=stop, comm=comm)
+                       resume=resume, stop=stop, comm=comm, given=given)
     except TrainingInterrupted as exc:
         st = exc.state
         print(f"{PROG}: interrupted by {signal.Signals(exc.signal).name} in epoch {st.epoch} after minibatch "

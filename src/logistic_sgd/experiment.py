@@ -6,6 +6,7 @@ import dataclasses
 import io
 import os
 import sys
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -20,6 +21,7 @@ from .errors import UsageError
 from .outputs.listeners import BestModelWriter, CheckpointWriter, JsonLog, OriginalLog, PlotWriter, Progress
 from .outputs.persist import fingerprint, load_checkpoint
 from .training.config import TrainConfig
+from .training.defaults import choose_defaults, summary_of
 from .training.events import Listener, StopRequest, TrainResult, TrainState
 from .training.loop import fit
 from .util.atomic import check_writable
@@ -111,13 +113,17 @@ def run_experiment(
     resume: bool = False,
     stop: StopRequest | None = None,
     comm: Communicator | None = None,
+    given: Collection[str] | None = None,
 ) -> TrainResult:
     """Load ``dataset`` (read and scaled as ``data`` says), train with ``config`` printing the original tutorial's
     lines, and write ``outputs``.
 
     The output paths are checked for writability before any data is loaded. ``resume`` continues
     from ``outputs.checkpoint`` (same data and hyperparameters only). ``backend`` is a
-    :class:`Backend` or a name for :func:`get_backend` (default ``auto``).
+    :class:`Backend` or a name for :func:`get_backend` (default ``auto``). ``given`` names the
+    settings the user gave (:class:`TrainConfig` fields, and ``checkpoint``, ``resume``,
+    ``distributed``): the others are chosen for the data (:mod:`logistic_sgd.training.defaults`,
+    each choice a line of the log); None takes ``config`` as it is.
     """
     config.validate()
     backend = get_backend(backend) if isinstance(backend, str) else backend
@@ -130,6 +136,12 @@ def run_experiment(
     print("... loading data", file=out, flush=True)
     loaded = data.open(dataset, backend.byte_splits)
     print(f"... data: {loaded.description}", file=out, flush=True)
+    if given is not None:
+        changes, reasons = choose_defaults(summary_of(loaded.datasets, loaded.images), config, given)
+        config = replace(config, **changes)
+        config.validate()
+        for reason in reasons:
+            print(f"... defaults: {reason}", file=out, flush=True)
     scaler = fit_scaling(data.scale, loaded.datasets[0][0], loaded.images)
     if scaler is not None:
         loaded = replace(loaded, datasets=tuple((scaler.transform(x, config.floatx), y) for x, y in loaded.datasets))
@@ -174,8 +186,8 @@ def check_request(config: TrainConfig, outputs: Outputs, resume: bool, comm: Com
         raise UsageError("resume needs checkpoint, the file to continue from", ("resume", "checkpoint"))
     if resume and not Path(outputs.checkpoint).is_file():  # type: ignore[arg-type]
         raise UsageError(f"resume: no checkpoint at {outputs.checkpoint} to continue from", ("resume", "checkpoint"))
-    if outputs.checkpoint is not None and config.optimizer != "sgd":
-        raise UsageError(f"checkpoint works with optimizer sgd only, not {config.optimizer}", "checkpoint")
+    if outputs.checkpoint is not None and config.optimizer not in ("sgd", "adagrad"):
+        raise UsageError(f"checkpoint works with optimizer sgd or adagrad only, not {config.optimizer}", "checkpoint")
     if outputs.plots is not None:
         try:
             Path(outputs.plots).mkdir(parents=True, exist_ok=True)
