@@ -17,9 +17,9 @@ import time
 import numpy as np
 
 from logistic_sgd.backends import get_backend
-from logistic_sgd.config import TrainConfig
 from logistic_sgd.data import open_dataset
-from logistic_sgd.train import fit
+from logistic_sgd.training.config import TrainConfig
+from logistic_sgd.training.loop import fit
 
 
 def main() -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from logistic_sgd.config import DEFAULTS, TrainConfig
-from logistic_sgd.data.csr import CSR
+from logistic_sgd.data.rows import CSR
+from logistic_sgd.training.config import DEFAULTS, TrainConfig
 from logistic_sgd.training.defaults import DENSE_BATCH, DENSE_RATE, SPARSE_BATCH, DataSummary, choose_defaults
 
 SPARSE = DataSummary(40_000, 5_000, 10_000, 1 << 20, sparse=True, mean_sq_norm=2.0)
@@ -105,11 +105,10 @@ def test_estimator_defaults_on_csr_follow_the_same_rule() -> None:
 
 
 def test_adagrad_resumes_exactly_from_a_checkpoint(tmp_path: Path) -> None:
-    from logistic_sgd.data import fingerprint
-    from logistic_sgd.events import BaseListener, StopRequest, TrainingInterrupted
-    from logistic_sgd.persist import load_checkpoint
-    from logistic_sgd.report import CheckpointWriter
-    from logistic_sgd.train import fit
+    from logistic_sgd.outputs.listeners import CheckpointWriter
+    from logistic_sgd.outputs.persist import fingerprint, load_checkpoint
+    from logistic_sgd.training.events import BaseListener, StopRequest, TrainingInterrupted
+    from logistic_sgd.training.loop import fit
 
     x, y = _text_like(900, seed=2)
     X = CSR.from_dense(x)

@@ -127,6 +127,14 @@ def feature_scale(x: Any) -> NDArray[np.float64]:
     return out
 
 
+def sparse_mean_sq_norm(x: Any) -> float | None:
+    """``mean ||x_i||^2`` over the rows of a :class:`CSR` (0 for no rows); None for dense rows."""
+    if not isinstance(x, CSR):
+        return None
+    data = np.asarray(x.data[: int(x.indptr[-1])], dtype=np.float64)
+    return float(np.dot(data, data)) / len(x) if len(x) else 0.0
+
+
 def _blocks(x: Any) -> Any:
     for lo in range(0, len(x), _CHUNK):
         yield np.asarray(x[lo : lo + _CHUNK], dtype=np.float64)

@@ -36,8 +36,6 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from .config import TrainConfig
 
 SMALL_CELLS = 10_000_000
@@ -141,12 +139,10 @@ def _scoring_batch(n_valid: int, limit: int) -> int:
 
 def summary_of(datasets: Any, images: bool) -> DataSummary:
     """The :class:`DataSummary` of three (x, y) splits; ``images``: whether ``x`` are image pixels."""
-    from ..data.rows import CSR
+    from ..data.scaling import sparse_mean_sq_norm
 
     (x, _), (vx, _), (tx, _) = datasets
-    sparse = isinstance(x, CSR)
-    norm = 0.0
-    if sparse and len(x):
-        data = np.asarray(x.data[: int(x.indptr[-1])], dtype=np.float64)
-        norm = float(np.dot(data, data)) / len(x)
+    norm = sparse_mean_sq_norm(x)
+    sparse = norm is not None
+    norm = norm or 0.0
     return DataSummary(len(x), len(vx), len(tx), x.shape[1], images=images, sparse=sparse, mean_sq_norm=norm)
