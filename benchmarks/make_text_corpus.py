@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import csv
 import hashlib
 import json
 import subprocess
@@ -139,8 +140,6 @@ def write_svmlight(path: Path, x, y: np.ndarray) -> None:
 
 def write_raw(folder: Path, stem: str, texts: list[str], sections: list[str]) -> list[Path]:
     """The documents as ``STEM.csv`` (``section,description``) and ``STEM.txt`` (fastText's format)."""
-    import csv
-
     table, fasttext = folder / f"{stem}.csv", folder / f"{stem}.txt"
     with table.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)

@@ -147,7 +147,9 @@ def test_defaults_leave_images_and_given_settings_alone():
     assert len(reasons) == 2 and "larger than the validation set (34 examples)" in reasons[1]
     assert choose_defaults(small, config, {"learning_rate"})[0] == {"batch_size": 34}
     assert choose_defaults(small, config, {"batch_size", "optimizer"}) == ({}, [])
-    assert choose_defaults(small, config, {"checkpoint"})[0] == {"batch_size": 34}
+    # a checkpointed run takes minibatch steps: adagrad's, not L-BFGS's full batch
+    assert choose_defaults(small, config, {"checkpoint"})[0] == {"optimizer": "adagrad", "learning_rate": 0.1,
+                                                                 "batch_size": 34}
     changes, reasons = choose_defaults(DataSummary(400, 53, 60, 5), config, {"optimizer"})
     assert changes == {"batch_size": 53} and "whole validation set (53)" in reasons[0]
     changes, reasons = choose_defaults(DataSummary(400, 97, 60, 5), config, {"optimizer"})

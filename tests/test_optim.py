@@ -148,4 +148,5 @@ def test_bad_optimiser_flags(idx_folder: Path, capsys: pytest.CaptureFixture[str
     assert "--nesterov must be used with --momentum > 0" in capsys.readouterr().err
     assert main(["train", "--data", str(idx_folder), "--optimizer", "lbfgs", "--l1", "0.1"]) == 2
     err = capsys.readouterr().err
-    assert "--optimizer must be sgd to use --l1, --momentum or --lr-schedule (lbfgs and cg take --l2 only)" in err
+    assert ("--optimizer must be sgd to use --l1, --momentum or --lr-schedule (adagrad, lbfgs and cg take --l2 "
+            "only)") in err

@@ -283,8 +283,8 @@ def check_request(config: TrainConfig, outputs: Outputs, resume: bool, comm: Com
         raise UsageError("resume needs checkpoint, the file to continue from", ("resume", "checkpoint"))
     if resume and not Path(outputs.checkpoint).is_file():  # type: ignore[arg-type]
         raise UsageError(f"resume: no checkpoint at {outputs.checkpoint} to continue from", ("resume", "checkpoint"))
-    if outputs.checkpoint is not None and config.optimizer != "sgd":
-        raise UsageError(f"checkpoint works with optimizer sgd only, not {config.optimizer}", "checkpoint")
+    if outputs.checkpoint is not None and config.optimizer not in ("sgd", "adagrad"):
+        raise UsageError(f"checkpoint works with optimizer sgd or adagrad only, not {config.optimizer}", "checkpoint")
     if outputs.plots is not None:
         try:
             Path(outputs.plots).mkdir(parents=True, exist_ok=True)

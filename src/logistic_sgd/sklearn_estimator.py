@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
+from dataclasses import replace
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
@@ -27,7 +29,8 @@ from .data.scaling import Standardizer
 from .data.vectorize import TextVectorizer, is_text
 from .errors import DataError
 from .outputs.persist import save_model
-from .training.config import OPTIMIZERS, TrainConfig
+from .training.config import DEFAULTS, OPTIMIZERS, TrainConfig
+from .training.defaults import choose_defaults, summary_of
 from .training.loop import fit
 
 
@@ -38,10 +41,15 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
     Parameters
     ----------
     learning_rate, batch_size, max_epochs, patience, patience_increase, improvement_threshold
-        As the CLI's flags (the original tutorial's values by default; ``max_epochs`` is ``--n-epochs``). The batch
-        is capped at the size of the training and validation parts.
-    optimizer : {"sgd", "lbfgs", "cg"}
-        Minibatch SGD, or full-batch L-BFGS / nonlinear CG through SciPy.
+        As the CLI's flags (``max_epochs`` is ``--n-epochs``; the others the original tutorial's values
+        by default). The batch is capped at the size of the training and validation parts.
+    optimizer, learning_rate, batch_size : "auto" or a value
+        ``"auto"`` (default): chosen for the data as the command line chooses them when not given
+        (:func:`logistic_sgd.training.defaults.choose_defaults`; the lines saying what and why are
+        kept in ``defaults_``): sparse rows take minibatch SGD at ``batch / mean ||x||^2``, small
+        dense tables full-batch L-BFGS, larger dense data adagrad. A value given is kept. The
+        optimizers: ``sgd`` (minibatch SGD), ``adagrad`` (per-feature adaptive steps, see
+        :func:`logistic_sgd.core.optim.adagrad`), ``lbfgs`` or ``cg`` (full batch, through SciPy).
     tol : float
         lbfgs and cg stop when the largest component of the (projected) gradient falls below
         ``tol``, as scikit-learn's ``LogisticRegression`` does (SciPy's ``gtol``); ignored by SGD.
@@ -95,16 +103,18 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         The columns of a table given to ``fit``.
     vectorizer_ : TextVectorizer or None
         The fitted vectoriser, when ``fit`` got raw text (its idf weights fitted on all of ``X``).
+    defaults_ : list of str
+        What the ``"auto"`` settings became for the data of the last ``fit``, and why (one line each).
     """
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "patience": [Interval(Integral, 1, None, closed="left")],
         "patience_increase": [Interval(Real, 1, None, closed="left")],
         "improvement_threshold": [Interval(Real, 0, 1, closed="right")],
-        "optimizer": [StrOptions(set(OPTIMIZERS))],
+        "optimizer": [StrOptions({*OPTIMIZERS, "auto"})],
         "tol": [Interval(Real, 0, None, closed="left")],
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "nesterov": ["boolean"],
@@ -123,13 +133,13 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(
         self,
-        learning_rate: float = 0.13,
-        batch_size: int = 600,
+        learning_rate: float | str = "auto",
+        batch_size: int | str = "auto",
         max_epochs: int = 1000,
         patience: int = 5000,
         patience_increase: float = 2,
         improvement_threshold: float = 0.995,
-        optimizer: str = "sgd",
+        optimizer: str = "auto",
         tol: float = 1e-4,
         momentum: float = 0.0,
         nesterov: bool = False,
@@ -236,8 +246,9 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
             X_tr, X_val = self._table_features(X_tr), self._table_features(X_val)
         self.scaler_ = self._fit_scaler(X_tr)
         X_tr, X_val = self._rows(X_tr), self._rows(X_val)
-        batch = max(1, min(self.batch_size, X_tr.shape[0], X_val.shape[0]))
-        config = self._config(batch, seed=int(rng.randint(2**31 - 1)))
+        config = self._config(self._batch(), seed=int(rng.randint(2**31 - 1)))
+        config, self.defaults_ = self._chosen(config, ((X_tr, y_tr), (X_val, y_val), (X_val, y_val)))
+        config = replace(config, batch_size=max(1, min(config.batch_size, X_tr.shape[0], X_val.shape[0])))
         backend = self._backend()
         model = backend.new_model(X_tr.shape[1], len(self.classes_), self.floatx)
         class_weight = self._class_weight()
@@ -249,7 +260,7 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         self._set_params_from(best.arrays.to_numpy(best.W), best.arrays.to_numpy(best.b))
         self.n_iter_ = result.epochs
         self.best_validation_score_ = 1.0 - result.best_validation_error if result.best_model else float("nan")
-        self._opt_state = None
+        self._opt_state = self._partial = None
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -302,8 +313,12 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         weights = None if sample_weight is None else _check_sample_weight(sample_weight, X, dtype=np.float64)
         row_w = row_weights(self._class_weight(), codes, len(self.classes_), weights)
         n = X.shape[0]
-        batch = max(1, min(self.batch_size, n))
-        optimizer = self._config(batch).make_optimizer(max(1, n // batch))
+        if first or getattr(self, "_partial", None) is None:
+            config, self.defaults_ = self._chosen(self._config(self._batch()), ((X, codes),) * 3, full_batch=False)
+            self._partial = config
+        config = replace(self._partial, batch_size=max(1, min(self._partial.batch_size, n)))
+        batch = config.batch_size
+        optimizer = config.make_optimizer(max(1, n // batch))
         model = self._model()
         state = getattr(self, "_opt_state", None) or optimizer.init(model.params)
         for i in range(0, n - batch + 1, batch):
@@ -453,11 +468,28 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"class_weight names classes not in the data: {unknown[:5]}")
         return {int(np.searchsorted(self.classes_, k)): w for k, w in self.class_weight.items()}
 
+    def _batch(self) -> int:
+        return DEFAULTS.batch_size if self.batch_size == "auto" else self.batch_size
+
+    def _chosen(self, config: TrainConfig, datasets: Any, full_batch: bool = True) -> tuple[TrainConfig, list[str]]:
+        """``config`` with the ``"auto"`` settings chosen for ``datasets`` (the CLI's rule), and the
+        reasons; without ``full_batch`` (``partial_fit``), a full-batch choice gives way to minibatch steps."""
+        settable = ("optimizer", "learning_rate", "batch_size")
+        given = {name for name in settable if getattr(self, name) != "auto"} | {
+            f.name for f in dataclasses.fields(TrainConfig)
+            if f.name not in settable and getattr(config, f.name) != getattr(DEFAULTS, f.name)}
+        if not full_batch:
+            given |= {"checkpoint"}  # what the full-batch rule leaves to minibatch steps
+        changes, reasons = choose_defaults(summary_of(datasets, images=False), config, given)
+        return replace(config, **changes), reasons
+
     def _config(self, batch: int, seed: int = 0) -> TrainConfig:
         return TrainConfig(
-            learning_rate=self.learning_rate, n_epochs=self.max_epochs, batch_size=batch, patience=self.patience,
+            learning_rate=DEFAULTS.learning_rate if self.learning_rate == "auto" else self.learning_rate,
+            n_epochs=self.max_epochs, batch_size=batch, patience=self.patience,
             patience_increase=self.patience_increase, improvement_threshold=self.improvement_threshold,
-            floatx=self.floatx, shuffle=self.shuffle, seed=seed, optimizer=self.optimizer, tol=self.tol,
+            floatx=self.floatx, shuffle=self.shuffle, seed=seed,
+            optimizer=DEFAULTS.optimizer if self.optimizer == "auto" else self.optimizer, tol=self.tol,
             momentum=self.momentum,
             nesterov=self.nesterov, l2=self.l2, l1=self.l1, lr_schedule=self.lr_schedule,
         )

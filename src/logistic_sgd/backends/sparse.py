@@ -14,6 +14,11 @@ row at every step. Written as ``W = s V``, the step is ``s <- s (1 - rate l2)`` 
 V[cols] - rate / s * dW[cols]``, which touches the same rows as the gradient (the scaled weights of
 Bottou's SGD and scikit-learn's ``wscale``); ``W`` is ``s V`` again at the end of a run of steps, one
 pass over the weights per run, not per step.
+
+AdaGrad (:func:`logistic_sgd.core.optim.adagrad`) is lazy by nature: a weight whose gradient is zero keeps
+its accumulated squares and does not move, so a step of :func:`adagrad_steps` reads and writes only
+the rows of ``W`` and of its accumulators for the features its minibatch holds, and equals the dense
+update.
 """
 
 from __future__ import annotations
@@ -102,6 +107,39 @@ def sgd_steps(
         W *= W.dtype.type(scale)
 
 
+def adagrad_steps(
+    X: CSR, y: NDArray[np.integer], start: int, batch: int, steps: int, W: NDArray[np.floating],
+    b: NDArray[np.floating], AW: NDArray[np.floating], Ab: NDArray[np.floating], learning_rate: float,
+    eps: float, feature_scale: NDArray[np.floating] | None = None, n: int | None = None,
+) -> None:
+    """``steps`` steps of :func:`logistic_sgd.core.optim.adagrad` in place on ``W``, ``b`` and their
+    accumulated squared gradient norms ``AW`` (n_in, 1) and ``Ab`` (1,): step ``i`` takes rows ``start + i
+    * batch`` to ``start + (i + 1) * batch`` (the gradient divided by ``n``, default ``batch``), does
+    ``A_k <- A_k + ||g_k||^2`` and ``W_k <- W_k - lr * g_k / (s_k sqrt(A_k + eps))`` for each row ``k``
+    (``s = feature_scale``, 1 for ``b``). Only the rows of the minibatch's features are read and written.
+
+    Raises
+    ------
+    ValueError
+        Rows past the end of ``X``.
+    """
+    checked_run(X, y, start, batch, np.zeros(steps), 0.0, W.dtype)
+    t = W.dtype.type
+    lr, e = t(learning_rate), t(eps)
+    for i in range(steps):
+        lo = start + i * batch
+        rg = gradient(X.rows(lo, lo + batch), np.asarray(y[lo : lo + batch]), W, b, n or batch)
+        k, g = rg.rows, rg.gW
+        a = AW[k] + (g * g).sum(axis=1, keepdims=True)
+        AW[k] = a
+        step = lr * g / np.sqrt(a + e)
+        if feature_scale is not None:
+            step /= np.asarray(feature_scale, dtype=W.dtype)[k, None]
+        W[k] -= step
+        Ab += (rg.gb * rg.gb).sum()
+        b -= lr * rg.gb / np.sqrt(Ab + e)
+
+
 def checked_run(X: CSR, y: Any, start: int, batch: int, rates: Any, l2: float, dtype: Any) -> tuple[NDArray[Any], int]:
     """``rates`` cast to ``dtype`` (as ``sgd`` casts them) and the end of the run's rows, once the rows
     are known to lie in ``X`` and ``y`` and no step has ``rate * l2 >= 1``: the checks of every
@@ -186,6 +224,7 @@ class SparseTrainer(Trainer):
     """
 
     takes_decay = True
+    takes_adagrad = True
     shuffles_in_runs = True
 
     def __init__(self, model: LogisticRegression, x: CSR, y: Any, rows: int, mean_over: int, ops: Any,
@@ -230,6 +269,23 @@ class SparseTrainer(Trainer):
             self.ops.sgd_steps(window, self.y[lo : lo + steps * n], 0, n, rates[done : done + steps], m.W, m.b,
                                l2=decay, n=self.mean_over)
             done += steps
+
+    def run_adagrad(self, start: int, steps: int, sum_sq: Any, adagrad: Any) -> None:
+        """``steps`` steps of :func:`logistic_sgd.core.optim.adagrad` (constants ``adagrad``, accumulators
+        ``sum_sq = [A_W, A_b]``, changed in place), on the rows in memory or window by window."""
+        m, x, n = self.model, self.x, self.rows
+        done = 0
+        while done < steps:
+            lo = start + done * n
+            if isinstance(x.data, np.memmap):
+                ends = x.indptr[lo + n : lo + (steps - done) * n + 1 : n].astype(np.int64)
+                take = max(1, int(np.searchsorted(ends - int(x.indptr[lo]), WINDOW, side="right")))
+                rows, ys, first = x.read_rows(lo, lo + take * n), self.y[lo : lo + take * n], 0
+            else:
+                take, rows, ys, first = steps, x, self.y, lo
+            self.ops.adagrad_steps(rows, ys, first, n, take, m.W, m.b, sum_sq[0], sum_sq[1], adagrad.learning_rate,
+                                   adagrad.eps, adagrad.feature_scale, n=self.mean_over)
+            done += take
 
     def reorder(self, order: Any) -> None:
         """Take this epoch's runs over the rows in ``order`` (a permuted copy of the training set)."""

@@ -11,7 +11,7 @@ from ..data.rows import Rows, ScaledArray
 from ..util.arrays import Array
 
 if TYPE_CHECKING:
-    from ..core.optim import Optimizer
+    from ..core.optim import Adagrad, Optimizer
 
 
 class Trainer:
@@ -39,6 +39,8 @@ class Trainer:
     takes_runs: bool = False
     takes_decay: bool = False
     """Whether :meth:`run` takes L2 weight decay (``decay``) in its steps."""
+    takes_adagrad: bool = False
+    """Whether :meth:`run_adagrad` takes runs of :func:`logistic_sgd.core.optim.adagrad` steps."""
     shuffles_in_runs: bool = False
     """Whether runs may go over shuffled epochs, the rows permuted by :meth:`reorder`."""
 
@@ -75,7 +77,7 @@ class Trainer:
         return self.model.gradient_into(x, y, self.work, weights)
 
     def takes_runs_of(self, optimizer: Optimizer, shuffle: bool) -> bool:
-        """Whether runs of ``optimizer``'s steps go to :meth:`run` in one call.
+        """Whether runs of ``optimizer``'s steps go to :meth:`run` (or :meth:`run_adagrad`) in one call.
 
         Parameters
         ----------
@@ -88,11 +90,12 @@ class Trainer:
         -------
         bool
             True when this trainer takes runs, the optimiser's steps are plain SGD (with weight
-            decay only where :attr:`takes_decay`), and the epochs are in order, or shuffled only
-            where :attr:`shuffles_in_runs`.
+            decay only where :attr:`takes_decay`) or adagrad alone (where :attr:`takes_adagrad`),
+            and the epochs are in order, or shuffled only where :attr:`shuffles_in_runs`.
         """
-        return (self.takes_runs and optimizer.takes_runs and (not optimizer.weight_decay or self.takes_decay)
-                and (not shuffle or self.shuffles_in_runs))
+        steps = ((optimizer.takes_runs and (not optimizer.weight_decay or self.takes_decay))
+                 or (optimizer.adagrad is not None and self.takes_adagrad))
+        return self.takes_runs and steps and (not shuffle or self.shuffles_in_runs)
 
     def run(self, start: int, rates: ArrayLike, decay: float = 0.0) -> None:
         """``len(rates)`` steps of plain SGD: :meth:`gradient` then :func:`logistic_sgd.core.optim.sgd`'s
@@ -114,6 +117,27 @@ class Trainer:
             On a trainer that does not take runs (:attr:`takes_runs` is false).
         """
         raise NotImplementedError(f"{type(self).__name__} does not take runs of steps")
+
+    def run_adagrad(self, start: int, steps: int, sum_sq: tuple[Array, Array], adagrad: Adagrad) -> None:
+        """``steps`` steps of :func:`logistic_sgd.core.optim.adagrad`, as :meth:`run` takes SGD's.
+
+        Parameters
+        ----------
+        start : int
+            The first row of the first minibatch, as in :meth:`run`.
+        steps : int
+            How many minibatch steps.
+        sum_sq : tuple of arrays
+            The accumulated squared gradients of ``W`` and ``b``, changed in place.
+        adagrad : Adagrad
+            The optimiser's constants (learning rate, epsilon, per-feature scale).
+
+        Raises
+        ------
+        NotImplementedError
+            On a trainer that does not take adagrad's runs (:attr:`takes_adagrad` is false).
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not take runs of adagrad steps")
 
     def reorder(self, order: ArrayLike) -> None:
         """Take the next runs over the training rows in ``order`` (where :attr:`shuffles_in_runs`).

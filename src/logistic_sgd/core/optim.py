@@ -10,7 +10,8 @@ The original tutorial's rule is ``sgd(lr)``: ``theta <- theta - lr * grad``, com
 
 Pieces: ``add_l2`` (``grad + l2 * theta``), ``add_l1`` (``grad + l1 * sign(theta)``), ``momentum``
 (heavy-ball ``v <- mu v + grad``, or Nesterov ``grad + mu v``), ``scale_by_schedule`` (the learning
-rate at each step: constant, step, cosine, inverse-time).
+rate at each step: constant, step, cosine, inverse-time), ``scale_by_adagrad`` (per-weight adaptive,
+per-feature normalised steps: :func:`adagrad`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numpy.typing import DTypeLike
+from numpy.typing import ArrayLike, DTypeLike
 
 Params = Sequence[Any]
 State = dict[str, Any]
@@ -47,12 +48,34 @@ class Transform:
         ``rates(state, n) -> (rates, state)``, on a piece whose step is ``grads *= rate(step)``.
     decay : float
         The L2 decay of an ``add_l2`` piece (0 otherwise).
+    adagrad : Adagrad or None
+        The constants of a :func:`scale_by_adagrad` piece (None otherwise).
     """
 
     init: Callable[[Params], State]
     update: Callable[[Params, State, Params], State]
     rates: Callable[[State, int], tuple[list[float], State]] | None = None
     decay: float = 0.0
+    adagrad: Adagrad | None = None
+
+
+@dataclass(frozen=True)
+class Adagrad:
+    """The constants of :func:`scale_by_adagrad`, for a backend that takes its steps in one call.
+
+    Attributes
+    ----------
+    learning_rate : float
+        The step's size in logits.
+    eps : float
+        Added to the accumulated squared gradients before the square root.
+    feature_scale : ndarray of shape (n_in,) or None
+        A typical size of each feature's values (None: 1 for every feature).
+    """
+
+    learning_rate: float
+    eps: float
+    feature_scale: ArrayLike | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +136,40 @@ class Optimizer:
         decay (:attr:`weight_decay`), so that a backend may take a run of steps in one call, given
         :meth:`run_rates`."""
         return self.transform.rates is not None
+
+    @property
+    def adagrad(self) -> Adagrad | None:
+        """The constants of an optimiser that is :func:`adagrad` alone (a backend may take a run of its
+        steps in one call, given :meth:`run_state`); None for any other."""
+        return self.transform.adagrad
+
+    def run_state(self, state: State, steps: int) -> tuple[list[Any], State]:
+        """For :attr:`adagrad`: the accumulators a run of ``steps`` steps updates in place, and the
+        state after those steps.
+
+        Parameters
+        ----------
+        state : dict
+            The optimiser's state before the run.
+        steps : int
+            How many steps the run takes.
+
+        Returns
+        -------
+        list of arrays
+            ``[A_W, A_b]``, shapes (n_in, 1) and (1,), to be updated in place by the run.
+        dict
+            The state after the run (the step counter advanced; the accumulators are the same arrays).
+
+        Raises
+        ------
+        ValueError
+            The optimiser is not adagrad alone.
+        """
+        if self.transform.adagrad is None:
+            raise ValueError(f"{self.name} is not adagrad alone")
+        part = state["parts"][-1]
+        return part["sum_sq"], {"step": state["step"] + steps, "parts": state["parts"]}
 
     @property
     def weight_decay(self) -> float:
@@ -180,7 +237,9 @@ def chain(*transforms: Transform) -> Transform:
         return values, {"step": state["step"] + steps, "parts": [*state["parts"][:-1], part]}
 
     runs = bool(transforms) and transforms[-1].rates is not None and all(t.decay for t in transforms[:-1])
-    return Transform(init, update, rates if runs else None, sum(t.decay for t in transforms[:-1]) if runs else 0.0)
+    alone = transforms[0].adagrad if len(transforms) == 1 else None
+    return Transform(init, update, rates if runs else None, sum(t.decay for t in transforms[:-1]) if runs else 0.0,
+                     alone)
 
 
 def _cast(p: Any, value: float) -> Any:
@@ -294,6 +353,52 @@ def scale_by_schedule(schedule: Schedule) -> Transform:
     return Transform(init, update, rates)
 
 
+def scale_by_adagrad(learning_rate: float, eps: float = 1e-8, feature_scale: ArrayLike | None = None) -> Transform:
+    """Per-feature adaptive steps (AdaGrad, Duchi, Hazan and Singer 2011, one rate per feature),
+    normalised by each feature's size.
+
+    Row ``k`` of ``W`` holds feature ``k``'s weights for every class; ``A_k`` (state ``sum_sq``: an
+    (n_in, 1) array for ``W``, a (1,) array for ``b``, which counts as one feature) sums the squared
+    norms of the row's gradients: ``A_k <- A_k + ||g_k||^2``, and the row's step is ``lr * g_k /
+    (s_k sqrt(A_k + eps))``, with ``s_k = feature_scale[k]`` a typical size of the feature's values
+    (1 for the bias, and for every feature when not given). A feature seen often gets smaller steps
+    than a rare one; the classes' weights of a row keep their proportions (a class whose gradient is
+    small moves little); and a step moves the logits by about ``lr`` whatever the feature's units.
+
+    A row whose gradient is zero keeps its ``A_k`` and does not move: a step on sparse rows changes
+    only the weight rows of its minibatch's features, exactly as this dense update does.
+
+    Parameters
+    ----------
+    learning_rate : float
+        ``lr``: about how far a step moves the logits.
+    eps : float, default 1e-8
+        Added to ``A_k`` under the square root.
+    feature_scale : array-like of shape (n_in,), optional
+        ``s_k`` for each feature (1 when not given).
+
+    Returns
+    -------
+    Transform
+        The piece, with :attr:`Transform.adagrad` set for backends that take its runs.
+    """
+    constants = Adagrad(learning_rate, eps, feature_scale)
+
+    def init(params: Params) -> State:
+        return {"sum_sq": [p[..., :1] * 0 for p in params]}  # (n_in, 1) for W, (1,) for b
+
+    def update(grads: Params, state: State, params: Params) -> State:
+        xp = np if isinstance(params[0], np.ndarray) else _namespace(params[0])
+        for i, (p, g, a) in enumerate(zip(params, grads, state["sum_sq"], strict=True)):
+            a += xp.sum(g * g, axis=-1, keepdims=True)
+            g *= _cast(p, learning_rate) / xp.sqrt(a + _cast(p, eps))
+            if i == 0 and feature_scale is not None:
+                g /= xp.asarray(feature_scale, dtype=p.dtype)[:, None]
+        return state
+
+    return Transform(init, update, adagrad=constants)
+
+
 def make_schedule(
     kind: str, learning_rate: float, steps_per_epoch: int, n_epochs: int, decay: float, step_epochs: float
 ) -> Schedule:
@@ -379,6 +484,26 @@ def sgd(
         momentum(momentum_, nesterov) if momentum_ else None,
     ) if p is not None]
     return Optimizer("sgd", chain(*parts, scale_by_schedule(schedule)))
+
+
+def adagrad(learning_rate: float, *, eps: float = 1e-8, feature_scale: ArrayLike | None = None) -> Optimizer:
+    """AdaGrad with per-feature normalised steps (:func:`scale_by_adagrad`).
+
+    Parameters
+    ----------
+    learning_rate : float
+        About how far a step moves the logits.
+    eps : float, default 1e-8
+        Added to the accumulated squared gradients under the square root.
+    feature_scale : array-like of shape (n_in,), optional
+        A typical size of each feature's values (1 when not given).
+
+    Returns
+    -------
+    Optimizer
+        The optimiser, named ``"adagrad"``.
+    """
+    return Optimizer("adagrad", chain(scale_by_adagrad(learning_rate, eps, feature_scale)))
 
 
 def _namespace(a: Any) -> Any:

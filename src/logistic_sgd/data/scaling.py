@@ -185,6 +185,35 @@ def fit_scaling(scale: str, train_x: Any, images: bool) -> Standardizer | None:
     return Standardizer.fit(train_x)
 
 
+def feature_scale(x: Any) -> NDArray[np.float64]:
+    """Each feature's typical size in the rows ``x`` (dense or :class:`CSR`): the root mean square of
+    its non-zero values, 1 for a feature that is always zero; shape (n_features,). What normalises
+    :func:`logistic_sgd.core.optim.adagrad`'s steps."""
+    n_features = x.shape[1]
+    if isinstance(x, CSR):
+        data = np.asarray(x.data, dtype=np.float64)
+        idx = np.asarray(x.indices)[: len(data)]
+        count = np.bincount(idx, minlength=n_features).astype(np.float64)
+        total = np.bincount(idx, weights=data * data, minlength=n_features)
+    else:
+        total, count = np.zeros(n_features), np.zeros(n_features)
+        for rows in _blocks(x):
+            total += (rows * rows).sum(axis=0)
+            count += (rows != 0).sum(axis=0)
+    out = np.ones(n_features)
+    present = total > 0
+    out[present] = np.sqrt(total[present] / count[present])
+    return out
+
+
+def sparse_mean_sq_norm(x: Any) -> float | None:
+    """``mean ||x_i||^2`` over the rows of a :class:`CSR` (0 for no rows); None for dense rows."""
+    if not isinstance(x, CSR):
+        return None
+    data = np.asarray(x.data[: int(x.indptr[-1])], dtype=np.float64)
+    return float(np.dot(data, data)) / len(x) if len(x) else 0.0
+
+
 def _blocks(x: Any) -> Any:
     for lo in range(0, len(x), _CHUNK):
         yield np.asarray(x[lo : lo + _CHUNK], dtype=np.float64)

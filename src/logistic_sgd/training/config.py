@@ -14,13 +14,14 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..core.model import FLOATX
-from ..core.optim import SCHEDULES, Optimizer, make_schedule, sgd
+from ..core.optim import SCHEDULES, Optimizer, adagrad, add_l2, chain, make_schedule, sgd
 from ..core.weighting import CLASS_WEIGHTS
 from ..errors import UsageError, UsageTypeError
 
-OPTIMIZERS = ("sgd", "lbfgs", "cg")
+OPTIMIZERS = ("sgd", "adagrad", "lbfgs", "cg")
 FULL_BATCH = ("lbfgs", "cg")
 CHOICES: dict[str, tuple[str, ...]] = {"floatx": FLOATX, "optimizer": OPTIMIZERS, "lr_schedule": SCHEDULES,
                                        "class_weight": CLASS_WEIGHTS}
@@ -50,8 +51,10 @@ class TrainConfig:
         Visit the minibatches in a new random order each epoch (seeded by ``seed``).
     seed : int
         Seed of the shuffling.
-    optimizer : {"sgd", "lbfgs", "cg"}
-        Minibatch SGD, or a full-batch solver (an epoch is then one iteration).
+    optimizer : {"sgd", "adagrad", "lbfgs", "cg"}
+        Minibatch SGD; minibatch AdaGrad with per-feature normalised steps (see
+        :func:`logistic_sgd.core.optim.adagrad`; ``learning_rate`` is then its ``lr``); or a full-batch
+        solver (an epoch is then one iteration).
     momentum, nesterov, l2, l1, lr_schedule, lr_decay, lr_step_epochs
         Optimiser pieces (see :mod:`logistic_sgd.core.optim`).
     class_weight : {"none", "balanced"}
@@ -123,7 +126,7 @@ class TrainConfig:
             (self.tol >= 0 and finite(self.tol), "tol", "a finite number >= 0"),
             (self.class_weight in CLASS_WEIGHTS, "class_weight", f"one of {', '.join(CLASS_WEIGHTS)}"),
             (self.optimizer == "sgd" or not (self.l1 or self.momentum or self.lr_schedule != "constant"),
-             "optimizer", "sgd to use l1, momentum or lr_schedule (lbfgs and cg take l2 only)"),
+             "optimizer", "sgd to use l1, momentum or lr_schedule (adagrad, lbfgs and cg take l2 only)"),
         ]
 
     def as_dict(self) -> dict[str, Any]:
@@ -136,19 +139,25 @@ class TrainConfig:
         """
         return asdict(self)
 
-    def make_optimizer(self, steps_per_epoch: int) -> Optimizer:
+    def make_optimizer(self, steps_per_epoch: int, feature_scale: ArrayLike | None = None) -> Optimizer:
         """The minibatch optimiser these hyperparameters describe (``sgd(lr)`` for the original tutorial's).
 
         Parameters
         ----------
         steps_per_epoch : int
             Minibatch steps in an epoch (the schedules count epochs).
+        feature_scale : array of shape (n_in,), optional
+            One number per feature that normalises adagrad's steps (``optimizer="adagrad"`` only).
 
         Returns
         -------
         Optimizer
-            SGD with this configuration's L2, L1, momentum and learning-rate schedule.
+            SGD with this configuration's L2, L1, momentum and learning-rate schedule, or adagrad
+            with its L2.
         """
+        if self.optimizer == "adagrad":
+            plain = adagrad(self.learning_rate, feature_scale=feature_scale)
+            return plain if not self.l2 else Optimizer("adagrad", chain(add_l2(self.l2), plain.transform))
         schedule = make_schedule(self.lr_schedule, self.learning_rate, steps_per_epoch, self.n_epochs,
                                  self.lr_decay, self.lr_step_epochs)
         return sgd(schedule, momentum_=self.momentum, nesterov=self.nesterov, l2=self.l2, l1=self.l1)

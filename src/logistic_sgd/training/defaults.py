@@ -15,6 +15,15 @@ The rules, in order:
   no optimisation setting was given: full-batch L-BFGS with ``l2 = 1 / n_train`` (scikit-learn's
   ``LogisticRegression(C=1)`` on the mean loss: ``C * sum(loss) + ||W||^2 / 2`` divided by
   ``C * n_train``), validated after every iteration with the original patience rule;
+- **sparse rows** (no optimiser or learning rate given): minibatch SGD on batches of
+  :data:`SPARSE_BATCH` rows at the rate ``batch / mean ||x||^2`` (the training rows' mean squared
+  norm): the step of normalised least mean squares, under which each example moves its own logits
+  by about its own error; sparse rows (text) are nearly orthogonal, so their steps hardly add up
+  on shared weights, and the rate is stable whatever the features' units (counts, tf-idf);
+- **larger dense rows that are not images** (no optimiser or learning rate given, and the full-batch
+  rule above did not apply): :func:`~logistic_sgd.core.optim.adagrad` (per-feature adaptive steps,
+  normalised by each feature's size) at :data:`DENSE_RATE` on batches of :data:`DENSE_BATCH`, a rate
+  that needs no tuning to the data's units or correlations (minibatch SGD at one rate does);
 - **a minibatch larger than a split** (batch size not given): the batch shrinks so that the
   validation set is scored whole at every validation (the largest batch that divides it and fits
   in every split, unless that is less than half the smallest split: then that split's size).
@@ -30,6 +39,12 @@ from typing import Any
 from .config import TrainConfig
 
 SMALL_CELLS = 10_000_000
+SPARSE_BATCH = 64
+DENSE_BATCH = 100
+DENSE_RATE = 0.1
+STEP_SETTINGS = frozenset(("optimizer", "learning_rate", "momentum", "nesterov", "l1", "lr_schedule", "lr_decay",
+                           "lr_step_epochs"))
+"""Settings whose giving leaves the step to the user (a batch size or ``l2`` alone does not)."""
 OPTIMISATION = frozenset(("optimizer", "learning_rate", "batch_size", "momentum", "nesterov", "l1", "l2",
                           "lr_schedule", "lr_decay", "lr_step_epochs", "tol"))
 """Settings whose giving leaves the choice of optimiser to the user."""
@@ -48,6 +63,8 @@ class DataSummary:
     n_features: int
     images: bool = False
     sparse: bool = False
+    mean_sq_norm: float = 0.0
+    """The training rows' mean squared norm ``mean ||x||^2`` (sparse rows; 0 when not measured)."""
 
 
 def choose_defaults(
@@ -78,7 +95,11 @@ def choose_defaults(
         reasons.append(f"optimizer lbfgs, l2 {l2:.3g} (1 / {summary.n_train} training examples, scikit-learn's "
                        f"C=1): a small table ({summary.n_train} x {summary.n_features}) is fitted best by full-batch "
                        "L-BFGS; --optimizer sgd keeps the original program's minibatch SGD")
-    if "batch_size" not in given and config.batch_size > smallest:
+    if not changes and not given & STEP_SETTINGS:
+        step_changes, reason = _step_rule(summary, config, given, smallest)
+        changes |= step_changes
+        reasons += [reason] if reason else []
+    if "batch_size" not in given and config.batch_size > smallest and "batch_size" not in changes:
         batch = _scoring_batch(summary.n_valid, smallest)
         changes["batch_size"] = batch
         split = min((summary.n_valid, "validation"), (summary.n_test, "test"), (summary.n_train, "training"),
@@ -88,6 +109,26 @@ def choose_defaults(
         reasons.append(f"batch size {batch}: the default {config.batch_size} is larger than the {split[1]} set "
                        f"({split[0]} examples); {batch} scores {whole} ({summary.n_valid}) at every validation")
     return changes, reasons
+
+
+def _step_rule(summary: DataSummary, config: TrainConfig, given: set[str], smallest: int
+               ) -> tuple[dict[str, Any], str]:
+    """The optimiser, rate and batch for sparse rows and for larger dense rows (see the module doc); the
+    batch at most the ``smallest`` split."""
+    if summary.sparse and summary.mean_sq_norm > 0:
+        batch = config.batch_size if "batch_size" in given else min(SPARSE_BATCH, smallest)
+        rate = batch / summary.mean_sq_norm
+        return {"optimizer": "sgd", "batch_size": batch, "learning_rate": rate}, (
+            f"for sparse rows: optimizer sgd, batch size {batch}, learning rate {rate:.4g} (= {batch} / "
+            f"{summary.mean_sq_norm:.4g}, the rows' mean squared norm) because that step moves each example's "
+            "logits by about its own error whatever the features' units, and sparse rows hardly share weights")
+    if summary.sparse or "distributed" in given:  # no rows to measure; distributed runs take sgd only
+        return {}, ""
+    batch = config.batch_size if "batch_size" in given else min(DENSE_BATCH, smallest)
+    return {"optimizer": "adagrad", "batch_size": batch, "learning_rate": DENSE_RATE}, (
+        f"for dense rows ({summary.n_train} x {summary.n_features}, trained by minibatches): optimizer adagrad, "
+        f"learning rate {DENSE_RATE}, batch size {batch} because per-feature adaptive steps, normalised by each "
+        "feature's size, need no rate tuned to the data")
 
 
 def _scoring_batch(n_valid: int, limit: int) -> int:
@@ -100,6 +141,9 @@ def _scoring_batch(n_valid: int, limit: int) -> int:
 def summary_of(datasets: Any, images: bool) -> DataSummary:
     """The :class:`DataSummary` of three (x, y) splits; ``images``: whether ``x`` are image pixels."""
     from ..data.rows import is_sparse
+    from ..data.scaling import sparse_mean_sq_norm
 
     (x, _), (vx, _), (tx, _) = datasets
-    return DataSummary(len(x), len(vx), len(tx), x.shape[1], images=images, sparse=is_sparse(x))
+    sparse = is_sparse(x)
+    norm = (sparse_mean_sq_norm(x) or 0.0) if sparse else 0.0
+    return DataSummary(len(x), len(vx), len(tx), x.shape[1], images=images, sparse=sparse, mean_sq_norm=norm)

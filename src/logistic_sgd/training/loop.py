@@ -106,7 +106,8 @@ class _Loop:
         self.train_x, self.train_y = run.train
         bs = self.batch_size = config.batch_size
         self.n_batches = len(self.train_x) // bs
-        self.optimizer = config.make_optimizer(self.n_batches)
+        self.optimizer = config.make_optimizer(self.n_batches, run.feature_scale)
+        self.adagrad = self.optimizer.adagrad
         self.state = resume or TrainState(
             model=model,
             stopping=PatienceStopping(config.patience, config.patience_increase, config.improvement_threshold),
@@ -186,6 +187,10 @@ class _Loop:
     def _run(self, first: int, minibatch: int) -> int:
         """A run of steps in one call of the backend, from 0-based iteration ``first``; its length."""
         steps = self._run_length(first, self.n_batches - minibatch)
+        if self.adagrad is not None:
+            sum_sq, self.state.opt_state = self.optimizer.run_state(self.state.opt_state, steps)
+            self.trainer.run_adagrad(minibatch * self.batch_size, steps, sum_sq, self.adagrad)
+            return steps
         rates, self.state.opt_state = self.optimizer.run_rates(self.state.opt_state, steps, self.state.model.dtype)
         self.trainer.run(minibatch * self.batch_size, rates, self.optimizer.weight_decay)
         return steps

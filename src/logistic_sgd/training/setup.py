@@ -12,6 +12,7 @@ from ..backends import Backend
 from ..core.model import LogisticRegression
 from ..core.weighting import error_weights, row_weights
 from ..data import Datasets, n_classes
+from ..data.scaling import feature_scale
 from ..errors import UsageError
 from .config import TrainConfig
 from .events import TrainState
@@ -31,6 +32,8 @@ class Run:
     test: tuple[Any, Any]
     weights: Any = None
     class_weights: Any = None
+    feature_scale: Any = None
+    """Each feature's typical size (``data.scaling.feature_scale``), for adagrad's steps; None otherwise."""
 
 
 def prepare(
@@ -69,4 +72,5 @@ def prepare(
     model = backend.adopt(model)
     train, valid, test = ((backend.place(x, config.floatx), backend.arrays.asarray(y)) for x, y in datasets)
     placed_weights = None if weights is None else backend.arrays.asarray(weights, dtype=config.floatx)
-    return Run(config, backend, model, train, valid, test, placed_weights, scored)
+    scale = feature_scale(datasets[0][0]) if config.optimizer == "adagrad" else None
+    return Run(config, backend, model, train, valid, test, placed_weights, scored, scale)

@@ -12,6 +12,12 @@ what it costs to wake other threads for it. Scoring shares its rows out between 
 uses the scaled weights of :mod:`logistic_sgd.backends.sparse`. The sums run in another order than
 SciPy's, and a minibatch's terms are subtracted from a weight one row at a time rather than summed
 first, so the results agree with the reference path to rounding, not to the bit.
+
+AdaGrad's steps (:func:`adagrad_steps`) need each weight's gradient whole (its square is summed): a
+step gathers the minibatch's features into a compact list (``slot[k]``, the feature's place in it,
+reset after the step), sums ``x_k D_r`` per feature there, then updates each listed weight row and its
+accumulator once (one square root per feature, not per weight). Memory: one int32 per feature, and
+``nnz(minibatch) x n_out`` numbers.
 """
 
 from __future__ import annotations
@@ -119,6 +125,61 @@ def _steps(  # pragma: no cover - compiled
 
 
 @compiled(fastmath=_fastmath)
+def _adagrad_steps(  # pragma: no cover - compiled
+    data: Any, indices: Any, indptr: Any, y: Any, start: int, batch: int, n: Any, steps: int, lr: Any, eps: Any,
+    scale: Any, W: Any, b: Any, AW: Any, Ab: Any, D: Any, slot: Any, cols: Any, G: Any,
+) -> None:
+    J = W.shape[1]
+    one = np.ones(1, W.dtype)[0]
+    for i in range(steps):
+        r0 = start + i * batch
+        for r in range(batch):
+            row = r0 + r
+            _row_logits(data, indices, indptr[row], indptr[row + 1], W, one, b, D[r])
+            _softmax_minus_onehot(D[r], y[row], n)
+        m = 0
+        for r in range(batch):
+            row = r0 + r
+            for p in range(indptr[row], indptr[row + 1]):
+                k = indices[p]
+                s = slot[k]
+                if s < 0:
+                    s = m
+                    slot[k] = m
+                    cols[m] = k
+                    for j in range(J):
+                        G[m, j] = 0
+                    m += 1
+                x = data[p]
+                for j in range(J):
+                    G[s, j] += x * D[r, j]
+        for q in range(m):
+            k = cols[q]
+            slot[k] = -1
+            ss = G[q, 0] * G[q, 0]
+            for j in range(1, J):
+                ss += G[q, j] * G[q, j]
+            a = AW[k, 0] + ss
+            AW[k, 0] = a
+            f = lr / (scale[k] * np.sqrt(a + eps))
+            for j in range(J):
+                W[k, j] -= f * G[q, j]
+        for j in range(J):
+            g = D[0, j]
+            for r in range(1, batch):
+                g += D[r, j]
+            G[0, j] = g  # the list is done with: its first row holds the bias's gradient
+        ss = G[0, 0] * G[0, 0]
+        for j in range(1, J):
+            ss += G[0, j] * G[0, j]
+        a = Ab[0] + ss
+        Ab[0] = a
+        f = lr / np.sqrt(a + eps)
+        for j in range(J):
+            b[j] -= f * G[0, j]
+
+
+@compiled(fastmath=_fastmath)
 def _fold(W: Any, scale: float) -> None:  # pragma: no cover - compiled
     for k in range(W.shape[0]):
         for j in range(W.shape[1]):
@@ -162,6 +223,42 @@ def sgd_steps(
     with _lock:
         _steps(X.data, X.indices, X.indptr, _labels(y), start, batch, W.dtype.type(n or batch), rates, float(l2),
                W, b, D)
+
+
+def adagrad_steps(
+    X: CSR, y: NDArray[np.integer], start: int, batch: int, steps: int, W: NDArray[np.floating],
+    b: NDArray[np.floating], AW: NDArray[np.floating], Ab: NDArray[np.floating], learning_rate: float,
+    eps: float, feature_scale: NDArray[np.floating] | None = None, n: int | None = None,
+) -> None:
+    """:func:`logistic_sgd.backends.sparse.adagrad_steps`, compiled: the same arguments, steps and errors.
+
+    Raises
+    ------
+    IndexError
+        A label of these rows outside ``[0, n_out)``; nothing is changed then.
+    ValueError
+        As :func:`logistic_sgd.backends.sparse.adagrad_steps`, or accumulators not shaped as ``W``, ``b``.
+    """
+    _, end = checked_run(X, y, start, batch, np.zeros(steps), 0.0, W.dtype)
+    labels = y[start:end]
+    if len(labels) and (labels.min() < 0 or labels.max() >= W.shape[1]):
+        raise IndexError(f"labels must lie in [0, {W.shape[1]}), got {int(labels.min())}..{int(labels.max())}")
+    _check_rows(X, start, end, W)
+    if AW.shape != (W.shape[0], 1) or Ab.shape != (1,) or AW.dtype != W.dtype or Ab.dtype != W.dtype:
+        raise ValueError(f"the accumulators must have shapes ({W.shape[0]}, 1) and (1,) and W's dtype")
+    t = W.dtype.type
+    scale = np.ones(W.shape[0], W.dtype) if feature_scale is None else np.ascontiguousarray(feature_scale, W.dtype)
+    if scale.shape != (W.shape[0],):
+        raise ValueError(f"feature_scale must hold {W.shape[0]} numbers, got shape {scale.shape}")
+    ptr = np.asarray(X.indptr[start : end + 1 : batch], dtype=np.int64)
+    widest = int(np.diff(ptr).max()) if len(ptr) > 1 else 0
+    D = np.empty((batch, W.shape[1]), W.dtype)
+    slot = np.full(W.shape[0], -1, np.int32)
+    cols = np.empty(max(widest, 1), np.int64)
+    G = np.empty((max(widest, 1), W.shape[1]), W.dtype)
+    with _lock:
+        _adagrad_steps(X.data, X.indices, X.indptr, _labels(y), start, batch, t(n or batch), steps, t(learning_rate),
+                       t(eps), scale, W, b, AW, Ab, D, slot, cols, G)
 
 
 def predict(X: CSR, W: NDArray[np.floating], b: NDArray[np.floating]) -> NDArray[np.int64]:
