@@ -8,6 +8,7 @@ import gzip
 import io
 import lzma
 import os
+import pickle
 import struct
 from pathlib import Path
 
@@ -129,6 +130,30 @@ def fashion(n_train: int, n_test: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
         pytest.skip(f"needs Debian's dataset-fashion-mnist in {FASHION}")
     tx, ty, sx, sy = _fashion_arrays()
     return tx[:n_train], ty[:n_train], sx[:n_test], sy[:n_test]
+
+
+class _Py2Pickler(pickle._Pickler):  # type: ignore[name-defined]
+    """Writes bytes as Python 2 ``str`` (BINSTRING), as cPickle did when the seed's file was made."""
+
+    dispatch = pickle._Pickler.dispatch.copy()  # type: ignore[attr-defined]
+
+    def save_bytes(self, obj: bytes) -> None:
+        if len(obj) < 256:
+            self.write(pickle.SHORT_BINSTRING + bytes([len(obj)]) + obj)
+        else:
+            self.write(pickle.BINSTRING + struct.pack("<i", len(obj)) + obj)
+        self.memoize(obj)
+
+    dispatch[bytes] = save_bytes
+
+
+def write_seed_pickle(path: Path, splits: tuple) -> Path:
+    """A gzipped protocol-2 pickle of ((x, y), (x, y), (x, y)) laid out as Python 2 wrote the seed's file."""
+    buf = io.BytesIO()
+    _Py2Pickler(buf, protocol=2).dump(splits)
+    data = buf.getvalue().replace(b"numpy._core.multiarray", b"numpy.core.multiarray")
+    path.write_bytes(gzip.compress(data))
+    return path
 
 
 def write_kaggle_csv(path: Path, images: np.ndarray, labels: np.ndarray, header: bool = True) -> Path:
