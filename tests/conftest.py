@@ -55,6 +55,17 @@ def _share_cores_between_workers() -> None:
 _share_cores_between_workers()
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Before a run on several workers (``scripts/test``), compile every kernel variant the suite uses
+    once, shared out between the cores, into the cache all its processes read (``compile_ahead.py``;
+    nothing to do once they are cached). A run on one process compiles what its tests meet."""
+    if hasattr(session.config, "workerinput") or not session.config.getoption("numprocesses", None):
+        return
+    from compile_ahead import compile_ahead
+
+    compile_ahead()
+
+
 def child_environment() -> dict[str, str]:
     """The environment for a program a test starts: in an xdist worker, its Numba pool the worker's
     share of the cores too (this process's own pool cannot change once Numba has started it)."""
