@@ -102,7 +102,7 @@ def test_the_pickles_hold_the_data_as_float32_rows(tmp_path: Path) -> None:
     for stem, a in (("train-images", tx), ("train-labels", ty), ("t10k-images", tx[:30]), ("t10k-labels", ty[:30])):
         write_idx(folder / f"{stem}-idx{3 if 'images' in stem else 1}-ubyte.gz", a)
     bench.write_pickles(str(folder), tmp_path)
-    from logistic_sgd.data.pickle_safe import load_pickle
+    from logistic_sgd.data.formats.pickle_safe import load_pickle
 
     (x, y), _, _ = load_pickle(tmp_path / "mnist.pkl.gz")
     assert x.dtype == np.float32 and y.dtype == np.int64 and byte_grid.find_bytes(x) is not None
