@@ -17,7 +17,7 @@ float32 lanes (``native``: the CPU's), the model's dtype and what the rows are (
 for another CPU carries its target: ``@avx2`` or ``@portable`` (the CPUs of the cross-CPU tests in
 ``test_kernels.py``).
 
-Usage: python tests/compile_ahead.py [--jobs N]   (``conftest.py`` runs it at the session's start)
+Usage: python tests/compile_ahead.py [PROCESSES]   (``conftest.py`` runs it before the tests start)
 """
 
 from __future__ import annotations
