@@ -114,3 +114,21 @@ def _untimed(blob: np.ndarray) -> dict:
     for record in meta.get("history", []):
         record.pop("elapsed")
     return meta
+
+
+@pytest.mark.parametrize("divisor", [255, 256])
+def test_the_converted_layout_stores_the_pickles_bytes(tmp_path: Path, divisor: int) -> None:
+    from logistic_sgd.data.layouts.convert import convert_dataset
+    from logistic_sgd.data.layouts.memmap import read_layout
+
+    floats = open_dataset(_pickle(tmp_path, divisor)).datasets
+    out = convert_dataset(floats, tmp_path / "converted")
+    assert json.loads((out / "manifest.json").read_text())["divisor"] == divisor
+    for (x, y), (k, ky) in zip(floats, read_layout(out), strict=True):
+        assert k.stored.dtype == np.uint8 and k.divisor == divisor
+        assert np.array_equal(np.asarray(k).view(np.uint32), x.view(np.uint32))
+        np.testing.assert_array_equal(y, ky)
+    spoiled = [(x.copy(), y) for x, y in floats]
+    spoiled[1][0][0, 0] = np.nextafter(spoiled[1][0][0, 0], np.float32(1))  # one split off the grid: floats
+    out = convert_dataset(tuple(spoiled), tmp_path / "floats")
+    assert json.loads((out / "manifest.json").read_text())["divisor"] == 1
