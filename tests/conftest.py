@@ -8,6 +8,7 @@ import gzip
 import io
 import lzma
 import os
+import pickle
 import struct
 from pathlib import Path
 
@@ -52,6 +53,17 @@ def _share_cores_between_workers() -> None:
 
 
 _share_cores_between_workers()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Before a run on several workers (``scripts/test``), compile every kernel variant the suite uses
+    once, shared out between the cores, into the cache all its processes read (``compile_ahead.py``;
+    nothing to do once they are cached). A run on one process compiles what its tests meet."""
+    if hasattr(session.config, "workerinput") or not session.config.getoption("numprocesses", None):
+        return
+    from compile_ahead import compile_ahead
+
+    compile_ahead()
 
 
 def child_environment() -> dict[str, str]:
@@ -129,6 +141,30 @@ def fashion(n_train: int, n_test: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
         pytest.skip(f"needs Debian's dataset-fashion-mnist in {FASHION}")
     tx, ty, sx, sy = _fashion_arrays()
     return tx[:n_train], ty[:n_train], sx[:n_test], sy[:n_test]
+
+
+class _Py2Pickler(pickle._Pickler):  # type: ignore[name-defined]
+    """Writes bytes as Python 2 ``str`` (BINSTRING), as cPickle did when the seed's file was made."""
+
+    dispatch = pickle._Pickler.dispatch.copy()  # type: ignore[attr-defined]
+
+    def save_bytes(self, obj: bytes) -> None:
+        if len(obj) < 256:
+            self.write(pickle.SHORT_BINSTRING + bytes([len(obj)]) + obj)
+        else:
+            self.write(pickle.BINSTRING + struct.pack("<i", len(obj)) + obj)
+        self.memoize(obj)
+
+    dispatch[bytes] = save_bytes
+
+
+def write_seed_pickle(path: Path, splits: tuple) -> Path:
+    """A gzipped protocol-2 pickle of ((x, y), (x, y), (x, y)) laid out as Python 2 wrote the seed's file."""
+    buf = io.BytesIO()
+    _Py2Pickler(buf, protocol=2).dump(splits)
+    data = buf.getvalue().replace(b"numpy._core.multiarray", b"numpy.core.multiarray")
+    path.write_bytes(gzip.compress(data))
+    return path
 
 
 def write_kaggle_csv(path: Path, images: np.ndarray, labels: np.ndarray, header: bool = True) -> Path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
@@ -56,6 +57,58 @@ def test_lbfgs_is_compared_with_lbfgs(capsys: pytest.CaptureFixture[str]) -> Non
     assert ("ours 2.00 s, 15.50 % test error; scikit-learn 8.00 s, 15.60 %: ours takes 0.25 of its time "
             "(each rep 0.25-0.25)") in out
     assert "-0.10 points of test error" in out
+
+
+def test_the_estimator_is_compared_with_scikit_learn_on_float32_rows(capsys: pytest.CaptureFixture[str]) -> None:
+    lbfgs = bench.Program("ours-lbfgs", "ours-lbfgs", [], runs=[
+        {"eps": 50.0, "seconds": 2.0, "rss_mb": 200.0, "test_error": 15.9, "full_test_error": 15.5}])
+    est = bench.Program("est-lbfgs", "est", [], runs=[{"seconds": 3.0, "rss_mb": 300.0, "test_error": 15.7,
+                                                       "full_test_error": 15.7}])
+    sk64 = bench.Program("sk-lbfgs", "sk64", [], runs=[{"seconds": 8.0, "rss_mb": 400.0, "test_error": 15.6,
+                                                        "full_test_error": 15.6}])
+    sk32 = bench.Program("sk-lbfgs-32", "sk32", [], runs=[{"seconds": 9.0, "rss_mb": 400.0, "test_error": 15.65,
+                                                           "full_test_error": 15.65}])
+    bench.report([lbfgs, est, sk64, sk32])
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: line.split() for line in out.splitlines() if line.strip()}
+    assert rows["sk64"][4] == "4.00x" and rows["sk32"][4] == "3.00x" and rows["est"][4] == "-"
+    assert ("est against sk32: ours 3.00 s, 15.70 % test error; scikit-learn 9.00 s, 15.65 %: ours takes 0.33 of "
+            "its time (each rep 0.33-0.33), +0.05 points of test error") in out
+
+
+def test_the_pickle_is_set_beside_the_bytes(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """The pickle's 30-epoch runs against ours-30 (the IDX bytes) and the compute floor, run by run."""
+    ours = bench.Program("ours-30", "bytes", [], runs=[{"eps": 80.0, "rss_mb": 200.0},
+                                                       {"eps": 100.0, "rss_mb": 200.0}])
+    pkl = bench.Program("ours-pkl-30", "pkl", [], runs=[{"eps": 75.0, "rss_mb": 200.0},
+                                                        {"eps": 100.0, "rss_mb": 200.0}])
+    floor = bench.Program("floor", "floor", [], runs=[{"read_ms": 5.0, "matmul_ms": 20.0, "compute_ms": 8.0},
+                                                      {"read_ms": 5.0, "matmul_ms": 20.0, "compute_ms": 8.0}])
+    bench.report([ours, pkl, floor])
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: line.split() for line in out.splitlines() if line.strip()}
+    assert rows["pkl"][4:6] == ["1.03x", "1.00-1.07"]  # medians 90 / 87.5; within repetitions 80/75, 100/100
+    assert "pkl: 11.4 ms an epoch" in out and "1.43x the compute floor (each rep 1.25-1.67)" in out
+
+
+def test_the_pickles_hold_the_data_as_float32_rows(tmp_path: Path) -> None:
+    from logistic_sgd.data import byte_grid
+
+    from conftest import make_images, write_idx
+
+    folder = tmp_path / "idx"
+    folder.mkdir()
+    tx, ty = make_images(120, seed=1)
+    for stem, a in (("train-images", tx), ("train-labels", ty), ("t10k-images", tx[:30]), ("t10k-labels", ty[:30])):
+        write_idx(folder / f"{stem}-idx{3 if 'images' in stem else 1}-ubyte.gz", a)
+    bench.write_pickles(str(folder), tmp_path)
+    from logistic_sgd.data.formats.pickle_safe import load_pickle
+
+    (x, y), _, _ = load_pickle(tmp_path / "mnist.pkl.gz")
+    assert x.dtype == np.float32 and y.dtype == np.int64 and byte_grid.find_bytes(x) is not None
+    assert np.array_equal(x, tx[:100].reshape(100, -1) / np.float32(255))
+    for (x, _), _ in zip(load_pickle(tmp_path / "floats.pkl.gz"), range(3), strict=True):
+        assert x.dtype == np.float32 and byte_grid.find_bytes(x) is None
 
 
 @pytest.mark.parametrize("gpu", [None, "NVIDIA H100 80GB HBM3"])

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import os
 import pickle
-import struct
 from pathlib import Path
 
 import numpy as np
@@ -15,33 +14,7 @@ from logistic_sgd import load_data
 from logistic_sgd.data.formats.idx import read_idx
 from logistic_sgd.errors import DataError
 
-from conftest import make_images, write_idx
-
-
-class _Py2Pickler(pickle._Pickler):  # type: ignore[name-defined]
-    """Writes bytes as Python 2 ``str`` (BINSTRING), as cPickle did when the seed's file was made."""
-
-    dispatch = pickle._Pickler.dispatch.copy()  # type: ignore[attr-defined]
-
-    def save_bytes(self, obj: bytes) -> None:
-        if len(obj) < 256:
-            self.write(pickle.SHORT_BINSTRING + bytes([len(obj)]) + obj)
-        else:
-            self.write(pickle.BINSTRING + struct.pack("<i", len(obj)) + obj)
-        self.memoize(obj)
-
-    dispatch[bytes] = save_bytes
-
-
-def write_seed_pickle(path: Path, splits: tuple) -> Path:
-    """A gzipped protocol-2 pickle of ((x, y), (x, y), (x, y)) laid out as Python 2 wrote the seed's file."""
-    import io
-
-    buf = io.BytesIO()
-    _Py2Pickler(buf, protocol=2).dump(splits)
-    data = buf.getvalue().replace(b"numpy._core.multiarray", b"numpy.core.multiarray")
-    path.write_bytes(gzip.compress(data))
-    return path
+from conftest import make_images, write_idx, write_seed_pickle
 
 
 def test_idx_folder_split_and_scaling(idx_folder: Path) -> None:

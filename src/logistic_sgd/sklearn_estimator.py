@@ -22,9 +22,10 @@ from .backends.base import NUMPY
 from .core.model import FLOATX, LogisticRegression, log_softmax, softmax
 from .core.optim import SCHEDULES
 from .core.weighting import class_weights, row_weights
+from .data.byte_grid import find_bytes
 from .data.columns import Frame, table_columns
 from .data.preprocess import Preprocessor
-from .data.rows import CSR
+from .data.rows import CSR, ScaledArray
 from .data.scaling import Standardizer
 from .data.vectorize import TextVectorizer, is_text
 from .errors import DataError
@@ -59,8 +60,10 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         Visit the minibatches in a new random order each epoch.
     validation_fraction : float
         Share of the training data held out for early stopping when ``fit`` gets no ``eval_set``.
-    floatx : {"float32", "float64"}
-        Precision of the parameters and of the arithmetic.
+    floatx : {"float32", "float64"} or None
+        Precision of the parameters and of the arithmetic. None (the default): that of ``X`` when it
+        holds float32 or float64 (float32 rows stay float32, as scikit-learn's ``LogisticRegression``
+        keeps them: half the memory traffic of float64), float64 for other input.
     random_state : int, RandomState or None
         Seeds the held-out split and the shuffling.
     class_weight : "balanced", dict or None
@@ -123,7 +126,7 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         "lr_schedule": [StrOptions(set(SCHEDULES))],
         "shuffle": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "floatx": [StrOptions(set(FLOATX))],
+        "floatx": [StrOptions(set(FLOATX)), None],
         "random_state": ["random_state"],
         "class_weight": [StrOptions({"balanced"}), dict, None],
         "scale": [StrOptions({"none", "standard"})],
@@ -148,7 +151,7 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         lr_schedule: str = "constant",
         shuffle: bool = False,
         validation_fraction: float = 0.1,
-        floatx: str = "float64",
+        floatx: str | None = None,
         random_state: Any = None,
         class_weight: str | dict[Any, float] | None = None,
         scale: str = "none",
@@ -215,9 +218,11 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
             if is_text(X):
                 self.vectorizer_ = copy.deepcopy(self.vectorizer) if self.vectorizer is not None else TextVectorizer()
                 X = self.vectorizer_.fit_transform(X).to_scipy()
-            X, y = validate_data(self, X, y, dtype=self.floatx, reset=True, accept_sparse="csr")
+            X, y = validate_data(self, X, y, dtype=self._dtypes(), reset=True, accept_sparse="csr")
+            floatx = X.dtype.name
         else:
             X, words = found
+            floatx = self.floatx or "float64"
             y = np.asarray(y)
             if y.shape != (len(X),):
                 raise ValueError(f"y must have shape ({len(X)},), got {y.shape}")
@@ -230,7 +235,7 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         if eval_set is not None:
             X_val = self._table_rows(eval_set[0]) if found is not None else validate_data(
-                self, self._text_rows(eval_set[0]), dtype=self.floatx, reset=False, accept_sparse="csr")
+                self, self._text_rows(eval_set[0]), dtype=floatx, reset=False, accept_sparse="csr")
             y_val = self._encode(np.asarray(eval_set[1]))
             X_tr, y_tr, w_tr = X, codes, weights
         else:
@@ -243,14 +248,16 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
             w_tr = None if weights is None else weights[order[n_val:]]
         if found is not None:
             self.columns_ = _fit_columns(X_tr, words)
-            X_tr, X_val = self._table_features(X_tr), self._table_features(X_val)
+            X_tr, X_val = self._table_features(X_tr, floatx), self._table_features(X_val, floatx)
         self.scaler_ = self._fit_scaler(X_tr)
-        X_tr, X_val = self._rows(X_tr), self._rows(X_val)
-        config = self._config(self._batch(), seed=int(rng.randint(2**31 - 1)))
+        X_tr, X_val = self._rows(X_tr, floatx), self._rows(X_val, floatx)
+        if w_tr is None and self.class_weight is None:  # pixels that are bytes train as bytes (the same numbers)
+            X_tr, X_val = _as_bytes(X_tr), _as_bytes(X_val)
+        config = self._config(self._batch(), floatx, seed=int(rng.randint(2**31 - 1)))
         config, self.defaults_ = self._chosen(config, ((X_tr, y_tr), (X_val, y_val), (X_val, y_val)))
         config = replace(config, batch_size=max(1, min(config.batch_size, X_tr.shape[0], X_val.shape[0])))
         backend = self._backend()
-        model = backend.new_model(X_tr.shape[1], len(self.classes_), self.floatx)
+        model = backend.new_model(X_tr.shape[1], len(self.classes_), floatx)
         class_weight = self._class_weight()
         if isinstance(class_weight, str):
             class_weight = dict(enumerate(class_weights(class_weight, y_tr, len(self.classes_))))
@@ -295,26 +302,29 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         if _table(X) is not None or getattr(self, "columns_", None) is not None:
             raise ValueError("partial_fit takes numbers; for a table with categories or missing values, use fit, or "
                              "a Pipeline whose ColumnTransformer makes the table numbers")
-        X, y = validate_data(self, X, y, dtype=self.floatx, reset=first, accept_sparse="csr")
+        X, y = validate_data(self, X, y, dtype=self._dtypes() if first else self.coef_.dtype, reset=first,
+                             accept_sparse="csr")
+        floatx = X.dtype.name
         check_classification_targets(y)
         if first:
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit")
             self.classes_ = np.unique(np.asarray(classes))
             _need_two_classes(self.classes_)
-            self._set_params_from(np.zeros((X.shape[1], len(self.classes_)), self.floatx),
-                                  np.zeros(len(self.classes_), self.floatx))
+            self._set_params_from(np.zeros((X.shape[1], len(self.classes_)), floatx),
+                                  np.zeros(len(self.classes_), floatx))
             self._opt_state = None
             self.n_iter_ = 0
             self.scaler_ = self._fit_scaler(X)
             self.columns_ = None
         codes = self._encode(y)
-        X = self._rows(X)
+        X = self._rows(X, floatx)
         weights = None if sample_weight is None else _check_sample_weight(sample_weight, X, dtype=np.float64)
         row_w = row_weights(self._class_weight(), codes, len(self.classes_), weights)
         n = X.shape[0]
         if first or getattr(self, "_partial", None) is None:
-            config, self.defaults_ = self._chosen(self._config(self._batch()), ((X, codes),) * 3, full_batch=False)
+            config, self.defaults_ = self._chosen(self._config(self._batch(), floatx), ((X, codes),) * 3,
+                                                  full_batch=False)
             self._partial = config
         config = replace(self._partial, batch_size=max(1, min(self._partial.batch_size, n)))
         batch = config.batch_size
@@ -407,7 +417,7 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         X = self._check(X)
         backend = self._backend()
         model = backend.adopt(self._model())
-        rows = backend.place(self._rows(X), self.floatx)
+        rows = backend.place(self._rows(X, X.dtype), X.dtype.name)
         return self.classes_[model.arrays.to_numpy(backend.predict(model, rows))]
 
     def get_feature_names_out(self, input_features: ArrayLike | None = None) -> NDArray[np.object_]:
@@ -441,12 +451,16 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
     def _backend(self) -> Backend:
         return get_backend(self.backend).ready()
 
-    def _rows(self, X: Any) -> Any:
-        """``X`` as training and prediction take it: standardised (``scale``), or as a :class:`CSR`."""
+    def _dtypes(self) -> Any:
+        """The dtype ``fit`` makes of ``X``: ``floatx``, or X's own float32 or float64 (else float64)."""
+        return self.floatx or ["float64", "float32"]
+
+    def _rows(self, X: Any, dtype: Any) -> Any:
+        """``X`` as training and prediction take it: standardised (``scale``) into ``dtype``, or as a :class:`CSR`."""
         if issparse(X):
             return CSR.from_scipy(X)
         scaler = getattr(self, "scaler_", None)
-        return X if scaler is None else scaler.transform(X, dtype=self.floatx)
+        return X if scaler is None else scaler.transform(X, dtype=dtype)
 
     def _fit_scaler(self, X: Any) -> Standardizer | None:
         if self.scale != "standard":
@@ -456,8 +470,8 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         return Standardizer.fit(X)
 
     def _logits(self, X: ArrayLike) -> NDArray[np.floating]:
-        X = self._rows(self._check(X))
-        return NUMPY.logits(self._model(), X)
+        X = self._check(X)
+        return NUMPY.logits(self._model(), self._rows(X, X.dtype))
 
     def _class_weight(self) -> str | dict[int, float] | None:
         """``class_weight`` keyed by class index."""
@@ -483,12 +497,12 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         changes, reasons = choose_defaults(summary_of(datasets, images=False), config, given)
         return replace(config, **changes), reasons
 
-    def _config(self, batch: int, seed: int = 0) -> TrainConfig:
+    def _config(self, batch: int, floatx: str, seed: int = 0) -> TrainConfig:
         return TrainConfig(
             learning_rate=DEFAULTS.learning_rate if self.learning_rate == "auto" else self.learning_rate,
             n_epochs=self.max_epochs, batch_size=batch, patience=self.patience,
             patience_increase=self.patience_increase, improvement_threshold=self.improvement_threshold,
-            floatx=self.floatx, shuffle=self.shuffle, seed=seed,
+            floatx=floatx, shuffle=self.shuffle, seed=seed,
             optimizer=DEFAULTS.optimizer if self.optimizer == "auto" else self.optimizer, tol=self.tol,
             momentum=self.momentum,
             nesterov=self.nesterov, l2=self.l2, l1=self.l1, lr_schedule=self.lr_schedule,
@@ -497,8 +511,8 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
     def _check(self, X: ArrayLike) -> Any:
         check_is_fitted(self)
         if getattr(self, "columns_", None) is not None:
-            return self._table_features(self._table_rows(X))
-        return validate_data(self, self._text_rows(X), dtype=self.floatx, reset=False, accept_sparse="csr")
+            return self._table_features(self._table_rows(X), self.coef_.dtype)
+        return validate_data(self, self._text_rows(X), dtype=self.coef_.dtype, reset=False, accept_sparse="csr")
 
     def _text_rows(self, X: Any) -> Any:
         """Raw text made rows (a SciPy CSR matrix) by the fitted vectoriser; anything else as it is."""
@@ -515,9 +529,9 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
                              f"the columns {', '.join(map(str, self.feature_names_in_))}, not {type(X).__name__}")
         return found[0]
 
-    def _table_features(self, frame: Frame) -> NDArray[np.floating]:
+    def _table_features(self, frame: Frame, dtype: Any) -> NDArray[np.floating]:
         try:
-            return self.columns_.transform(frame).astype(self.floatx)
+            return self.columns_.transform(frame).astype(dtype)
         except DataError as exc:
             raise ValueError(str(exc).removeprefix("X: ")) from None
 
@@ -538,6 +552,14 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
             unknown = sorted(set(np.asarray(y).tolist()) - set(self.classes_.tolist()))[:5]
             raise ValueError(f"y contains classes not seen in fit or partial_fit's classes: {unknown}")
         return codes
+
+
+def _as_bytes(X: Any) -> Any:
+    """Float32 rows whose every value is ``u / 255`` or ``u / 256`` for a byte ``u`` (images scaled
+    as usual), bit for bit, as those bytes (:mod:`.data.byte_grid`): the backend reads a quarter of
+    the memory each pass and computes on the same floats. Other rows as they are."""
+    found = find_bytes(X) if type(X) is np.ndarray and X.dtype == np.float32 and X.ndim == 2 else None
+    return X if found is None else ScaledArray(*found)
 
 
 def _need_two_classes(classes: NDArray[Any]) -> None:

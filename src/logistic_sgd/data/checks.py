@@ -3,8 +3,10 @@ splits, numeric rows of one width (or sparse rows), finite features and whole no
 
 Pixels stored as bytes become float32 ``x / 255`` (rounded once, as float32 division), which is
 bit-for-bit what the original tutorial's pickle holds; the splits named in ``keep_bytes`` stay
-bytes, in a :class:`.rows.ScaledArray` that hands out those floats (a quarter of the memory). Other
-features stay as read (float64 from a CSV); :mod:`.scaling` standardises them. Labels become int32
+bytes, in a :class:`.rows.ScaledArray` that hands out those floats (a quarter of the memory).
+Float32 pixels that are bytes in disguise (every value ``u / 255`` or ``u / 256`` for a byte ``u``,
+bit for bit, as in the original tutorial's pickle: :mod:`.byte_grid`) are kept as those bytes in
+the same way. Other features stay as read (float64 from a CSV); :mod:`.scaling` standardises them. Labels become int32
 class indices.
 """
 
@@ -18,6 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import DataError
+from . import byte_grid
 from .documents import Documents
 from .rows import CSR, ScaledArray
 
@@ -68,8 +71,13 @@ def checked_split(where: str, x: Any, y: Any, keep_bytes: bool = False) -> Split
         raise DataError(f"{where}: y must have shape ({len(x)},), got {y.shape}")
     if len(x) == 0:
         raise DataError(f"{where} is empty")
-    # kept bytes are a copy: a view would hold a larger buffer
-    x = ScaledArray(np.array(x.reshape(len(x), -1)), 255) if keep_bytes and x.dtype == np.uint8 else as_features(x)
+    rows = x.reshape(len(x), -1)
+    if keep_bytes and x.dtype == np.uint8:
+        x = ScaledArray(np.array(rows), 255)  # a copy: a view would hold a larger buffer
+    elif keep_bytes and (found := byte_grid.find_bytes(rows)) is not None:
+        x = ScaledArray(*found)  # float32 pixels u / divisor, bit for bit (the original tutorial's pickle)
+    else:
+        x = as_features(x)
     if not isinstance(x, ScaledArray) and not np.isfinite(x).all():
         raise DataError(f"{where}: x contains NaN or Inf")
     return x, checked_labels(where, y)

@@ -252,7 +252,7 @@ def read_path(
         datasets, what = read_dataset_npz(path, keep_bytes)
         return request.with_names(request.names or known_names(path.stem)).three_splits(datasets, f"{what} in {path}")
     if path.name.endswith((".pkl", ".pkl.gz", ".pickle")):
-        return request.three_splits(read_tutorial_pickle(path), f"pickle {path}")
+        return request.three_splits(read_tutorial_pickle(path, request.keep_bytes), f"pickle {path}")
     from .formats.tabular import is_table
 
     if is_table(path) or path.name.endswith(".parquet"):
@@ -324,7 +324,8 @@ def _read_folder(request: _Request) -> LoadedData:
                          names=request.names or _known_folder_names(raw))
     for name in ("mnist.pkl.gz", "mnist.pkl"):
         if (path / name).is_file():
-            return read_path(path / name, label_column=request.label_column, given=request.given, names=request.names)
+            return read_path(path / name, request.keep_bytes, label_column=request.label_column, given=request.given,
+                             names=request.names)
     parquet = find_parquet_splits(path)
     if parquet:
         parts = {split_name: read_parquet(files) for split_name, files in parquet.items()}
@@ -513,7 +514,7 @@ def _pixel_shape(x: Any) -> tuple[int, int] | None:
     if side is None or isinstance(x, CSR):
         return None
     if isinstance(x, ScaledArray):
-        return side if x.divisor == 255 else None
+        return side if x.stored.dtype == np.uint8 and x.divisor >= 255 else None
     if x.dtype == np.uint8:
         return side
     return side if len(x) and float(np.min(x)) >= 0 and float(np.max(x)) <= 1 else None

@@ -13,6 +13,7 @@ import codecs
 import io
 import os
 import pickle
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -67,11 +68,13 @@ def load_pickle(path: str | os.PathLike[str]) -> Any:
         raise DataError(f"{path}: not a valid pickle ({type(exc).__name__}: {one_line(exc)})") from None
 
 
-def read_tutorial_pickle(path: Path) -> Datasets:
-    """The original tutorial's pickle: a tuple of three (x, y) pairs, checked to hold nothing but arrays."""
+def read_tutorial_pickle(path: Path, keep_bytes: Collection[str] = ()) -> Datasets:
+    """The original tutorial's pickle: a tuple of three (x, y) pairs, checked to hold nothing but arrays;
+    the splits named in ``keep_bytes`` whose pixels are bytes in disguise are kept as those bytes."""
     obj = load_pickle(path)
     if not (isinstance(obj, tuple | list) and len(obj) == 3 and all(
         isinstance(s, tuple | list) and len(s) == 2 for s in obj
     )):
         raise DataError(f"{path}: pickle does not hold ((train_x, train_y), (valid_x, valid_y), (test_x, test_y))")
-    return checked(path, {f"{split}_{k}": obj[i][j] for i, split in enumerate(SPLITS) for j, k in enumerate("xy")})
+    return checked(path, {f"{split}_{k}": obj[i][j] for i, split in enumerate(SPLITS) for j, k in enumerate("xy")},
+                   keep_bytes)

@@ -1,8 +1,9 @@
 """A memory-mappable dataset layout, for data larger than memory.
 
 A folder holds ``{train,valid,test}_{x,y}.npy`` and ``manifest.json``. Pixels that were bytes stay
-``uint8`` (4x smaller than float32) and are scaled by 1/255 one minibatch at a time, as float32
-division, so training reads the same numbers as from the in-memory float32 arrays, bit for bit.
+``uint8`` (4x smaller than float32) and are divided by their divisor (255, or 256 for the original
+tutorial's pickle: :mod:`..byte_grid`) one minibatch at a time, as float32 division, so training
+reads the same numbers as from the in-memory float32 arrays, bit for bit.
 Labels are int16 (or int32 beyond 32,767 classes). The manifest, written last, records shapes,
 dtypes, the scale and each file's SHA-256.
 """
@@ -18,6 +19,7 @@ from numpy.typing import NDArray
 
 from ...errors import DataError, UsageError, one_line
 from ...util.atomic import atomic_write
+from ..byte_grid import find_bytes
 from ..checks import SPLITS
 from ..rows import ScaledArray
 
@@ -51,15 +53,17 @@ def convert(datasets: tuple, out: Path) -> Path:
     except OSError as exc:
         raise UsageError(f"out {out}: cannot create the folder ({exc.strerror})", "out") from None
     (train_x, _), _, _ = datasets
-    as_bytes = all(_is_bytes(x) for x, _ in datasets)
+    found = [_bytes_of(x) for x, _ in datasets]
+    divisors = {f[1] for f in found if f is not None}
+    as_bytes = None not in found and len(divisors) == 1
     n_classes = max(int(np.max(y)) for _, y in datasets) + 1
     label_dtype = np.int16 if n_classes <= np.iinfo(np.int16).max else np.int32
     manifest: dict[str, Any] = {
-        "format": FORMAT, "format_version": 1, "divisor": 255 if as_bytes else 1,
+        "format": FORMAT, "format_version": 1, "divisor": divisors.pop() if as_bytes else 1,
         "n_features": int(train_x.shape[1]), "n_classes": n_classes, "splits": {},
     }
-    for split, (x, y) in zip(SPLITS, datasets, strict=True):
-        xs = np.rint(np.asarray(x) * np.float32(255)).astype(np.uint8) if as_bytes else np.asarray(x, np.float32)
+    for split, (x, y), kept in zip(SPLITS, datasets, found, strict=True):
+        xs = kept[0] if as_bytes else np.asarray(x, np.float32)
         manifest["splits"][split] = write_split(out, split, {"x": xs, "y": np.asarray(y).astype(label_dtype)})
     return write_manifest(out, manifest)
 
@@ -110,11 +114,10 @@ def read_layout(folder: Path) -> tuple:
     return tuple(splits)
 
 
-def _is_bytes(x: Any) -> bool:
+def _bytes_of(x: Any) -> tuple[NDArray[np.uint8], int] | None:
+    """The bytes ``u`` and divisor ``d`` that ``x`` stands for (``float32(u) / d``, bit for bit:
+    :func:`..byte_grid.find_bytes`), or None."""
+    if isinstance(x, ScaledArray) and x.stored.dtype == np.uint8 and x.divisor == int(x.divisor):
+        return np.asarray(x.stored), int(x.divisor)
     x = np.asarray(x)
-    if x.dtype == np.uint8:
-        return True
-    if x.dtype != np.float32:
-        return False
-    u = np.rint(x * np.float32(255))
-    return bool(np.all((u >= 0) & (u <= 255)) and np.array_equal(np.divide(u, np.float32(255), dtype=np.float32), x))
+    return (x.reshape(len(x), -1), 255) if x.dtype == np.uint8 else find_bytes(x)

@@ -1,0 +1,214 @@
+"""Compile the kernels the test suite runs, once each, in parallel, before the tests start.
+
+On a machine whose kernel cache is empty (a new machine, a change to the kernels), the suite's
+processes would each compile the kernel variants they meet, one after another: the file of kernel
+tests alone meets some thirty (three vector widths, two dtypes, bytes and floats, and the whole
+set again for other CPUs in processes of their own), and a test that starts a program compiles
+what that program runs unless an earlier process has cached it. Here every variant the suite
+uses is compiled once, the variants shared out between as many processes as there are cores,
+into the cache every process of the suite then reads (see
+:mod:`logistic_sgd.backends.numba.compile`). A stamp in the cache folder records that this list
+was compiled for this CPU, so that a warm run skips even the processes.
+
+A variant is ``kernel:lanes:dtype:input``: one of the public kernels (``gradient``, ``steps``,
+``logits``, ``predict``; ``sparse_steps``, ``sparse_predict``; ``scan``), the vector width in
+float32 lanes (``native``: the CPU's), the model's dtype and what the rows are (``floats``,
+``bytes``; ``readonly``: a read-only array, as a memory-mapped layout gives). A variant compiled
+for another CPU carries its target: ``@avx2`` or ``@portable`` (the CPUs of the cross-CPU tests in
+``test_kernels.py``).
+
+Usage: python tests/compile_ahead.py [PROCESSES]   (``conftest.py`` runs it before the tests start)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+# Numba's targets of the cross-CPU tests (test_kernels.AVX2 and PORTABLE)
+TARGETS = {
+    "avx2": {"NUMBA_CPU_NAME": "haswell", "NUMBA_CPU_FEATURES": "+64bit,+avx,+avx2,+bmi,+bmi2,+cmov,+cx16,+cx8,"
+             "+f16c,+fma,+fxsr,+lzcnt,+mmx,+movbe,+popcnt,+sahf,+sse,+sse2,+sse3,+sse4.1,+sse4.2,+ssse3,+xsave,"
+             "-avx512f"},
+    "portable": {"NUMBA_CPU_NAME": "generic"},
+}
+_WIDTHS = ("16", "8", "4")
+_OUTPUTS = (("gradient", "floats"), ("steps", "bytes"), ("logits", "bytes"), ("predict", "floats"))  # kernel_outputs
+
+
+
+def _compared_widths() -> tuple[str, ...]:
+    """The widths whose kernel outputs test_kernels compares with another CPU's: 4 (any x86-64), and
+    8 and 16 where this CPU runs AVX2 and AVX-512 code."""
+    try:
+        import llvmlite.binding as llvm
+    except ImportError:
+        return ()
+    host = llvm.get_host_cpu_features()
+    has = lambda *features: all(host.get(f, False) for f in features)  # noqa: E731
+    return tuple(lanes for lanes, ok in (("16", has("avx512f")), ("8", has("avx2", "fma")), ("4", True)) if ok)
+
+
+VARIANTS = [
+    # the bit-for-bit tests of whole steps at every width, both dtypes
+    *(f"gradient:{lanes}:{dtype}:floats" for lanes in _WIDTHS for dtype in ("float32", "float64")),
+    # what training, scoring and the full-batch solvers run, at the CPU's width
+    *(f"{kernel}:native:{dtype}:{rows}" for kernel in ("steps", "predict", "gradient", "logits")
+      for dtype in ("float32", "float64") for rows in ("floats", "bytes")),
+    # kernel_outputs at each width here, for the cross-CPU comparisons
+    *(f"{kernel}:{lanes}:float32:{rows}" for kernel, rows in _OUTPUTS for lanes in _compared_widths()),
+    *(f"{kernel}:native:float32:{rows}@{target}" for target in TARGETS for kernel, rows in _OUTPUTS),
+    *(f"{kernel}::{dtype}:{rows}" for kernel in ("sparse_steps", "sparse_predict", "scan")
+      for dtype in ("float32", "float64") for rows in ("floats", "readonly")
+      if rows == "floats" or kernel == "sparse_steps"),
+]
+# rough compile times, relative: what each process is given is balanced by these
+_COST = {"steps": 4.0, "gradient": 3.0, "predict": 1.5, "logits": 1.0}
+
+
+def compile_variant(variant: str) -> None:
+    """Run ``variant``'s kernel once on small inputs, which compiles it (or reads it from the cache)."""
+    import numpy as np
+
+    kernel, lanes_text, dtype, rows = variant.partition("@")[0].split(":")
+    lanes = None if lanes_text in ("native", "") else int(lanes_text)
+    if kernel == "scan":
+        return _scan(dtype)
+    if kernel.startswith("sparse_"):
+        return _sparse(kernel, dtype, rows == "readonly")
+    from logistic_sgd.backends.numba import kernels
+
+    rng = np.random.default_rng(0)
+    n_in, n_out = 20, 3
+    x = rng.integers(0, 256, (8, n_in)).astype(np.uint8) if rows == "bytes" else rng.random((8, n_in)).astype(dtype)
+    divisor = 255.0 if rows == "bytes" else None
+    W, b, y = np.zeros((n_in, n_out), dtype), np.zeros(n_out, dtype), rng.integers(0, n_out, 8)
+    scratch = kernels.Scratch.for_model(n_in, n_out, dtype)
+    if kernel == "gradient":
+        kernels.gradient_into(x, y, W, b, 8, np.empty_like(W), np.empty_like(b), scratch, divisor, lanes=lanes)
+    elif kernel == "steps":
+        kernels.sgd_steps(x, y, 0, 4, np.full(2, 0.1), W, b, 4, scratch, divisor, lanes=lanes)
+    elif kernel == "logits":
+        kernels.logits_into(x, W, b, np.empty((8, n_out), dtype), divisor, lanes=lanes)
+    else:
+        kernels.predict(x, W, b, divisor, lanes=lanes)
+    return None
+
+
+def _sparse(kernel: str, dtype: str, readonly: bool) -> None:
+    import numpy as np
+
+    from logistic_sgd.backends.numba import sparse_kernels
+    from logistic_sgd.data.rows import CSR
+
+    arrays = [np.ones(3, dtype), np.array([0, 2, 1], np.int32), np.array([0, 2, 3], np.int32)]
+    for a in arrays:
+        a.flags.writeable = not readonly  # as a memory-mapped sparse layout hands them out
+    x = CSR(*arrays, 4)
+    W, b = np.zeros((4, 3), dtype), np.zeros(3, dtype)
+    if kernel == "sparse_predict":
+        sparse_kernels.predict(x, W, b)
+    else:
+        sparse_kernels.sgd_steps(x, np.array([0, 1]), 0, 1, np.full(2, 0.1), W, b)
+
+
+def _scan(dtype: str) -> None:
+    import tempfile
+
+    from logistic_sgd.data.formats.svmlight import read_svmlight
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "two.svm"
+        path.write_text("1 1:0.5 3:2\n0 2:1.5\n")
+        read_svmlight(path, dtype=dtype)
+
+
+def shares(variants: list[str], processes: int) -> list[dict[str, list[str]]]:
+    """``variants`` shared out between ``processes``: the costliest first, each to the least loaded,
+    another CPU's variants together (one child process compiles them); each share maps a target
+    ("" for this CPU) to its variants."""
+    units: dict[str, list[str]] = {}
+    for variant in variants:
+        target = variant.partition("@")[2]
+        units.setdefault(target or variant, []).append(variant)
+    loads = [0.0] * processes
+    out: list[dict[str, list[str]]] = [{} for _ in range(processes)]
+    for unit in sorted(units.values(), key=lambda u: sum(map(_cost, u)), reverse=True):
+        i = loads.index(min(loads))
+        out[i].setdefault(unit[0].partition("@")[2], []).extend(unit)
+        loads[i] += sum(map(_cost, unit))
+    return out
+
+
+def _cost(variant: str) -> float:
+    kernel, lanes, dtype = variant.split(":")[:3]
+    return _COST.get(kernel, 0.2) * (2.0 if dtype == "float64" and lanes == "4" else 1.0)
+
+
+def stamp() -> Path | None:
+    """The file that says this list was compiled into the kernels' cache for this CPU (None without Numba)."""
+    try:
+        import llvmlite.binding as llvm
+        import numba
+
+        from logistic_sgd.backends.numba import compile
+    except ImportError:
+        return None
+    key = "\n".join([*VARIANTS, llvm.get_host_cpu_name(), llvm.get_host_cpu_features().flatten(), numba.__version__,
+                     sys.version, Path(__file__).read_text()])
+    return compile.cache_root() / compile.source_key() / f"ahead-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+
+
+def compile_ahead(processes: int | None = None, log: bool = True) -> float:
+    """Compile every variant of :data:`VARIANTS` not compiled yet, in ``processes`` processes at once
+    (the usable cores by default); returns the seconds taken (0 when the stamp says it was done)."""
+    done = stamp()
+    if done is None or done.exists():
+        return 0.0
+    processes = processes or len(os.sched_getaffinity(0))
+    started = time.perf_counter()
+    procs = [subprocess.Popen([sys.executable, __file__, "--share", str(i), str(processes)], env=_child_env())
+             for i in range(processes)]
+    failed = [p.args for p in procs if p.wait() != 0]
+    took = time.perf_counter() - started
+    if failed:
+        print(f"compile_ahead: {len(failed)} of {processes} processes failed; the tests compile what is missing",
+              file=sys.stderr)
+        return took
+    done.parent.mkdir(parents=True, exist_ok=True)
+    done.write_text(f"{len(VARIANTS)} variants in {took:.1f} s\n")
+    if log:
+        print(f"compile_ahead: {len(VARIANTS)} kernel variants compiled or read from the cache in {took:.1f} s by "
+              f"{processes} processes", file=sys.stderr)
+    return took
+
+
+def _child_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_CPU")}
+    env["NUMBA_NUM_THREADS"] = "1"  # compiling is one thread's work; the kernels' thread count is not in their type
+    return env
+
+
+def _run_share(index: int, processes: int) -> None:
+    """This process's share: the variants of this CPU here, then each other target's in a child process."""
+    share = shares(VARIANTS, processes)[index]
+    for variant in share.get("", []):
+        compile_variant(variant)
+    for target, variants in share.items():
+        if target and subprocess.run([sys.executable, __file__, "--variants", *variants],
+                                     env=_child_env() | TARGETS[target], check=False).returncode != 0:
+            raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--share"]:
+        _run_share(int(sys.argv[2]), int(sys.argv[3]))
+    elif sys.argv[1:2] == ["--variants"]:
+        for name in sys.argv[2:]:
+            compile_variant(name)
+    else:
+        print(f"{compile_ahead(int(sys.argv[1]) if sys.argv[1:] else None, log=False):.1f} s")
