@@ -17,7 +17,7 @@ On the svmlight files (``train.svm``, ``test.svm``):
 
 On the raw text (``train.csv``, ``test.csv``: ``make_text_corpus.py --raw`` writes them):
 
-  ours-text       logistic-sgd train --data train.csv --test-data test.csv (no other flag: the
+  ours-text       logistic-sgd train --data train.csv --test-data test.csv --label-column section (no other flag: the
                   text vectorised by the default TextVectorizer, the defaults chosen for its rows)
   vw              Vowpal Wabbit --oaa K, one pass
   fasttext        fastText train_supervised, defaults
@@ -61,7 +61,7 @@ def programs(corpus: Path, tmp: Path) -> dict[str, list[str]]:
         "ours": [py, "-m", "logistic_sgd", "train", "--data", svm[0], "--test-data", svm[1],
                  "--model-out", str(tmp / "ours.npz")],
         "ours-text": [py, "-m", "logistic_sgd", "train", "--data", text[0], "--test-data", text[1],
-                      "--model-out", str(tmp / "ours-text.npz")],
+                      "--label-column", "section", "--model-out", str(tmp / "ours-text.npz")],
         "estimator": [*peers, "estimator", *svm],
         "sk-sgd": [py, str(HERE / "sklearn_text.py"), "sgd", *svm],
         "sk-saga": [py, str(HERE / "sklearn_text.py"), "saga", *svm],
