@@ -21,11 +21,11 @@ Programs (``--only`` picks some, comma-separated):
   cuda-30      logistic-sgd train --backend torch --device cuda, 30 epochs (if a CUDA GPU is present)
   cuda         logistic-sgd train --backend torch --device cuda, the full run (if a CUDA GPU is present)
   naive        the obvious NumPy loop (benchmarks/naive_numpy.py), full run
-  seed-30      the seed's program on PyTensor (tests/seed_pytensor.py), 30 epochs, its matrix products
+  original-30  the original program on PyTensor (tests/seed_pytensor.py), 30 epochs, its matrix products
                by NumPy's BLAS (PyTensor's BLAS rewrites off, as the parity test runs it: its fastest
                setting where PyTensor finds no BLAS to link)
-  seed         the same, full run
-  seed-c-30    the seed on PyTensor as installed from PyPI, 30 epochs (its own C Gemm, no BLAS)
+  original     the same, full run
+  original-c-30 the original program on PyTensor as installed from PyPI, 30 epochs (its own C Gemm, no BLAS)
   sk-lbfgs     scikit-learn LogisticRegression() (lbfgs) on float64 rows: fit time and full test error
   sk-lbfgs-32  the same on the float32 rows as loaded (the array est-lbfgs is given)
   sk-sgd       scikit-learn SGDClassifier(loss="log_loss"): fit time and full test error
@@ -38,7 +38,7 @@ them, e.g. to keep an old OpenBLAS off a CPU it mishandles, they force another C
 header names the OpenBLAS kernels that ran (threadpoolctl), the CPU and its vector extensions,
 and the vector width of the numba backend's kernels.
 
-Usage: python benchmarks/bench.py [--data DIR] [--repeats 3] [--only ours,seed] [--floatx float32]
+Usage: python benchmarks/bench.py [--data DIR] [--repeats 3] [--only ours,original] [--floatx float32]
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ SCORE = re.compile(r"with test performance ([\d.]+) %")
 COMPLETE = re.compile(r"Best model on the complete sets: .* test error ([\d.]+) %")
 SKLEARN = re.compile(r"fit ([\d.]+) s, test error ([\d.]+) %")
 FLOOR = re.compile(r"^(read|matmul|compute|data) ([\d.]+) (?:ms|MB)$", re.M)
-SEED_BLAS = {"PYTENSOR_FLAGS": "optimizer_excluding=BlasOpt:InplaceBlasOpt:c_blas_destructive"}
+ORIGINAL_BLAS = {"PYTENSOR_FLAGS": "optimizer_excluding=BlasOpt:InplaceBlasOpt:c_blas_destructive"}
 BLAS_PINS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")  # unset for every program: the CPU's own kernels run
 VECTOR_FLAGS = re.compile(r"^(avx\S*|fma|f16c|sse4_2|amx\S*)$")
 
@@ -85,7 +85,7 @@ def programs(args: argparse.Namespace, tmp: Path) -> list[Program]:
     train = [py, "-m", "logistic_sgd", "train", "-q", "--floatx", fx, "--model-out", str(tmp / "m.npz")]
     ours = [*train, "--data", data]
     peer = [py, str(ROOT / "benchmarks" / "sklearn_peer.py"), data]
-    seed = [py, str(ROOT / "tests" / "seed_pytensor.py"), "--data", data, "--floatx", fx]
+    original = [py, str(ROOT / "tests" / "seed_pytensor.py"), "--data", data, "--floatx", fx]
     table = [
         Program("ours-30", "logistic-sgd, 30 epochs", [*ours, "--n-epochs", "30"]),
         Program("ours", "logistic-sgd, early stopping", ours),
@@ -104,9 +104,9 @@ def programs(args: argparse.Namespace, tmp: Path) -> list[Program]:
                                                                   "--device", "cuda"]),
         Program("cuda", "logistic-sgd torch cuda, early stopping", [*ours, "--backend", "torch", "--device", "cuda"]),
         Program("naive", "obvious NumPy loop, early stopping", [py, str(ROOT / "benchmarks" / "naive_numpy.py"), data]),
-        Program("seed-30", "seed on PyTensor, 30 epochs", [*seed, "--n-epochs", "30"], env=SEED_BLAS),
-        Program("seed", "seed on PyTensor, early stopping", seed, env=SEED_BLAS),
-        Program("seed-c-30", "seed, PyTensor's C Gemm, 30 epochs", [*seed, "--n-epochs", "30"]),
+        Program("original-30", "original on PyTensor, 30 epochs", [*original, "--n-epochs", "30"], env=ORIGINAL_BLAS),
+        Program("original", "original on PyTensor, early stopping", original, env=ORIGINAL_BLAS),
+        Program("original-c-30", "original, PyTensor's C Gemm, 30 epochs", [*original, "--n-epochs", "30"]),
         Program("sk-lbfgs", "sklearn LogisticRegression (lbfgs)", [*peer, "lbfgs"]),
         Program("sk-lbfgs-32", "sklearn LogisticRegression (float32)", [*peer, "lbfgs", "--float32"]),
         Program("sk-sgd", "sklearn SGDClassifier (log_loss)", [*peer, "sgd"]),
@@ -124,7 +124,7 @@ def programs(args: argparse.Namespace, tmp: Path) -> list[Program]:
         print("cuda     not measured: no CUDA GPU here (or PyTorch is not installed)")
         chosen = [p for p in chosen if not p.key.startswith("cuda")]
     if not _has("pytensor"):
-        chosen = [p for p in chosen if not p.key.startswith("seed")]
+        chosen = [p for p in chosen if not p.key.startswith("original")]
     if not _has("sklearn"):
         chosen = [p for p in chosen if not p.key.startswith(("sk-", "est-"))]
     if any(p.key in ("ours-pkl-30", "ours-f32-30") for p in chosen):
@@ -372,7 +372,7 @@ def main() -> None:
         print(f"data     {args.data}, {args.floatx}; {args.repeats} repeats, interleaved: "
               f"{', '.join(p.key for p in progs)}")
         for p in progs:  # warm-up, untimed: PyTensor's compile cache, the page cache
-            if p.key.startswith("seed"):
+            if p.key.startswith("original"):
                 run(Program(p.key, p.label, [*p.argv, "--n-epochs", "1"], env=p.env), args.timeout)
         for i in range(args.repeats):
             for p in progs:

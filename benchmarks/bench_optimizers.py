@@ -24,13 +24,13 @@ from logistic_sgd.backends import NUMPY, get_backend
 from logistic_sgd.training.scoring import count_errors
 
 CONFIGS = {
-    "sgd, the seed's (lr 0.13, batch 600, patience)": TrainConfig(),
+    "sgd, the original tutorial's (lr 0.13, batch 600, patience)": TrainConfig(),
     "sgd + Nesterov 0.9, cosine, lr 0.02, batch 100, shuffle, 30 epochs": TrainConfig(
         momentum=0.9, nesterov=True, lr_schedule="cosine", learning_rate=0.02, batch_size=100, shuffle=True,
         n_epochs=30, patience=10**9),
     "sgd + momentum 0.9, cosine, lr 0.05, shuffle, 20 epochs": TrainConfig(
         momentum=0.9, lr_schedule="cosine", learning_rate=0.05, shuffle=True, n_epochs=20, patience=10**9),
-    "lbfgs, the defaults (tol 1e-4, the seed's patience in iterations)": TrainConfig(optimizer="lbfgs"),
+    "lbfgs, the defaults (tol 1e-4, the original tutorial's patience in iterations)": TrainConfig(optimizer="lbfgs"),
     "lbfgs, l2 2e-5 (sklearn's C=1), 100 iterations": TrainConfig(optimizer="lbfgs", l2=2e-5, n_epochs=100),
     "cg, l2 2e-5, 100 iterations": TrainConfig(optimizer="cg", l2=2e-5, n_epochs=100),
 }

@@ -1,4 +1,4 @@
-"""How the numba backend's epoch of the seed's experiment scales with its threads, measured in one process.
+"""How the numba backend's epoch of the original tutorial's experiment scales with its threads, measured in one process.
 
 For each thread count (``--threads``, default 1, 2, 4, ... up to every thread Numba may use), in
 turn, ``--repeats`` times: an epoch's 83 runs of SGD steps of 600 rows (``sgd_steps``, from zero
@@ -29,7 +29,7 @@ from logistic_sgd.backends import get_backend
 from logistic_sgd.backends.numba import kernels
 from logistic_sgd.data import open_dataset
 
-BATCH, STEPS, RATE = 600, 83, 0.13  # the seed's minibatch, an epoch's steps, its learning rate
+BATCH, STEPS, RATE = 600, 83, 0.13  # the original tutorial's minibatch, an epoch's steps, its learning rate
 
 
 def counts(most: int) -> list[int]:

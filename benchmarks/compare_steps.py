@@ -1,5 +1,5 @@
 """Step rules on one sparse set, in one process: each optimiser, rate and batch trained by ``fit`` with
-the seed's early stopping on the same splits, one after another; epochs, seconds and test accuracy.
+the original tutorial's early stopping on the same splits, one after another; epochs, seconds and test accuracy.
 
 A row is ``name=value`` pairs: ``opt`` (sgd, adagrad), ``lr`` (a number, or ``rule`` for
 ``batch / mean ||x||^2``), ``bs``. Example:

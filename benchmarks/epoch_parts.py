@@ -1,6 +1,6 @@
-"""Where an epoch of the seed's experiment goes with the numba backend, measured in one process.
+"""Where an epoch of the original tutorial's experiment goes with the numba backend, measured in one process.
 
-1. The whole run (``train.fit``, the seed's hyperparameters, float32, every split kept as bytes as
+1. The whole run (``train.fit``, the original tutorial's hyperparameters, float32, every split kept as bytes as
    ``logistic-sgd train`` keeps them), its calls timed: the runs of steps, scoring the validation
    set, scoring the test set (after each improvement), and the rest (the loop, copies of the best
    model). Medians of ``--repeats`` runs, in ms per epoch.

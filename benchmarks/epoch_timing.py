@@ -1,6 +1,6 @@
-"""The seed's whole run with its calls timed, for ``epoch_parts.py`` (numba) and ``torch_parts.py`` (torch).
+"""The original experiment timed call by call, for ``epoch_parts.py`` (numba) and ``torch_parts.py`` (torch).
 
-``train.fit`` runs with the seed's hyperparameters; the trainer's runs of steps and the scores are
+``train.fit`` runs with the original tutorial's hyperparameters; the trainer's runs of steps and the scores are
 timed (``sync`` before and after each, for a device that computes asynchronously): the steps,
 scoring the validation set (the first score after the steps), scoring the test set (after each
 improvement), and the rest of the epoch.

@@ -1,6 +1,6 @@
-"""The obvious NumPy implementation of the seed's algorithm, written plainly: the benchmark's baseline.
+"""The obvious NumPy implementation of the original tutorial's algorithm, written plainly: the benchmark's baseline.
 
-Usage: python benchmarks/naive_numpy.py DATA_DIR [N_EPOCHS]   (prints the seed's summary lines)
+Usage: python benchmarks/naive_numpy.py DATA_DIR [N_EPOCHS]   (prints the original tutorial's summary lines)
 """
 
 import sys

@@ -1,6 +1,6 @@
-"""Where an epoch of the seed's experiment goes with the torch backend (on a GPU: CUDA graphs), in one process.
+"""Where an epoch of the original experiment goes with the torch backend (on a GPU: CUDA graphs), in one process.
 
-1. The whole run (``train.fit``, the seed's hyperparameters, float32), its calls timed with the
+1. The whole run (``train.fit``, the original tutorial's hyperparameters, float32), its calls timed with the
    device synchronised before and after each: the runs of steps, scoring the validation set,
    scoring the test set (after each improvement), and the rest. Medians of ``--repeats`` runs, in
    ms per epoch (the first run also pays for cuBLAS's setup and the graph's capture).
