@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from logistic_sgd.data.columns import Frame, detect_kinds, read_frame
+from logistic_sgd.data.columns import Frame, describe_kinds, detect_kinds, read_frame
 from logistic_sgd.data.preprocess import MIN_COUNT, Preprocessor
 from logistic_sgd.errors import DataError
 from logistic_sgd.training.config import TrainConfig
@@ -154,3 +154,9 @@ def test_defaults_leave_images_and_given_settings_alone():
     assert changes == {"batch_size": 53} and "whole validation set (53)" in reasons[0]
     changes, reasons = choose_defaults(DataSummary(400, 97, 60, 5), config, {"optimizer"})
     assert changes == {"batch_size": 60} and "60 of the validation examples (97)" in reasons[0]
+
+
+def test_an_unnamed_column_is_named_so_in_the_log():
+    frame = Frame.from_columns({"": list(range(30)), "size": [k % 7 for k in range(30)]}, source="t.csv")
+    lines = describe_kinds(detect_kinds(frame))
+    assert "columns, identifiers, dropped: '' (unnamed) (named like an identifier)" in lines

@@ -282,7 +282,8 @@ def describe_kinds(choices: Sequence[Choice]) -> list[str]:
     for kind in KINDS:
         chosen = [c for c in choices if c.kind == kind]
         if chosen:
-            shown = ", ".join(f"{c.name}" + (f" ({c.why})" if c.why else "") for c in chosen[:12])
+            shown = ", ".join((c.name if c.name.strip() else f"{c.name!r} (unnamed)")
+                              + (f" ({c.why})" if c.why else "") for c in chosen[:12])
             more = f", ... ({len(chosen)} in all)" if len(chosen) > 12 else ""
             lines.append(f"columns, {words[kind]}: {shown}{more}")
     return lines
