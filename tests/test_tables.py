@@ -284,3 +284,19 @@ def test_the_defaults_keep_what_the_user_gave_and_leave_images_alone(tmp_path: P
     assert main(["train", "--data", str(idx_folder), "--n-epochs", "1", "--model-out", str(tmp_path / "i.npz")]) == 2
     captured = capsys.readouterr()
     assert "... defaults" not in captured.out and "--batch-size 600 is larger than the" in captured.err
+
+
+def test_choosing_columns_keeps_a_table_with_free_text_a_table(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """A free-text column makes a table text, unless the user chooses the columns: then it is a table,
+    and the text column is refused (naming --text-column) unless left out."""
+    path = tmp_path / "notes.csv"
+    path.write_text("label,size,note\n" + "".join(f"{k % 2},{k % 7 + k % 2},the note of row {k} says little\n"
+                                                   for k in range(60)))
+    assert main(["train", "-q", "--data", str(path), "--ignore-columns", "note"]) == 0
+    out = capsys.readouterr().out
+    assert "columns, ignored: note" in out and "text of" not in out
+    assert main(["train", "-q", "--data", str(path), "--categorical", "size"]) == 2
+    assert "--text-column note" in capsys.readouterr().err
+    assert main(["train", "-q", "--data", str(path)]) == 0
+    assert "text of note; 1 number columns" in capsys.readouterr().out
