@@ -215,10 +215,7 @@ def sgd_steps(
         As :func:`logistic_sgd.backends.sparse.sgd_steps`.
     """
     rates, end = checked_run(X, y, start, batch, rates, l2, W.dtype)
-    labels = y[start:end]
-    if len(labels) and (labels.min() < 0 or labels.max() >= W.shape[1]):
-        raise IndexError(f"labels must lie in [0, {W.shape[1]}), got {int(labels.min())}..{int(labels.max())}")
-    _check_rows(X, start, end, W)
+    _check_rows(X, y, start, end, W)
     D = np.empty((batch, W.shape[1]), W.dtype)
     with _lock:
         _steps(X.data, X.indices, X.indptr, _labels(y), start, batch, W.dtype.type(n or batch), rates, float(l2),
@@ -240,10 +237,7 @@ def adagrad_steps(
         As :func:`logistic_sgd.backends.sparse.adagrad_steps`, or accumulators not shaped as ``W``, ``b``.
     """
     _, end = checked_run(X, y, start, batch, np.zeros(steps), 0.0, W.dtype)
-    labels = y[start:end]
-    if len(labels) and (labels.min() < 0 or labels.max() >= W.shape[1]):
-        raise IndexError(f"labels must lie in [0, {W.shape[1]}), got {int(labels.min())}..{int(labels.max())}")
-    _check_rows(X, start, end, W)
+    _check_rows(X, y, start, end, W)
     if AW.shape != (W.shape[0], 1) or Ab.shape != (1,) or AW.dtype != W.dtype or Ab.dtype != W.dtype:
         raise ValueError(f"the accumulators must have shapes ({W.shape[0]}, 1) and (1,) and W's dtype")
     t = W.dtype.type
@@ -263,16 +257,21 @@ def adagrad_steps(
 
 def predict(X: CSR, W: NDArray[np.floating], b: NDArray[np.floating]) -> NDArray[np.int64]:
     """:func:`logistic_sgd.backends.sparse.predict`, compiled (rows shared out between threads)."""
-    _check_rows(X, 0, len(X), W)
+    _check_rows(X, None, 0, len(X), W)
     out = np.empty(len(X), np.int64)
     with _lock:
         _predict(X.data, X.indices, X.indptr, W, b, out)
     return out
 
 
-def _check_rows(X: CSR, start: int, end: int, W: NDArray[Any]) -> None:
+def _check_rows(X: CSR, y: NDArray[Any] | None, start: int, end: int, W: NDArray[Any]) -> None:
     """The compiled loops index ``W`` and ``data`` without bounds checks: the rows they will read must hold
-    column indices of ``W`` and an ``indptr`` that stays within ``data`` (one pass over those indices)."""
+    column indices of ``W`` and an ``indptr`` that stays within ``data`` (one pass over those indices), and
+    their labels ``y[start:end]`` (when given) class indices of ``W``."""
+    if y is not None:
+        labels = y[start:end]
+        if len(labels) and (labels.min() < 0 or labels.max() >= W.shape[1]):
+            raise IndexError(f"labels must lie in [0, {W.shape[1]}), got {int(labels.min())}..{int(labels.max())}")
     if X.n_features != W.shape[0]:
         raise ValueError(f"X has {X.n_features} features but W has {W.shape[0]} rows")
     ptr = np.asarray(X.indptr[start : end + 1])
