@@ -86,6 +86,22 @@ def run(argv: list[str]) -> dict[str, float]:
     return result
 
 
+def round_robin(table: dict[str, list[str]], repeats: int, warmup: int = 1, width: int = 8
+                ) -> dict[str, list[dict[str, float]]]:
+    """``warmup`` untimed rounds, then ``repeats`` rounds of every program in ``table`` in turn
+    (:func:`run`), each run printed as it ends; the runs of each program."""
+    for _ in range(warmup):
+        for argv in table.values():
+            run(argv)
+    runs: dict[str, list[dict[str, float]]] = {key: [] for key in table}
+    for i in range(repeats):
+        for key, argv in table.items():
+            runs[key].append(run(argv))
+            shown = ", ".join(f"{k} {v:.3f}" for k, v in runs[key][-1].items())
+            print(f"  run {i + 1}  {key:<{width}} {shown}", flush=True)
+    return runs
+
+
 def report(runs: dict[str, list[dict[str, float]]]) -> None:
     def med(key: str, field: str) -> float | None:
         values = [r[field] for r in runs.get(key, []) if field in r]
@@ -136,15 +152,7 @@ def main() -> None:
     table = programs(args, tmp)
     print(f"data     {args.train}, {args.test}; {args.repeats} repeats, interleaved: {', '.join(table)}; "
           f"ours: {' '.join(args.ours) or 'defaults'}")
-    for argv in table.values():  # warm-up, untimed
-        run(argv)
-    runs: dict[str, list[dict[str, float]]] = {key: [] for key in table}
-    for i in range(args.repeats):
-        for key, argv in table.items():
-            runs[key].append(run(argv))
-            shown = ", ".join(f"{k} {v:.3f}" for k, v in runs[key][-1].items())
-            print(f"  run {i + 1}  {key:<8} {shown}", flush=True)
-    report(runs)
+    report(round_robin(table, args.repeats))
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_text import run
+from bench_text import round_robin
 
 HERE = Path(__file__).resolve().parent
 
@@ -128,15 +128,7 @@ def main() -> None:
           f"{platform.platform()}; python {platform.python_version()}")
     print(f"data     {args.corpus}; {args.repeats} repeats after {args.warmup} warm-up rounds, interleaved: "
           f"{', '.join(table)}", flush=True)
-    for _ in range(args.warmup):
-        for argv in table.values():
-            run(argv)
-    runs: dict[str, list[dict[str, float]]] = {key: [] for key in table}
-    for i in range(args.repeats):
-        for key, argv in table.items():
-            runs[key].append(run(argv))
-            shown = ", ".join(f"{k} {v:.3f}" for k, v in runs[key][-1].items())
-            print(f"  run {i + 1}  {key:<15} {shown}", flush=True)
+    runs = round_robin(table, args.repeats, args.warmup, width=15)
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
     report(runs)
 
