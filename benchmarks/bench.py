@@ -12,7 +12,7 @@ Programs (``--only`` picks some, comma-separated):
                pixels are bytes in disguise, which the loader finds and keeps as bytes
   ours-f32-30  the same pickle with one pixel of each split moved by one ulp: float32 rows that are not
                bytes, the float path (4 bytes a pixel read every epoch)
-  ours-lbfgs   logistic-sgd train --optimizer lbfgs (full-batch L-BFGS, stopped by patience or tol)
+  ours-lbfgs   logistic-sgd train --optimizer lbfgs (full-batch L-BFGS, at most 100 iterations, patience, tol)
   est-lbfgs    LogisticSGDClassifier(optimizer="lbfgs").fit on the float32 rows, the validation split as its
                eval_set (the command line's protocol): fit time and full test error
   numpy-30     logistic-sgd train --backend numpy (no compiled kernels), 30 epochs

@@ -30,7 +30,8 @@ CONFIGS = {
         n_epochs=30, patience=10**9),
     "sgd + momentum 0.9, cosine, lr 0.05, shuffle, 20 epochs": TrainConfig(
         momentum=0.9, lr_schedule="cosine", learning_rate=0.05, shuffle=True, n_epochs=20, patience=10**9),
-    "lbfgs, the defaults (tol 1e-4, the original tutorial's patience in iterations)": TrainConfig(optimizer="lbfgs"),
+    "lbfgs, to the patience (tol 1e-4, the original tutorial's patience in iterations, 1000 at most)":
+        TrainConfig(optimizer="lbfgs"),
     "lbfgs, l2 2e-5 (sklearn's C=1), 100 iterations": TrainConfig(optimizer="lbfgs", l2=2e-5, n_epochs=100),
     "cg, l2 2e-5, 100 iterations": TrainConfig(optimizer="cg", l2=2e-5, n_epochs=100),
 }

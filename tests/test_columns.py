@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -143,8 +144,14 @@ def test_defaults_leave_images_and_given_settings_alone():
     assert choose_defaults(DataSummary(50_000, 10_000, 10_000, 784, images=True), config, ()) == ({}, [])
     small = DataSummary(275, 34, 35, 15)
     changes, reasons = choose_defaults(small, config, ())
-    assert changes == {"optimizer": "lbfgs", "l2": 1 / 275, "batch_size": 34}
-    assert len(reasons) == 2 and "larger than the validation set (34 examples)" in reasons[1]
+    assert changes == {"optimizer": "lbfgs", "l2": 1 / 275, "n_epochs": 100, "batch_size": 34}
+    assert len(reasons) == 3 and "at most 100 iterations of lbfgs" in reasons[1]
+    assert "larger than the validation set (34 examples)" in reasons[2]
+    assert choose_defaults(small, config, {"n_epochs"})[0] == {"optimizer": "lbfgs", "l2": 1 / 275, "batch_size": 34}
+    # images keep every number of the original experiment, but a full-batch solver asked for is capped
+    images = DataSummary(50_000, 10_000, 10_000, 784, images=True)
+    assert choose_defaults(images, replace(config, optimizer="cg"), {"optimizer"})[0] == {"n_epochs": 100}
+    assert choose_defaults(images, replace(config, optimizer="cg"), {"optimizer", "n_epochs"}) == ({}, [])
     assert choose_defaults(small, config, {"learning_rate"})[0] == {"batch_size": 34}
     assert choose_defaults(small, config, {"batch_size", "optimizer"}) == ({}, [])
     # a checkpointed run takes minibatch steps: adagrad's, not L-BFGS's full batch

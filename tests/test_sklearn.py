@@ -74,6 +74,18 @@ def test_lbfgs_in_the_estimator() -> None:
     assert clf.score(X[1400:], y[1400:]) > 0.9
 
 
+def test_lbfgs_stops_after_100_iterations_unless_told_otherwise() -> None:
+    """max_epochs="auto" is scikit-learn's max_iter for the full-batch solvers, and said in defaults_."""
+    pytest.importorskip("scipy")
+    X, y = _digits()
+    fit = lambda **kw: LogisticSGDClassifier(optimizer="lbfgs", l2=1e-4, patience=10**6, tol=0, random_state=0,  # noqa: E731
+                                             **kw).fit(X[:1400], y[:1400])
+    capped = fit()
+    assert capped.n_iter_ == 100 and any("at most 100 iterations of lbfgs" in line for line in capped.defaults_)
+    longer = fit(max_epochs=130)
+    assert longer.n_iter_ == 130 and not any("iterations" in line for line in longer.defaults_)
+
+
 def test_lbfgs_stops_at_tol() -> None:
     """tol is scikit-learn's: a looser one ends L-BFGS sooner, as SciPy's gtol."""
     pytest.importorskip("scipy")

@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     hp = train.add_argument_group("hyperparameters (defaults: the original tutorial's)")
     _option(hp, "learning_rate", float, "SGD step size")
     _option(hp, "batch_size", int, "minibatch size")
-    _option(hp, "n_epochs", int, "at most this many epochs")
+    _option(hp, "n_epochs", int, "at most this many epochs (lbfgs, cg: 100 iterations unless given)")
     _option(hp, "patience", int, "look at this many minibatches at least")
     _option(hp, "patience_increase", float, "grow patience to iteration x this on a significant improvement")
     _option(hp, "improvement_threshold", float, "a relative improvement below this is significant")

@@ -44,11 +44,12 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
     learning_rate, batch_size, max_epochs, patience, patience_increase, improvement_threshold
         As the CLI's flags (``max_epochs`` is ``--n-epochs``; the others the original tutorial's values
         by default). The batch is capped at the size of the training and validation parts.
-    optimizer, learning_rate, batch_size : "auto" or a value
+    optimizer, learning_rate, batch_size, max_epochs : "auto" or a value
         ``"auto"`` (default): chosen for the data as the command line chooses them when not given
         (:func:`logistic_sgd.training.defaults.choose_defaults`; the lines saying what and why are
         kept in ``defaults_``): sparse rows take minibatch SGD at ``batch / mean ||x||^2``, small
-        dense tables full-batch L-BFGS, larger dense data adagrad. A value given is kept. The
+        dense tables full-batch L-BFGS, larger dense data adagrad; ``max_epochs`` is 1000 epochs of
+        minibatch steps, 100 iterations of lbfgs or cg (scikit-learn's ``max_iter``). A value given is kept. The
         optimizers: ``sgd`` (minibatch SGD), ``adagrad`` (per-feature adaptive steps, see
         :func:`logistic_sgd.core.optim.adagrad`), ``lbfgs`` or ``cg`` (full batch, through SciPy).
     tol : float
@@ -113,7 +114,7 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "patience": [Interval(Integral, 1, None, closed="left")],
         "patience_increase": [Interval(Real, 1, None, closed="left")],
         "improvement_threshold": [Interval(Real, 0, 1, closed="right")],
@@ -138,7 +139,7 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         self,
         learning_rate: float | str = "auto",
         batch_size: int | str = "auto",
-        max_epochs: int = 1000,
+        max_epochs: int | str = "auto",
         patience: int = 5000,
         patience_increase: float = 2,
         improvement_threshold: float = 0.995,
@@ -488,10 +489,11 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
     def _chosen(self, config: TrainConfig, datasets: Any, full_batch: bool = True) -> tuple[TrainConfig, list[str]]:
         """``config`` with the ``"auto"`` settings chosen for ``datasets`` (the CLI's rule), and the
         reasons; without ``full_batch`` (``partial_fit``), a full-batch choice gives way to minibatch steps."""
-        settable = ("optimizer", "learning_rate", "batch_size")
-        given = {name for name in settable if getattr(self, name) != "auto"} | {
+        settable = {"optimizer": "optimizer", "learning_rate": "learning_rate", "batch_size": "batch_size",
+                    "max_epochs": "n_epochs"}
+        given = {field for name, field in settable.items() if getattr(self, name) != "auto"} | {
             f.name for f in dataclasses.fields(TrainConfig)
-            if f.name not in settable and getattr(config, f.name) != getattr(DEFAULTS, f.name)}
+            if f.name not in settable.values() and getattr(config, f.name) != getattr(DEFAULTS, f.name)}
         if not full_batch:
             given |= {"checkpoint"}  # what the full-batch rule leaves to minibatch steps
         changes, reasons = choose_defaults(summary_of(datasets, images=False), config, given)
@@ -500,7 +502,8 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
     def _config(self, batch: int, floatx: str, seed: int = 0) -> TrainConfig:
         return TrainConfig(
             learning_rate=DEFAULTS.learning_rate if self.learning_rate == "auto" else self.learning_rate,
-            n_epochs=self.max_epochs, batch_size=batch, patience=self.patience,
+            n_epochs=DEFAULTS.n_epochs if self.max_epochs == "auto" else self.max_epochs, batch_size=batch,
+            patience=self.patience,
             patience_increase=self.patience_increase, improvement_threshold=self.improvement_threshold,
             floatx=floatx, shuffle=self.shuffle, seed=seed,
             optimizer=DEFAULTS.optimizer if self.optimizer == "auto" else self.optimizer, tol=self.tol,

@@ -10,7 +10,8 @@ keeps it.
 
 The rules, in order:
 
-- **images**: nothing changes (the original experiment's numbers);
+- **images**: nothing changes (the original experiment's numbers), but for the iteration cap below
+  when a full-batch solver is asked for;
 - **a small dense table** (at most :data:`SMALL_CELLS` training cells), when SciPy is installed and
   no optimisation setting was given: full-batch L-BFGS with ``l2 = 1 / n_train`` (scikit-learn's
   ``LogisticRegression(C=1)`` on the mean loss: ``C * sum(loss) + ||W||^2 / 2`` divided by
@@ -24,6 +25,13 @@ The rules, in order:
   rule above did not apply): :func:`~logistic_sgd.core.optim.adagrad` (per-feature adaptive steps,
   normalised by each feature's size) at :data:`DENSE_RATE` on batches of :data:`DENSE_BATCH`, a rate
   that needs no tuning to the data's units or correlations (minibatch SGD at one rate does);
+- **a full-batch solver** (L-BFGS or CG, chosen by the rule above or given) with no number of
+  epochs given: at most :data:`FULL_BATCH_ITERATIONS` iterations, scikit-learn's ``max_iter``. The
+  original 1,000 epochs are passes of minibatch SGD; a quasi-Newton iteration does far more per
+  pass, and past a hundred iterations the validation error of these solvers moves by hundredths of
+  a point while the patience rule, which doubles on each clear improvement, keeps them running
+  (on Fashion-MNIST: 100 iterations, 15.59 % test error; run to the patience, 415 iterations and
+  15.56 %, four times the time);
 - **a minibatch larger than a split** (batch size not given): the batch shrinks so that the
   validation set is scored whole at every validation (the largest batch that divides it and fits
   in every split, unless that is less than half the smallest split: then that split's size).
@@ -42,6 +50,8 @@ SMALL_CELLS = 10_000_000
 SPARSE_BATCH = 64
 DENSE_BATCH = 100
 DENSE_RATE = 0.1
+FULL_BATCH_ITERATIONS = 100
+FULL_BATCH = frozenset(("lbfgs", "cg"))
 STEP_SETTINGS = frozenset(("optimizer", "learning_rate", "momentum", "nesterov", "l1", "lr_schedule", "lr_decay",
                            "lr_step_epochs"))
 """Settings whose giving leaves the step to the user (a batch size or ``l2`` alone does not)."""
@@ -81,9 +91,9 @@ def choose_defaults(
     reasons : list of str
         One line per change, for the log.
     """
-    if summary.images:
-        return {}, []
     given = set(given)
+    if summary.images:
+        return _iterations(config.optimizer, config, given)
     changes: dict[str, Any] = {}
     reasons: list[str] = []
     smallest = min(summary.n_train, summary.n_valid, summary.n_test)
@@ -99,6 +109,9 @@ def choose_defaults(
         step_changes, reason = _step_rule(summary, config, given, smallest)
         changes |= step_changes
         reasons += [reason] if reason else []
+    capped, reason = _iterations(changes.get("optimizer", config.optimizer), config, given)
+    changes |= capped
+    reasons += reason
     if "batch_size" not in given and config.batch_size > smallest and "batch_size" not in changes:
         batch = _scoring_batch(summary.n_valid, smallest)
         changes["batch_size"] = batch
@@ -109,6 +122,15 @@ def choose_defaults(
         reasons.append(f"batch size {batch}: the default {config.batch_size} is larger than the {split[1]} set "
                        f"({split[0]} examples); {batch} scores {whole} ({summary.n_valid}) at every validation")
     return changes, reasons
+
+
+def _iterations(optimizer: str, config: TrainConfig, given: set[str]) -> tuple[dict[str, Any], list[str]]:
+    """The cap on a full-batch solver's iterations (see the module doc), unless the epochs were given."""
+    if optimizer not in FULL_BATCH or "n_epochs" in given or config.n_epochs <= FULL_BATCH_ITERATIONS:
+        return {}, []
+    return {"n_epochs": FULL_BATCH_ITERATIONS}, [
+        f"at most {FULL_BATCH_ITERATIONS} iterations of {optimizer} (scikit-learn's max_iter): past them the "
+        "validation error moves by hundredths of a point; --n-epochs sets another limit"]
 
 
 def _step_rule(summary: DataSummary, config: TrainConfig, given: set[str], smallest: int
