@@ -211,6 +211,26 @@ def test_table_with_text_and_number_columns(tmp_path: Path) -> None:
         read_text(path, text_columns=["nope"], label_column="section")
 
 
+def test_a_missing_number_beside_text_is_read_as_the_training_mean(tmp_path: Path) -> None:
+    path = _write(tmp_path / "t.csv", 'label,body,size,weight\na,"one doc",4,\nb,"two docs",,inf\n'
+                  'a,"three docs",8,\n')
+    with pytest.raises(DataError, match=r"t.csv: the number column 'weight' has infinite values"):
+        read_text(path, text_columns=["body"], label_column="label")
+    path.write_text('label,body,size,weight\na,"one doc",4,0\nb,"two docs",NA,\na,"three docs",8,\n')
+    examples, what = read_text(path, text_columns=["body"], label_column="label")
+    assert "missing numbers, read as the column's training mean: 1 in 'size', 2 in 'weight'" in what
+    vectorizer = TextVectorizer(n_features=2**10)
+    x = vectorizer.fit_transform(examples.x).to_scipy().toarray()
+    assert vectorizer.number_mean_.tolist() == [6.0, 0.0] and vectorizer.number_scale_.tolist() == [2.0, 1.0]
+    assert examples.x.number_columns == ("size", "weight")
+    assert x[:, -2].tolist() == [-1.0, 0.0, 1.0] and x[:, -1].tolist() == [0.0, 0.0, 0.0]
+    # without a gap, the scaling is NumPy's mean and std, bit for bit
+    full = Documents.from_columns({"body": ["a", "b", "c"]}, {"size": np.array([0.1, 0.7, 0.3])})
+    fitted = TextVectorizer(n_features=2**10)
+    fitted.fit_transform(full)
+    assert fitted.number_mean_[0] == np.mean([0.1, 0.7, 0.3]) and fitted.number_scale_[0] == np.std([0.1, 0.7, 0.3])
+
+
 def test_parquet_table(tmp_path: Path) -> None:
     pa = pytest.importorskip("pyarrow")
     pq = pytest.importorskip("pyarrow.parquet")

@@ -75,10 +75,13 @@ def test_table_and_folder_train_the_same_way(tmp_path: Path, capsys: pytest.Capt
     with table.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["section", "description", "length"])
-        writer.writerows((label, text.replace(" ", "\n", 1), len(text)) for label, text in docs)
+        writer.writerows((label, text.replace(" ", "\n", 1), len(text) if i % 10 else "")
+                         for i, (label, text) in enumerate(docs))
     model = tmp_path / "m.npz"
     assert main(["train", "--data", str(table), "--label-column", "section", *TRAIN, "--model-out", str(model)]) == 0
-    assert "text of description; 1 number columns" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "text of description; 1 number columns" in out
+    assert "missing numbers, read as the column's training mean: 16 in 'length'" in out
     assert load_classifier(model).vectorizer.number_columns_ == ("length",)
     assert main(["predict", "--model", str(model), str(table)]) == 0
     predicted = [line.split("\t")[1] for line in capsys.readouterr().out.splitlines()]

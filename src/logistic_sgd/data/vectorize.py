@@ -186,7 +186,8 @@ class TextVectorizer:
     columns_ : tuple of str
         The text columns fitted on; a table given later must hold them.
     number_columns_ : tuple of str
-        The number columns fitted on, and their ``number_mean_``, ``number_scale_`` (float64).
+        The number columns fitted on, and their ``number_mean_``, ``number_scale_`` (float64), fitted
+        on the numbers present; a missing number (NaN) becomes the mean (0 once standardised).
     name_columns_, names_ : int64 array, list of str
         The named columns (increasing) and their n-grams.
     """
@@ -284,8 +285,11 @@ class TextVectorizer:
         self.idf_ = (1 + np.log((1 + len(docs)) / (1 + df))).astype(np.float32) if self.idf else None
         self._name(docs, df, votes)
         if docs.numbers is not None:
-            mean = docs.numbers.mean(axis=0)
-            std = docs.numbers.std(axis=0)
+            present = ~np.isnan(docs.numbers)  # a missing number (NaN) is left out of the scaling
+            count = present.sum(axis=0)
+            values = np.where(present, docs.numbers, 0.0)
+            mean = values.sum(axis=0) / np.maximum(count, 1)
+            std = np.sqrt(np.where(present, (values - mean) ** 2, 0.0).sum(axis=0) / np.maximum(count, 1))
             self.number_mean_, self.number_scale_ = mean, np.where(std > 0, std, 1.0)
         return self._finish(counts, docs)
 
@@ -595,7 +599,8 @@ class TextVectorizer:
             _weigh_numpy(counts, self.sublinear_tf, self.idf_, self.norm == "l2")
         if docs.numbers is None or not self.number_columns_:
             return counts
-        return _append_numbers(counts, (docs.numbers - self.number_mean_) / self.number_scale_, self.n_out)
+        scaled = (docs.numbers - self.number_mean_) / self.number_scale_
+        return _append_numbers(counts, np.nan_to_num(scaled, nan=0.0), self.n_out)  # missing: the training mean
 
     def _name(self, docs: Documents, df: NDArray[np.int64], votes: _Votes | None) -> None:
         """Keep the names of the ``max_names`` columns with the largest document frequency."""

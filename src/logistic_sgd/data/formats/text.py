@@ -241,9 +241,10 @@ def read_text_table(path: Path, text_columns: Sequence[str] = (), label_column: 
             texts[name] = ["" if v is None else v for v in values]
     if not texts:
         raise DataError(f"{path}: no text column (every column but the labels holds numbers)")
-    if numbers and any(not np.isfinite(v).all() for v in numbers.values()):
-        bad = next(n for n, v in numbers.items() if not np.isfinite(v).all())
-        raise DataError(f"{path}: the number column {bad!r} has missing or infinite values")
+    if numbers and any(np.isinf(v).any() for v in numbers.values()):
+        bad = next(n for n, v in numbers.items() if np.isinf(v).any())
+        raise DataError(f"{path}: the number column {bad!r} has infinite values")
+    gaps = {n: int(np.isnan(v).sum()) for n, v in numbers.items() if np.isnan(v).any()}
     docs = Documents.from_columns(texts, numbers or None)
     labels = np.zeros(0, dtype=str)
     if label is not None:
@@ -255,6 +256,9 @@ def read_text_table(path: Path, text_columns: Sequence[str] = (), label_column: 
     kind = "parquet" if path.name.endswith(".parquet") else "CSV"
     columns = ", ".join(texts) + (f"; {len(numbers)} number columns" if numbers else "")
     notes = _notes(path, docs, "row", None)
+    if gaps:
+        notes += "; missing numbers, read as the column's training mean: " + ", ".join(
+            f"{count} in {name!r}" for name, count in gaps.items())
     return Examples(docs, labels, path), f"{kind} file {path} ({len(docs)} rows, text of {columns}{notes})"
 
 
@@ -447,10 +451,14 @@ def _read_parquet(path: Path) -> tuple[list[str], list[list[Any]]]:
 
 
 def _numbers(values: list[Any]) -> NDArray[np.float64] | None:
-    """The column as numbers when every present cell is one (a missing cell becomes NaN), else None."""
-    if any(v is not None and not _is_number(str(v)) for v in values):
+    """The column as numbers when every present cell is one (a missing cell, empty or a word of
+    :data:`~logistic_sgd.data.columns.MISSING_CELLS` such as ``NA``, becomes NaN), else None."""
+    from ..columns import MISSING_CELLS
+
+    cells = [None if v is None or str(v).strip() in MISSING_CELLS else str(v) for v in values]
+    if any(v is not None and not _is_number(v) for v in cells):
         return None
-    return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+    return np.array([np.nan if v is None else float(v) for v in cells], dtype=np.float64)
 
 
 def _parquet() -> Any:
