@@ -128,7 +128,11 @@ def programs(args: argparse.Namespace, tmp: Path) -> list[Program]:
     if not _has("sklearn"):
         chosen = [p for p in chosen if not p.key.startswith(("sk-", "est-"))]
     if any(p.key in ("ours-pkl-30", "ours-f32-30") for p in chosen):
-        write_pickles(data, tmp)
+        # in a process of its own: a program started from this one would otherwise report this process's
+        # peak memory (Linux hands a process's peak RSS on through exec), the splits' gigabyte included
+        subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; from bench import write_pickles; "
+                        "write_pickles(sys.argv[1], Path(sys.argv[2]))", data, str(tmp)],
+                       check=True, cwd=Path(__file__).parent, env=child_env())
     return chosen
 
 
