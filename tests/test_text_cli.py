@@ -86,6 +86,21 @@ def test_table_and_folder_train_the_same_way(tmp_path: Path, capsys: pytest.Capt
     assert main(["predict", "--model", str(model), str(table)]) == 0
     predicted = [line.split("\t")[1] for line in capsys.readouterr().out.splitlines()]
     assert np.mean(np.array(predicted) == np.array([label for label, _ in docs])) > 0.95
+    # one string fills the one text column; the number column is read as missing: its training mean
+    label, text = docs[0]
+    assert main(["predict", "--model", str(model), "--text", text]) == 0
+    captured = capsys.readouterr()
+    assert "--text: the number columns length are read as missing (their training means)" in captured.err
+    with_mean = tmp_path / "one.csv"
+    mean = load_classifier(model).vectorizer.number_mean_[0]
+    with_mean.write_text(f"description,length\n\"{text}\",{float(mean)!r}\n", encoding="utf-8")
+    assert main(["predict", "--model", str(model), str(with_mean)]) == 0
+    assert captured.out.split("\t")[1:] == capsys.readouterr().out.split("\t")[1:]
+    with_mean.write_text(f"description,length\n\"{text}\",long\n", encoding="utf-8")
+    assert main(["predict", "--model", str(model), str(with_mean)]) == 2
+    assert capsys.readouterr().err == (f"logistic-sgd: error: {with_mean}: the model reads the number column(s) "
+                                       "'length', which this table lacks or holds words in (an empty cell is read "
+                                       "as missing)\n")
 
     root = tmp_path / "news"
     for i, (label, text) in enumerate(docs):
@@ -129,5 +144,5 @@ def test_a_table_of_text_and_categories(tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["train", "-q", "--data", str(data), "--model-out", str(model)]) == 0
     assert load_classifier(model).vectorizer.columns_ == ("body", "colour")
     assert main(["predict", "--model", str(model), "--text", "apple grape lemon"]) == 2
-    assert "reads the columns body, colour, size; give them in a table" in capsys.readouterr().err
+    assert "reads the text columns body, colour; give them in a table" in capsys.readouterr().err
     assert main(["predict", "--model", str(model), str(data)]) == 0

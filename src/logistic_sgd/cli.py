@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import re
 import signal
 import sys
@@ -230,6 +231,17 @@ def _names(text: str) -> tuple[str, ...]:
     return names
 
 
+def _text_input(vectorizer: Any, text: str) -> Any:
+    """One ``--text`` as the rows of a vectoriser with one text column; its number columns, if it has
+    any, read as missing (their training means)."""
+    if not vectorizer.number_columns_:
+        return [text]
+    from .data.documents import Documents
+
+    return Documents.from_columns({vectorizer.columns_[0]: [text]},
+                                  {name: [math.nan] for name in vectorizer.number_columns_})
+
+
 def _given(parser: argparse.ArgumentParser, argv: Sequence[str]) -> set[str]:
     """The settings a command line gives: each ``--flag`` (or an abbreviation argparse took for it)
     as its parameter name (``learning_rate``)."""
@@ -373,13 +385,16 @@ def cmd_predict(args: argparse.Namespace) -> int:
         raise UsageError("give inputs to classify (files, or --text for a model trained on text)")
     if texts and classifier.vectorizer is None:
         raise UsageError(f"--text: {args.model} was not trained on text")
-    if texts and (*classifier.vectorizer.columns_, *classifier.vectorizer.number_columns_)[1:]:
-        taken = ", ".join((*classifier.vectorizer.columns_, *classifier.vectorizer.number_columns_))
-        raise UsageError(f"--text: {args.model} reads the columns {taken}; give them in a table (a CSV file)")
+    if texts and classifier.vectorizer.columns_[1:]:
+        taken = ", ".join(classifier.vectorizer.columns_)
+        raise UsageError(f"--text: {args.model} reads the text columns {taken}; give them in a table (a CSV file)")
     if classifier.vectorizer is not None:  # all checked before anything is printed or written
         from .data.formats.text import read_documents
 
-        batches = [(Path(f"text[{i}]"), [text]) for i, text in enumerate(texts)]
+        if texts and classifier.vectorizer.number_columns_:
+            print(f"--text: the number columns {', '.join(classifier.vectorizer.number_columns_)} are read as "
+                  "missing (their training means); give a table to set them", file=sys.stderr)
+        batches = [(Path(f"text[{i}]"), _text_input(classifier.vectorizer, text)) for i, text in enumerate(texts)]
         batches += [(path, read_documents(path, classifier.vectorizer, args.label_column)) for path in args.inputs]
     else:
         batches = [(path, read_examples(path, model.n_in, classifier.image_shape, args.label_column,

@@ -274,6 +274,10 @@ def read_documents(path: Path, vectorizer: Any, label_column: str | int | None =
     if is_table(path) or path.name.endswith(".parquet"):
         examples, _ = read_text_table(path, tuple(vectorizer.columns_), label_column, require_label=False,
                                       other_text="ignore")
+        lacking = [c for c in vectorizer.number_columns_ if c not in examples.x.number_columns]
+        if lacking:
+            raise DataError(f"{path}: the model reads the number column(s) {', '.join(map(repr, lacking))}, which "
+                            "this table lacks or holds words in (an empty cell is read as missing)")
         return examples.x
     raise DataError(f"{path}: unknown input type for a model trained on text (expected a .txt file, one document "
                     "a line, or a CSV/TSV/parquet table)")
