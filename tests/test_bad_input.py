@@ -62,6 +62,9 @@ CASES: list[tuple[str, Callable[[Path, Path], list[str]], str]] = [
     ("empty pickle", lambda t, i: [*TRAIN, "--data", str(_touch(t / "mnist.pkl.gz", b""))], "file is empty"),
     ("truncated gzip", lambda t, i: [*TRAIN, "--data", str(_truncate(i / "train-images-idx3-ubyte.gz", i))],
      "corrupt or truncated gzip"),
+    ("truncated gzipped pickle", lambda t, i: [*TRAIN, "--data", str(_truncate(_touch(t / "mnist.pkl.gz", gzip.compress(
+        pickle.dumps(((np.zeros((4, 3)), np.zeros(4)),) * 3, protocol=2)))))],
+     "mnist.pkl.gz: corrupt or truncated gzip"),
     ("not gzip at all", lambda t, i: [*TRAIN, "--data", str(_touch(i / "t10k-labels-idx1-ubyte.gz", b"hello", i))],
      "is not gzip data"),
     ("pickle that runs code", lambda t, i: [*TRAIN, "--data", str(_touch(

@@ -79,6 +79,66 @@ def read_bytes(path: Path) -> bytes:
     return raw
 
 
+def open_bytes(path: Path) -> Any:
+    """The file as a stream of its bytes, decompressed as it is read when it starts with the gzip, bzip2
+    or xz magic (so a large file is never held whole, compressed and not); the same checks and
+    messages as :func:`read_bytes`, a decompression error while reading included. Close it after use."""
+    try:
+        f = path.open("rb")
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a folder, expected a file") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror})") from None
+    head = f.read(8)
+    f.seek(0)
+    if not head:
+        f.close()
+        raise DataError(f"{path}: file is empty")
+    for name, (magic, suffix, _) in _COMPRESSIONS.items():
+        if head.startswith(magic):
+            return _Decompressing(_OPENERS[name](f), f, path, name)
+        if path.suffix == suffix:
+            f.close()
+            raise DataError(f"{path}: named {suffix} but is not {name} data")
+    return f
+
+
+class _Decompressing:
+    """A decompressing stream whose errors are DataErrors naming the file, for :func:`open_bytes`."""
+
+    def __init__(self, stream: Any, raw: Any, path: Path, name: str) -> None:
+        self.stream, self.raw, self.path, self.name = stream, raw, path, name
+
+    def _call(self, method: str, *args: Any) -> Any:
+        try:
+            return getattr(self.stream, method)(*args)
+        except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError) as exc:
+            raise DataError(f"{self.path}: corrupt or truncated {self.name} data ({one_line(exc)})") from None
+
+    def read(self, size: int = -1) -> bytes:
+        return self._call("read", size)
+
+    def readline(self, size: int = -1) -> bytes:
+        return self._call("readline", size)
+
+    def readinto(self, buffer: Any) -> int:
+        return self._call("readinto", buffer)
+
+    def close(self) -> None:
+        self.stream.close()
+        self.raw.close()
+
+    def __enter__(self) -> _Decompressing:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+_OPENERS = {"gzip": lambda f: gzip.GzipFile(fileobj=f), "bzip2": bz2.BZ2File, "xz": lzma.LZMAFile}
+
 _COMPRESSIONS = {
     "gzip": (b"\x1f\x8b", ".gz", gzip.decompress),
     "bzip2": (b"BZh", ".bz2", bz2.decompress),

@@ -10,7 +10,6 @@ are decoded as latin-1, the encoding that keeps every byte as it was.
 from __future__ import annotations
 
 import codecs
-import io
 import os
 import pickle
 from collections.abc import Collection
@@ -21,7 +20,7 @@ import numpy as np
 
 from ...errors import DataError, one_line
 from ..checks import SPLITS, Datasets, checked
-from .idx import read_bytes
+from .idx import open_bytes
 
 _RECONSTRUCT = np.ndarray.__reduce__(np.zeros(1))[0]
 _ALLOWED: dict[tuple[str, str], Any] = {
@@ -34,8 +33,8 @@ _ALLOWED: dict[tuple[str, str], Any] = {
 
 
 class _ArrayOnlyUnpickler(pickle.Unpickler):
-    def __init__(self, data: bytes, path: Path) -> None:
-        super().__init__(io.BytesIO(data), encoding="latin1")
+    def __init__(self, stream: Any, path: Path) -> None:
+        super().__init__(stream, encoding="latin1")
         self.path = path
 
     def find_class(self, module: str, name: str) -> Any:
@@ -59,13 +58,13 @@ def load_pickle(path: str | os.PathLike[str]) -> Any:
         The file is missing, not a pickle, truncated, or refers to any other global.
     """
     path = Path(path)
-    data = read_bytes(path)
-    try:
-        return _ArrayOnlyUnpickler(data, path).load()
-    except DataError:
-        raise
-    except Exception as exc:  # a malformed pickle can raise almost anything; all mean "corrupt"
-        raise DataError(f"{path}: not a valid pickle ({type(exc).__name__}: {one_line(exc)})") from None
+    with open_bytes(path) as stream:  # read as it is unpickled: the file is never held whole
+        try:
+            return _ArrayOnlyUnpickler(stream, path).load()
+        except DataError:
+            raise
+        except Exception as exc:  # a malformed pickle can raise almost anything; all mean "corrupt"
+            raise DataError(f"{path}: not a valid pickle ({type(exc).__name__}: {one_line(exc)})") from None
 
 
 def read_tutorial_pickle(path: Path, keep_bytes: Collection[str] = ()) -> Datasets:
