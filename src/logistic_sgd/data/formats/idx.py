@@ -57,15 +57,11 @@ def read_idx(path: str | os.PathLike[str]) -> NDArray[np.generic]:
 
 def read_bytes(path: Path) -> bytes:
     """The file's bytes, decompressed when they start with the gzip, bzip2 or xz magic; errors become DataError."""
-    try:
-        with path.open("rb") as f:
+    with _open(path) as f:
+        try:
             raw = f.read()
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a folder, expected a file") from None
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read ({exc.strerror})") from None
+        except OSError as exc:
+            raise DataError(f"{path}: cannot read ({exc.strerror})") from None
     if not raw:
         raise DataError(f"{path}: file is empty")
     for name, (magic, suffix, decompress) in _COMPRESSIONS.items():
@@ -83,14 +79,7 @@ def open_bytes(path: Path) -> Any:
     """The file as a stream of its bytes, decompressed as it is read when it starts with the gzip, bzip2
     or xz magic (so a large file is never held whole, compressed and not); the same checks and
     messages as :func:`read_bytes`, a decompression error while reading included. Close it after use."""
-    try:
-        f = path.open("rb")
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a folder, expected a file") from None
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read ({exc.strerror})") from None
+    f = _open(path)
     head = f.read(8)
     f.seek(0)
     if not head:
@@ -103,6 +92,18 @@ def open_bytes(path: Path) -> Any:
             f.close()
             raise DataError(f"{path}: named {suffix} but is not {name} data")
     return f
+
+
+def _open(path: Path) -> Any:
+    """``path`` opened for reading bytes; what stops it is a DataError naming the file."""
+    try:
+        return path.open("rb")
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a folder, expected a file") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror})") from None
 
 
 class _Decompressing:
