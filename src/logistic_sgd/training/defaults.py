@@ -44,14 +44,13 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from .config import TrainConfig
+from .config import FULL_BATCH, TrainConfig
 
 SMALL_CELLS = 10_000_000
 SPARSE_BATCH = 64
 DENSE_BATCH = 100
 DENSE_RATE = 0.1
 FULL_BATCH_ITERATIONS = 100
-FULL_BATCH = frozenset(("lbfgs", "cg"))
 STEP_SETTINGS = frozenset(("optimizer", "learning_rate", "momentum", "nesterov", "l1", "lr_schedule", "lr_decay",
                            "lr_step_epochs"))
 """Settings whose giving leaves the step to the user (a batch size or ``l2`` alone does not)."""

@@ -56,36 +56,26 @@ def read_idx(path: str | os.PathLike[str]) -> NDArray[np.generic]:
 
 
 def read_bytes(path: Path) -> bytes:
-    """The file's bytes, decompressed when they start with the gzip, bzip2 or xz magic; errors become DataError."""
-    with _open(path) as f:
+    """The file's bytes, decompressed when they start with the gzip, bzip2 or xz magic; errors become DataError
+    (those of :func:`open_bytes`)."""
+    with open_bytes(path) as f:
         try:
-            raw = f.read()
+            return f.read()
         except OSError as exc:
             raise DataError(f"{path}: cannot read ({exc.strerror})") from None
-    if not raw:
-        raise DataError(f"{path}: file is empty")
-    for name, (magic, suffix, decompress) in _COMPRESSIONS.items():
-        if raw.startswith(magic):
-            try:
-                return decompress(raw)
-            except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError) as exc:
-                raise DataError(f"{path}: corrupt or truncated {name} data ({one_line(exc)})") from None
-        if path.suffix == suffix:
-            raise DataError(f"{path}: named {suffix} but is not {name} data")
-    return raw
 
 
 def open_bytes(path: Path) -> Any:
     """The file as a stream of its bytes, decompressed as it is read when it starts with the gzip, bzip2
     or xz magic (so a large file is never held whole, compressed and not); the same checks and
-    messages as :func:`read_bytes`, a decompression error while reading included. Close it after use."""
+    messages as :func:`read_bytes` (which reads it whole), a decompression error while reading included.
+    Close it after use."""
     f = _open(path)
-    head = f.read(8)
-    f.seek(0)
+    head = f.peek(8)[:8]  # not consumed: a pipe is read as a file is
     if not head:
         f.close()
         raise DataError(f"{path}: file is empty")
-    for name, (magic, suffix, _) in _COMPRESSIONS.items():
+    for name, (magic, suffix) in _COMPRESSIONS.items():
         if head.startswith(magic):
             return _Decompressing(_OPENERS[name](f), f, path, name)
         if path.suffix == suffix:
@@ -140,11 +130,7 @@ class _Decompressing:
 
 _OPENERS = {"gzip": lambda f: gzip.GzipFile(fileobj=f), "bzip2": bz2.BZ2File, "xz": lzma.LZMAFile}
 
-_COMPRESSIONS = {
-    "gzip": (b"\x1f\x8b", ".gz", gzip.decompress),
-    "bzip2": (b"BZh", ".bz2", bz2.decompress),
-    "xz": (b"\xfd7zXZ\x00", ".xz", lzma.decompress),
-}
+_COMPRESSIONS = {"gzip": (b"\x1f\x8b", ".gz"), "bzip2": (b"BZh", ".bz2"), "xz": (b"\xfd7zXZ\x00", ".xz")}
 
 
 IDX_FILES = {

@@ -36,6 +36,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ...errors import DataError, UsageError, one_line
+from ..columns import MISSING_CELLS
 from ..documents import Documents
 from ..splits import Examples
 from .idx import read_bytes
@@ -457,8 +458,6 @@ def _read_parquet(path: Path) -> tuple[list[str], list[list[Any]]]:
 def _numbers(values: list[Any]) -> NDArray[np.float64] | None:
     """The column as numbers when every present cell is one (a missing cell, empty or a word of
     :data:`~logistic_sgd.data.columns.MISSING_CELLS` such as ``NA``, becomes NaN), else None."""
-    from ..columns import MISSING_CELLS
-
     cells = [None if v is None or str(v).strip() in MISSING_CELLS else str(v) for v in values]
     if any(v is not None and not _is_number(v) for v in cells):
         return None
