@@ -134,19 +134,21 @@ class JsonLog(BaseListener):
 
 
 class BestModelWriter(BaseListener):
-    """Saves the best model atomically: at its first improvement, then at each improvement once
-    ``every`` seconds have passed since the last write, and the best model not yet written at the
-    end of training, when it is interrupted (``on_interrupt``) and when it fails (:meth:`flush`,
-    called by :func:`logistic_sgd.experiment.run_experiment`).
+    """Saves the best model atomically: at the end of training, when it is interrupted
+    (``on_interrupt``) and when it fails (:meth:`flush`, called by
+    :func:`logistic_sgd.experiment.run_experiment`), and while it runs, once ``every`` seconds have
+    passed since it began, at each improvement at most once per ``every`` seconds.
 
-    A write (the archive, its JSON metadata, ``fsync`` and the rename) costs milliseconds, which at
-    every improvement of a fast run (50 in the original tutorial's 61 epochs) would be a noticeable share of
-    the run; a wide model's (a 2^20-feature text model is 100 MB) costs far more, so the interval is
-    also at least ten times the last write's duration. The file ends the same; in between it is at
-    most that interval behind (``every=0`` writes at every improvement). Each write holds the model,
-    epoch, errors and history of the moment it improved. A resumed run passes its ``state``: its
-    best model is written at the end even if the run finds no better one (the process that found it
-    may have been killed first).
+    The file is there so that a run stopped by force leaves its best model at most ``every`` seconds
+    behind. Writing more often buys nothing else: a write (the archive, its JSON metadata, ``fsync``
+    and the rename) costs milliseconds for an image model, which at every improvement of a fast run
+    (50 in the original tutorial's 61 epochs) would be a noticeable share of the run, and for a wide
+    model far more (a 2^20-feature text model is 100 MB: some tenths of a second a write), so the
+    interval is also at least ten times the last write's duration. The file ends the same; a run
+    shorter than ``every`` writes it once (``every=0`` writes at every improvement). Each write holds
+    the model, epoch, errors and history of the moment it improved. A resumed run passes its
+    ``state``: its best model is written at the end even if the run finds no better one (the process
+    that found it may have been killed first).
 
     Parameters
     ----------
@@ -154,8 +156,9 @@ class BestModelWriter(BaseListener):
         The model file.
     metadata : dict
         What to keep with the model (class names, image shape, the data's description).
-    every : float, default 1.0
-        Seconds at least between two writes (0: at every improvement).
+    every : float, default 10.0
+        Seconds at least between the start of training and the first write, and between two writes
+        (0: at every improvement).
     state : TrainState, optional
         The state a resumed run starts from.
     scaler : Standardizer, optional
@@ -166,7 +169,7 @@ class BestModelWriter(BaseListener):
         The text vectoriser that made the inputs, kept in the file.
     """
 
-    def __init__(self, path: str | Path, metadata: dict[str, Any], every: float = 1.0,
+    def __init__(self, path: str | Path, metadata: dict[str, Any], every: float = 10.0,
                  state: TrainState | None = None, scaler: Standardizer | None = None,
                  columns: Preprocessor | None = None, vectorizer: Any = None) -> None:
         self.path = Path(path)
@@ -179,6 +182,9 @@ class BestModelWriter(BaseListener):
         self._written: int | None = None  # the iteration of the best model this writer last wrote
         self._written_at = -math.inf
         self._took = 0.0  # how long the last write took
+
+    def on_train_begin(self, info: dict[str, Any]) -> None:
+        self._written_at = time.monotonic()  # the first interval runs from here
 
     def on_validation(self, event: ValidationEvent) -> None:
         self._state = event.state
