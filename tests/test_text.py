@@ -231,6 +231,42 @@ def test_a_missing_number_beside_text_is_read_as_the_training_mean(tmp_path: Pat
     assert fitted.number_mean_[0] == np.mean([0.1, 0.7, 0.3]) and fitted.number_scale_[0] == np.std([0.1, 0.7, 0.3])
 
 
+CSV_CASES = {
+    "quotes.csv": b'label,body\r\na,"say ""hi"", then\r\nleave"\r\nb,plain words\r\n\r\nc,""\r\n',
+    "bom.csv": b'\xef\xbb\xbflabel,body,n\na,\xe6\x9c\xba\xe5\x99\xa8 words,1.5\nb,x"y,\n',
+    "lines.tsv": b'label\tbody\ra\tone\rb\ttwo, three',
+    "bad.csv": b'label,body\na,caf\xe9 au lait\nb,fine\n',  # not UTF-8: read with U+FFFD by Python's csv
+    "ragged.csv": b'label,body\na,one\nb,two,three\n',
+    "open.csv": b'label,body\na,"never closed\n',
+    "after.csv": b'label,body\na,"one"two\nb,three\n',
+    "strays.csv": b'label,body\na,"oops\nb,x\nc,"again\nd,y\n',  # pyarrow alone: rows b and c in a's cell
+    "empty.csv": b'label,body\n',
+}
+
+
+@pytest.mark.parametrize("name", CSV_CASES)
+def test_csv_read_by_pyarrow_as_by_python(tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pyarrow's parse (where it is installed) gives the cells, or the message, of Python's ``csv``."""
+    pytest.importorskip("pyarrow")
+    from logistic_sgd.data.formats import text
+
+    path = tmp_path / name
+    path.write_bytes(CSV_CASES[name])
+
+    def read() -> object:
+        try:
+            return text._read_csv(path)
+        except DataError as exc:
+            return str(exc)
+
+    fast = read()
+    monkeypatch.setattr(text, "_read_csv_arrow", lambda raw, delimiter: None)
+    assert fast == read()
+    if name in ("quotes.csv", "bom.csv", "lines.tsv"):  # read by pyarrow, not handed on
+        monkeypatch.undo()
+        assert text._read_csv_arrow(path.read_bytes(), "\t" if name.endswith(".tsv") else ",") == fast
+
+
 def test_parquet_table(tmp_path: Path) -> None:
     pa = pytest.importorskip("pyarrow")
     pq = pytest.importorskip("pyarrow.parquet")

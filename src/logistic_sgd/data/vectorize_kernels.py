@@ -387,3 +387,30 @@ def find_first(buf: Any, starts: Any, ends: Any, wanted: Any) -> Any:  # pragma:
             p += 1
         out[i] = p
     return out
+
+
+@njit(cache=True, nogil=True)
+def csv_strict(buf: Any, delimiter: int) -> bool:  # pragma: no cover - compiled
+    """Whether Python's ``csv`` (``strict=True``, ``"`` as the quote, doubled inside quotes) reads the
+    bytes ``buf`` without an error of quoting: no quoted cell left open at the end, and nothing but
+    a quote, the delimiter or a line end after a closing quote. (A quote inside an unquoted cell is
+    a character of the cell.)"""
+    state = 0  # 0 at a cell's start, 1 in an unquoted cell, 2 in a quoted one, 3 just after a quote in it
+    for i in range(len(buf)):
+        c = buf[i]
+        end = c == delimiter or c == 10 or c == 13
+        if state == 0:
+            state = 0 if end else 2 if c == 34 else 1
+        elif state == 1:
+            if end:
+                state = 0
+        elif state == 2:
+            if c == 34:
+                state = 3
+        elif c == 34:
+            state = 2  # a doubled quote
+        elif end:
+            state = 0
+        else:
+            return False
+    return state != 2

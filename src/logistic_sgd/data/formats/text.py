@@ -413,10 +413,17 @@ def _sniff_rows(path: Path) -> tuple[list[str] | None, list[list[str]]]:
 
 
 def _read_csv(path: Path) -> tuple[list[str], list[list[Any]]]:
-    """Every column of a CSV/TSV file with a header, as lists of str (None for a missing cell)."""
+    """Every column of a CSV/TSV file with a header, as lists of str (None for a missing cell): parsed
+    by pyarrow where it is installed (the tables' ``pyarrow`` extra), else by Python's ``csv``, which
+    also reads any file pyarrow finds a problem in (bytes that are not UTF-8, a ragged row) or would
+    read otherwise (an open quote, more of a cell after its closing quote), so that the cells, the
+    messages and the replacement of bad bytes are the same either way."""
     raw = read_bytes(path)
+    delimiter = _delimiter(path, raw.split(b"\n", 1)[0].decode("utf-8-sig", "replace"))
+    parsed = _read_csv_arrow(raw, delimiter)
+    if parsed is not None:
+        return parsed
     text = raw.decode("utf-8-sig", "replace")
-    delimiter = _delimiter(path, text.split("\n", 1)[0])
     try:
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
     except csv.Error as exc:
@@ -430,6 +437,42 @@ def _read_csv(path: Path) -> tuple[list[str], list[list[Any]]]:
         if len(row) != width:
             raise DataError(f"{path}: row {number} has {len(row)} cells, the header {width}")
     return names, [[None if r[i] == "" else r[i] for r in rows[1:]] for i in range(width)]
+
+
+def _read_csv_arrow(raw: bytes, delimiter: str) -> tuple[list[str], list[list[Any]]] | None:
+    """:func:`_read_csv` by pyarrow.csv, every cell a string; None without pyarrow or where it finds a
+    problem, or where its reading would differ from Python's ``csv`` (an open quote, more of a cell after
+    its closing quote: :func:`~logistic_sgd.data.vectorize_kernels.csv_strict`), or the file has no rows:
+    the Python reader's messages say what is wrong. Needs Numba as well (the ``[numba]`` extra) for that check."""
+    try:
+        import pyarrow as pa
+        from pyarrow import csv as pacsv
+
+        from ..vectorize_kernels import csv_strict
+    except ImportError:
+        return None
+    if not csv_strict(np.frombuffer(raw, np.uint8), ord(delimiter)):  # pyarrow would read on: Python's csv says why
+        return None
+    try:
+        header = next(csv.reader([re.split(b"[\r\n]", raw, maxsplit=1)[0].decode("utf-8-sig", "replace")],
+                                 delimiter=delimiter), [])
+    except csv.Error:
+        return None
+    columns = [f"c{i}" for i in range(len(header))]
+    try:
+        table = pacsv.read_csv(pa.py_buffer(raw), pacsv.ReadOptions(column_names=columns),
+                               pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+                               pacsv.ConvertOptions(column_types=dict.fromkeys(columns, pa.string()),
+                                                    strings_can_be_null=False))
+    except (pa.ArrowException, ValueError):
+        return None
+    if table.num_rows < 2:
+        return None
+    cells = [table.column(i).to_pylist() for i in range(table.num_columns)]
+    names = [column[0] for column in cells]
+    if names != header:  # a header cell over several lines: the Python reader
+        return None
+    return [n.strip() for n in names], [[v if v else None for v in column[1:]] for column in cells]
 
 
 def _read_parquet(path: Path) -> tuple[list[str], list[list[Any]]]:
