@@ -205,10 +205,35 @@ def test_table_with_text_and_number_columns(tmp_path: Path) -> None:
     assert docs.text(0, 1) == "serves\nweb pages" and docs.numbers[:, 0].tolist() == [10, 2.5]
     assert examples.labels.tolist() == ["net", "libs"]
     assert "text of title, body; 1 number columns" in what
-    with pytest.raises(DataError, match="column 'title' holds text but is not a text column"):
-        read_text(path, text_columns=["body"], label_column="section")
+    examples, what = read_text(path, text_columns=["body"], label_column="section")  # short words: categories
+    assert examples.x.columns == ("title", "body") and "text of title, body; 1 number columns" in what
+    with pytest.raises(DataError, match="column 'body' holds free text but is not a text column"):
+        read_text(long_body(tmp_path), text_columns=["title"], label_column="section")
     with pytest.raises(DataError, match="no column named 'nope'"):
         read_text(path, text_columns=["nope"], label_column="section")
+
+
+def long_body(tmp_path: Path) -> Path:
+    return _write(tmp_path / "b.csv", "section,title,body\n" + "".join(
+        f"s{k % 2},Title {k},a body of many words {k}\n" for k in range(4)))
+
+
+def test_identifier_and_empty_columns_beside_text_are_dropped(tmp_path: Path) -> None:
+    """The tables' rule: a column named like an identifier, row numbers first, and a column of missing
+    cells are left out and said; words that differ in every row stay text (their words recur)."""
+    rows = "".join(f"{k},{k % 2},key-{k},id{k},NA,a text of many words {k % 3}\n" for k in range(1, 31))
+    path = _write(tmp_path / "t.csv", ",label,name,customer_id,notes,body\n" + rows)
+    examples, what = read_text(path, label_column="label")
+    assert examples.x.columns == ("name", "body") and examples.x.number_columns == ()
+    assert ("dropped: '' (unnamed, named like an identifier), customer_id (named like an identifier), "
+            "notes (every cell missing)") in what
+    numbered = _write(tmp_path / "n.csv", "n,label,body,size\n" + "".join(
+        f"{k},{k % 2},a text of many words,{k * k}\n" for k in range(1, 4)))
+    examples, what = read_text(numbered, label_column="label")
+    assert examples.x.columns == ("body",) and examples.x.number_columns == ("size",)
+    assert "dropped: n (row numbers)" in what
+    examples, _ = read_text(path, text_columns=["body", "customer_id"], label_column="label")  # named: kept
+    assert examples.x.columns == ("name", "customer_id", "body")
 
 
 def test_a_missing_number_beside_text_is_read_as_the_training_mean(tmp_path: Path) -> None:

@@ -242,14 +242,24 @@ def check_named(frame: Frame, named: Collection[str]) -> None:
         raise DataError(f"{frame.source}: no column named {unknown[0]!r} (columns: {_listed(list(frame.names))})")
 
 
+def identifier_by_name(name: str, position: int, numbers: NDArray[np.float64] | None) -> str | None:
+    """Why the column ``name`` (at ``position`` among the feature columns; its cells as ``numbers``, or
+    None when they are not all numbers) is an identifier whatever else its cells hold, or None: its
+    name, or row numbers in the first column."""
+    if _ID_NAME.fullmatch(name.strip()) or _ID_SUFFIX.fullmatch(name.strip()):
+        return "named like an identifier"
+    if numbers is not None and position == 0 and _row_numbers(numbers):
+        return "row numbers"
+    return None
+
+
 def _by_cells(frame: Frame, name: str, position: int, named: bool) -> Choice:
     """The kind the cells of a column say (and its name, when ``named``)."""
-    if named and (_ID_NAME.fullmatch(name.strip()) or _ID_SUFFIX.fullmatch(name.strip())):
-        return Choice(name, "identifier", "named like an identifier")
     numbers = frame.numbers(name)
+    why = identifier_by_name(name, position, numbers) if named else None
+    if why:
+        return Choice(name, "identifier", why)
     if numbers is not None:
-        if named and position == 0 and _row_numbers(numbers):
-            return Choice(name, "identifier", "row numbers")
         return Choice(name, "number")
     cells = frame.cells[name]
     levels, counts = np.unique(cells[~np.equal(cells, None)].astype(str), return_counts=True)

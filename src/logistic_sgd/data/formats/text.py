@@ -36,7 +36,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ...errors import DataError, UsageError, one_line
-from ..columns import MISSING_CELLS
+from ..columns import MISSING_CELLS, TEXT_WORDS, identifier_by_name
 from ..documents import Documents
 from ..splits import Examples
 from .idx import read_bytes
@@ -226,19 +226,21 @@ def read_text_table(path: Path, text_columns: Sequence[str] = (), label_column: 
                          "text_columns")
     texts: dict[str, list[str]] = {}
     numbers: dict[str, NDArray[np.float64]] = {}
-    for i, name in enumerate(names):
-        if i == label:
-            continue
+    dropped: list[str] = []
+    for position, (i, name) in enumerate((i, n) for i, n in enumerate(names) if i != label):
         values = cells[i]
         as_numbers = None if name in text_columns else _numbers(values)
-        if as_numbers is not None:
+        why = None if name in text_columns else _dropped(name, position, values, as_numbers)
+        if why:
+            dropped.append(f"{name} ({why})" if name.strip() else f"{name!r} (unnamed, {why})")
+        elif as_numbers is not None:
             numbers[name] = as_numbers
         elif text_columns and name not in text_columns and other_text == "ignore":
             continue
-        elif text_columns and name not in text_columns:
-            raise DataError(f"{path}: column {name!r} holds text but is not a text column (text columns: "
+        elif text_columns and name not in text_columns and _free_text(values):
+            raise DataError(f"{path}: column {name!r} holds free text but is not a text column (text columns: "
                             f"{', '.join(text_columns)}; name it with --text-column too)")
-        else:
+        else:  # a text column, or one of short words (categories: each its own namespace of words)
             texts[name] = ["" if v is None else v for v in values]
     if not texts:
         raise DataError(f"{path}: no text column (every column but the labels holds numbers)")
@@ -255,7 +257,8 @@ def read_text_table(path: Path, text_columns: Sequence[str] = (), label_column: 
             raise DataError(f"{path}: row {empty + 1} has no label in column {names[label]!r}")
         labels = np.char.strip(np.array([str(v) for v in raw_labels], dtype=str))
     kind = "parquet" if path.name.endswith(".parquet") else "CSV"
-    columns = ", ".join(texts) + (f"; {len(numbers)} number columns" if numbers else "")
+    columns = ", ".join(texts) + (f"; {len(numbers)} number columns" if numbers else "") + (
+        f"; dropped: {', '.join(dropped)}" if dropped else "")
     notes = _notes(path, docs, "row", None)
     if gaps:
         notes += "; missing numbers, read as the column's training mean: " + ", ".join(
@@ -496,6 +499,23 @@ def _read_parquet(path: Path) -> tuple[list[str], list[list[Any]]]:
         columns.append(values if kind in ("string", "large_string") else
                        [None if v is None else str(v) for v in values])
     return names, columns
+
+
+def _dropped(name: str, position: int, values: list[Any], numbers: NDArray[np.float64] | None) -> str | None:
+    """Why a table's column is left out of a text model, or None: by the tables' rule, an identifier by
+    its name (or row numbers in the first column), or a column whose every cell is missing. (Words
+    that differ in every row, which the tables' rule also calls an identifier, stay text here: a
+    name such as ``python3-numpy`` is words that other rows share.)"""
+    if all(v is None or v.strip() in MISSING_CELLS for v in values):
+        return "every cell missing"
+    return identifier_by_name(name, position, numbers)
+
+
+def _free_text(values: list[Any]) -> bool:
+    """Whether a column's present cells average :data:`~logistic_sgd.data.columns.TEXT_WORDS` words or
+    more (the tables' rule for free text)."""
+    present = [v for v in values if v is not None]
+    return bool(present) and sum(len(v.split()) for v in present) >= TEXT_WORDS * len(present)
 
 
 def _numbers(values: list[Any]) -> NDArray[np.float64] | None:
