@@ -11,7 +11,14 @@ import pytest
 
 from logistic_sgd.data.rows import CSR
 from logistic_sgd.training.config import DEFAULTS, TrainConfig
-from logistic_sgd.training.defaults import DENSE_BATCH, DENSE_RATE, SPARSE_BATCH, DataSummary, choose_defaults
+from logistic_sgd.training.defaults import (
+    DENSE_BATCH,
+    DENSE_RATE,
+    SPARSE_BATCH,
+    SPARSE_PATIENCE_INCREASE,
+    DataSummary,
+    choose_defaults,
+)
 
 SPARSE = DataSummary(40_000, 5_000, 10_000, 1 << 20, sparse=True, mean_sq_norm=2.0)
 DENSE = DataSummary(50_000, 10_000, 10_000, 784)
@@ -19,14 +26,24 @@ DENSE = DataSummary(50_000, 10_000, 10_000, 784)
 
 def test_sparse_rows_take_sgd_at_batch_over_mean_squared_norm() -> None:
     changes, reasons = choose_defaults(SPARSE, DEFAULTS, set())
-    assert changes == {"optimizer": "sgd", "batch_size": SPARSE_BATCH, "learning_rate": SPARSE_BATCH / 2.0}
+    assert changes == {"optimizer": "sgd", "batch_size": SPARSE_BATCH, "learning_rate": SPARSE_BATCH / 2.0,
+                       "patience_increase": SPARSE_PATIENCE_INCREASE}
     assert len(reasons) == 1 and reasons[0].startswith("for sparse rows: optimizer sgd") and "because" in reasons[0]
+    assert f"patience increase {SPARSE_PATIENCE_INCREASE:g} (not 2)" in reasons[0]
+
+
+@pytest.mark.parametrize("given", ["patience", "patience_increase", "improvement_threshold"])
+def test_a_given_patience_setting_keeps_the_original_rule(given: str) -> None:
+    changes, reasons = choose_defaults(SPARSE, DEFAULTS, {given})
+    assert "patience_increase" not in changes and "patience increase" not in reasons[0]
+    assert changes["learning_rate"] == SPARSE_BATCH / 2.0  # the step rule still applies
 
 
 def test_a_given_batch_keeps_and_sets_the_rate() -> None:
     config = TrainConfig(batch_size=10)
     changes, _ = choose_defaults(SPARSE, config, {"batch_size"})
-    assert changes == {"optimizer": "sgd", "batch_size": 10, "learning_rate": 5.0}
+    assert changes == {"optimizer": "sgd", "batch_size": 10, "learning_rate": 5.0,
+                       "patience_increase": SPARSE_PATIENCE_INCREASE}
 
 
 @pytest.mark.parametrize("given", ["learning_rate", "optimizer", "momentum", "lr_schedule"])
@@ -99,6 +116,9 @@ def test_estimator_defaults_on_csr_follow_the_same_rule() -> None:
     x, y = _text_like(2000, seed=1)
     clf = LogisticSGDClassifier(random_state=0).fit(csr_matrix(x[:1500]), y[:1500])
     assert clf.defaults_[0].startswith("for sparse rows: optimizer sgd, batch size 64")
+    assert "patience increase 1.5" in clf.defaults_[0]
+    original = LogisticSGDClassifier(patience_increase=2, random_state=0).fit(csr_matrix(x[:1500]), y[:1500])
+    assert "patience increase" not in original.defaults_[0]  # a value given is kept, even the original's
     assert np.mean(clf.predict(csr_matrix(x[1500:])) == y[1500:]) > 0.9
     given = LogisticSGDClassifier(learning_rate=0.5, random_state=0).fit(csr_matrix(x[:1500]), y[:1500])
     assert not any("sparse rows" in line for line in given.defaults_)  # a given rate keeps plain SGD at it

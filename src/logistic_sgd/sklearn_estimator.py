@@ -44,12 +44,13 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
     learning_rate, batch_size, max_epochs, patience, patience_increase, improvement_threshold
         As the CLI's flags (``max_epochs`` is ``--n-epochs``; the others the original tutorial's values
         by default). The batch is capped at the size of the training and validation parts.
-    optimizer, learning_rate, batch_size, max_epochs : "auto" or a value
+    optimizer, learning_rate, batch_size, max_epochs, patience_increase : "auto" or a value
         ``"auto"`` (default): chosen for the data as the command line chooses them when not given
         (:func:`logistic_sgd.training.defaults.choose_defaults`; the lines saying what and why are
         kept in ``defaults_``): sparse rows take minibatch SGD at ``batch / mean ||x||^2``, small
         dense tables full-batch L-BFGS, larger dense data adagrad; ``max_epochs`` is 1000 epochs of
-        minibatch steps, 100 iterations of lbfgs or cg (scikit-learn's ``max_iter``). A value given is kept. The
+        minibatch steps, 100 iterations of lbfgs or cg (scikit-learn's ``max_iter``); ``patience_increase`` is the
+        original 2, 1.5 with the defaults for sparse rows. A value given is kept. The
         optimizers: ``sgd`` (minibatch SGD), ``adagrad`` (per-feature adaptive steps, see
         :func:`logistic_sgd.core.optim.adagrad`), ``lbfgs`` or ``cg`` (full batch, through SciPy).
     tol : float
@@ -116,7 +117,7 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "patience": [Interval(Integral, 1, None, closed="left")],
-        "patience_increase": [Interval(Real, 1, None, closed="left")],
+        "patience_increase": [Interval(Real, 1, None, closed="left"), StrOptions({"auto"})],
         "improvement_threshold": [Interval(Real, 0, 1, closed="right")],
         "optimizer": [StrOptions({*OPTIMIZERS, "auto"})],
         "tol": [Interval(Real, 0, None, closed="left")],
@@ -141,7 +142,7 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         batch_size: int | str = "auto",
         max_epochs: int | str = "auto",
         patience: int = 5000,
-        patience_increase: float = 2,
+        patience_increase: float | str = "auto",
         improvement_threshold: float = 0.995,
         optimizer: str = "auto",
         tol: float = 1e-4,
@@ -490,7 +491,7 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         """``config`` with the ``"auto"`` settings chosen for ``datasets`` (the CLI's rule), and the
         reasons; without ``full_batch`` (``partial_fit``), a full-batch choice gives way to minibatch steps."""
         settable = {"optimizer": "optimizer", "learning_rate": "learning_rate", "batch_size": "batch_size",
-                    "max_epochs": "n_epochs"}
+                    "max_epochs": "n_epochs", "patience_increase": "patience_increase"}
         given = {field for name, field in settable.items() if getattr(self, name) != "auto"} | {
             f.name for f in dataclasses.fields(TrainConfig)
             if f.name not in settable.values() and getattr(config, f.name) != getattr(DEFAULTS, f.name)}
@@ -503,8 +504,9 @@ class LogisticSGDClassifier(ClassifierMixin, BaseEstimator):
         return TrainConfig(
             learning_rate=DEFAULTS.learning_rate if self.learning_rate == "auto" else self.learning_rate,
             n_epochs=DEFAULTS.n_epochs if self.max_epochs == "auto" else self.max_epochs, batch_size=batch,
-            patience=self.patience,
-            patience_increase=self.patience_increase, improvement_threshold=self.improvement_threshold,
+            patience=self.patience, improvement_threshold=self.improvement_threshold,
+            patience_increase=DEFAULTS.patience_increase if self.patience_increase == "auto"
+            else self.patience_increase,
             floatx=floatx, shuffle=self.shuffle, seed=seed,
             optimizer=DEFAULTS.optimizer if self.optimizer == "auto" else self.optimizer, tol=self.tol,
             momentum=self.momentum,

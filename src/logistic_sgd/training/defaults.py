@@ -20,7 +20,11 @@ The rules, in order:
   :data:`SPARSE_BATCH` rows at the rate ``batch / mean ||x||^2`` (the training rows' mean squared
   norm): the step of normalised least mean squares, under which each example moves its own logits
   by about its own error; sparse rows (text) are nearly orthogonal, so their steps hardly add up
-  on shared weights, and the rate is stable whatever the features' units (counts, tf-idf);
+  on shared weights, and the rate is stable whatever the features' units (counts, tf-idf); and,
+  unless a setting of the patience rule is given, a patience increase of
+  :data:`SPARSE_PATIENCE_INCREASE` instead of the original 2: such a run improves by hundredths of
+  a point an epoch for many epochs after its last clear improvement, and the original rule runs on
+  to twice that iteration (the performance page measures both rules on four text sets);
 - **larger dense rows that are not images** (no optimiser or learning rate given, and the full-batch
   rule above did not apply): :func:`~logistic_sgd.core.optim.adagrad` (per-feature adaptive steps,
   normalised by each feature's size) at :data:`DENSE_RATE` on batches of :data:`DENSE_BATCH`, a rate
@@ -48,6 +52,7 @@ from .config import FULL_BATCH, TrainConfig
 
 SMALL_CELLS = 10_000_000
 SPARSE_BATCH = 64
+SPARSE_PATIENCE_INCREASE = 1.5
 DENSE_BATCH = 100
 DENSE_RATE = 0.1
 FULL_BATCH_ITERATIONS = 100
@@ -58,6 +63,8 @@ OPTIMISATION = frozenset(("optimizer", "learning_rate", "batch_size", "momentum"
                           "lr_schedule", "lr_decay", "lr_step_epochs", "tol"))
 """Settings whose giving leaves the choice of optimiser to the user."""
 NEEDS_SGD = frozenset(("checkpoint", "resume", "distributed"))
+PATIENCE_SETTINGS = frozenset(("patience", "patience_increase", "improvement_threshold"))
+"""Settings of the patience rule: giving one keeps the original rule's others."""
 """Settings that only minibatch SGD takes (a full-batch solver's state lives in SciPy)."""
 
 
@@ -139,10 +146,17 @@ def _step_rule(summary: DataSummary, config: TrainConfig, given: set[str], small
     if summary.sparse and summary.mean_sq_norm > 0:
         batch = config.batch_size if "batch_size" in given else min(SPARSE_BATCH, smallest)
         rate = batch / summary.mean_sq_norm
-        return {"optimizer": "sgd", "batch_size": batch, "learning_rate": rate}, (
+        changes: dict[str, Any] = {"optimizer": "sgd", "batch_size": batch, "learning_rate": rate}
+        patience = ""
+        if not given & PATIENCE_SETTINGS and config.patience_increase > SPARSE_PATIENCE_INCREASE:
+            changes["patience_increase"] = SPARSE_PATIENCE_INCREASE
+            patience = (f"; patience increase {SPARSE_PATIENCE_INCREASE:g} (not {config.patience_increase:g}) because "
+                        "past its last clear improvement such a run gains hundredths of a point an epoch")
+        return changes, (
             f"for sparse rows: optimizer sgd, batch size {batch}, learning rate {rate:.4g} (= {batch} / "
             f"{summary.mean_sq_norm:.4g}, the rows' mean squared norm) because that step moves each example's "
-            "logits by about its own error whatever the features' units, and sparse rows hardly share weights")
+            f"logits by about its own error whatever the features' units, and sparse rows hardly share weights"
+            f"{patience}")
     if summary.sparse or "distributed" in given:  # no rows to measure; distributed runs take sgd only
         return {}, ""
     batch = config.batch_size if "batch_size" in given else min(DENSE_BATCH, smallest)
