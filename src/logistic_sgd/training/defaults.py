@@ -24,7 +24,7 @@ The rules, in order:
   unless a setting of the patience rule is given, a patience increase of
   :data:`SPARSE_PATIENCE_INCREASE` instead of the original 2: such a run improves by hundredths of
   a point an epoch for many epochs after its last clear improvement, and the original rule runs on
-  to twice that iteration (the performance page measures both rules on four text sets);
+  to twice that iteration (the performance page measures both rules on five text tasks);
 - **larger dense rows that are not images** (no optimiser or learning rate given, and the full-batch
   rule above did not apply): :func:`~logistic_sgd.core.optim.adagrad` (per-feature adaptive steps,
   normalised by each feature's size) at :data:`DENSE_RATE` on batches of :data:`DENSE_BATCH`, a rate
