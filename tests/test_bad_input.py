@@ -100,6 +100,10 @@ CASES: list[tuple[str, Callable[[Path, Path], list[str]], str]] = [
         _model(t, i), t / "tampered.npz", lambda a: a.update(W=a["W"][:-1]))), str(t / "x.npy")], "inconsistent"),
     ("tampered model metadata", lambda t, i: ["predict", "--model", str(_corrupt_member(_model(t, i), "metadata")),
                                               str(t / "x.npy")], "model"),
+    ("model rows out of order", lambda t, i: ["predict", "--model", str(_rewrite_model(
+        _model(t, i), t / "rows.npz", lambda a: (a["meta"].update(format_version=2), a.update(
+            W_rows=np.arange(len(a["W"]), dtype=np.int64)[::-1])))), str(t / "x.npy")],
+     "W_rows must be increasing int64 row indices"),
     ("model from another version", lambda t, i: ["predict", "--model", str(_rewrite_model(
         _model(t, i), t / "v99.npz", lambda a: a["meta"].update(format_version=99))), str(t / "x.npy")],
      "format version 99 is not supported"),

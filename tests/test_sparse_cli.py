@@ -138,6 +138,35 @@ def test_a_wide_model_file_is_written_and_read_without_a_copy_too_many(tmp_path:
     np.testing.assert_array_equal(loaded.W, model.W)
 
 
+def test_a_wide_model_with_rows_never_trained_is_written_as_its_other_rows(tmp_path: Path) -> None:
+    """Format version 2: the rows of W that are not all zero (bit for bit), their indices beside; read
+    back bit for bit, in a file a fraction of the whole, saved without a copy of the rows kept."""
+    from logistic_sgd import LogisticRegression, load_model, save_model
+
+    model = LogisticRegression(WIDE, 24)
+    rng = np.random.default_rng(0)
+    rows = rng.choice(WIDE, WIDE // 3, replace=False)
+    model.W[rows] = rng.normal(size=(len(rows), 24)).astype(np.float32)
+    zero = np.setdiff1d(np.arange(WIDE), rows)[0]
+    model.W[zero, 3] = -0.0  # not zero bit for bit: kept
+    size = model.W.nbytes
+    tracemalloc.start()
+    try:
+        save_model(tmp_path / "wide.npz", model)
+        _, saving = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert saving < 0.2 * size, f"saving took {saving / 2**20:.0f} MB more"
+    assert (tmp_path / "wide.npz").stat().st_size < 0.4 * size
+    loaded = load_model(tmp_path / "wide.npz")
+    assert loaded.metadata["format_version"] == 2
+    np.testing.assert_array_equal(loaded.W.view(np.uint32), model.W.view(np.uint32))
+    np.testing.assert_array_equal(loaded.b, model.b)
+    model.W[...] = 1.0  # every row used: the whole of W, format version 1
+    save_model(tmp_path / "full.npz", model)
+    assert load_model(tmp_path / "full.npz").metadata["format_version"] == 1
+
+
 def test_a_wide_model_exports_to_onnx(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ort = pytest.importorskip("onnxruntime")
     from logistic_sgd import LogisticRegression, save_model
