@@ -218,22 +218,28 @@ def long_body(tmp_path: Path) -> Path:
         f"s{k % 2},Title {k},a body of many words {k}\n" for k in range(4)))
 
 
-def test_identifier_and_empty_columns_beside_text_are_dropped(tmp_path: Path) -> None:
-    """The tables' rule: a column named like an identifier, row numbers first, and a column of missing
-    cells are left out and said; words that differ in every row stay text (their words recur)."""
-    rows = "".join(f"{k},{k % 2},key-{k},id{k},NA,a text of many words {k % 3}\n" for k in range(1, 31))
-    path = _write(tmp_path / "t.csv", ",label,name,customer_id,notes,body\n" + rows)
+def test_identifier_columns_beside_text_are_dropped(tmp_path: Path) -> None:
+    """The tables' rule by name: a column named like an identifier (an unnamed one too) is left out
+    and said; the rules on cells are not applied (each file of a run is read alone), so row numbers
+    under another name, an empty column and words that differ in every row stay."""
+    rows = "".join(f"{k},{k},{k % 2},key-{k},id{k},NA,a text of many words {k % 3}\n" for k in range(1, 31))
+    path = _write(tmp_path / "t.csv", ",n,label,name,customer_id,notes,body\n" + rows)
     examples, what = read_text(path, label_column="label")
-    assert examples.x.columns == ("name", "body") and examples.x.number_columns == ()
-    assert ("dropped: '' (unnamed, named like an identifier), customer_id (named like an identifier), "
-            "notes (every cell missing)") in what
-    numbered = _write(tmp_path / "n.csv", "n,label,body,size\n" + "".join(
-        f"{k},{k % 2},a text of many words,{k * k}\n" for k in range(1, 4)))
-    examples, what = read_text(numbered, label_column="label")
-    assert examples.x.columns == ("body",) and examples.x.number_columns == ("size",)
-    assert "dropped: n (row numbers)" in what
+    assert examples.x.columns == ("name", "body") and examples.x.number_columns == ("n", "notes")
+    assert "dropped: '' (unnamed, named like an identifier), customer_id (named like an identifier)" in what
     examples, _ = read_text(path, text_columns=["body", "customer_id"], label_column="label")  # named: kept
     assert examples.x.columns == ("name", "customer_id", "body")
+
+
+def test_a_models_number_column_is_read_whatever_its_name(tmp_path: Path) -> None:
+    """A model whose vectoriser reads a number column named like an identifier (fitted by the API, or
+    by a version that kept such columns) finds it in a table to classify."""
+    from logistic_sgd.data.formats.text import read_documents
+
+    vectorizer = TextVectorizer(n_features=2**10)
+    vectorizer.fit(Documents.from_columns({"body": ["one doc", "two docs"]}, {"id": np.array([1.0, 2.0])}))
+    docs = read_documents(_write(tmp_path / "new.csv", "id,body\n7,three docs\n"), vectorizer)
+    assert docs.number_columns == ("id",) and docs.numbers[:, 0].tolist() == [7.0]
 
 
 def test_a_missing_number_beside_text_is_read_as_the_training_mean(tmp_path: Path) -> None:

@@ -212,10 +212,12 @@ def read_text_folder(root: Path) -> tuple[Examples, str]:
 
 
 def read_text_table(path: Path, text_columns: Sequence[str] = (), label_column: str | int | None = None,
-                    require_label: bool = True, other_text: str = "refuse") -> tuple[Examples, str]:
+                    require_label: bool = True, other_text: str = "refuse", keep: Sequence[str] = ()
+                    ) -> tuple[Examples, str]:
     """A CSV/TSV or parquet table's text columns (and number columns) and its labels. With
-    ``text_columns`` given, another column holding text is refused (``other_text="refuse"``) or left
-    out (``"ignore"``, for tables to classify)."""
+    ``text_columns`` given, another column holding free text is refused (``other_text="refuse"``) or
+    left out (``"ignore"``, for tables to classify). A column named like an identifier is left out,
+    unless it is one of ``text_columns`` or ``keep`` (a model's number columns)."""
     names, cells = _read_parquet(path) if path.name.endswith(".parquet") else _read_csv(path)
     label = _label_index(path, names, label_column, required=require_label)
     missing = [c for c in text_columns if c not in names]
@@ -227,10 +229,12 @@ def read_text_table(path: Path, text_columns: Sequence[str] = (), label_column: 
     texts: dict[str, list[str]] = {}
     numbers: dict[str, NDArray[np.float64]] = {}
     dropped: list[str] = []
-    for position, (i, name) in enumerate((i, n) for i, n in enumerate(names) if i != label):
+    for i, name in enumerate(names):
+        if i == label:
+            continue
         values = cells[i]
         as_numbers = None if name in text_columns else _numbers(values)
-        why = None if name in text_columns else _dropped(name, position, values, as_numbers)
+        why = None if name in text_columns or name in keep else _dropped(name)
         if why:
             dropped.append(f"{name} ({why})" if name.strip() else f"{name!r} (unnamed, {why})")
         elif as_numbers is not None:
@@ -277,7 +281,7 @@ def read_documents(path: Path, vectorizer: Any, label_column: str | int | None =
         return read_fasttext(path, require_label=False)[0].x
     if is_table(path) or path.name.endswith(".parquet"):
         examples, _ = read_text_table(path, tuple(vectorizer.columns_), label_column, require_label=False,
-                                      other_text="ignore")
+                                      other_text="ignore", keep=tuple(vectorizer.number_columns_))
         lacking = [c for c in vectorizer.number_columns_ if c not in examples.x.number_columns]
         if lacking:
             raise DataError(f"{path}: the model reads the number column(s) {', '.join(map(repr, lacking))}, which "
@@ -501,14 +505,13 @@ def _read_parquet(path: Path) -> tuple[list[str], list[list[Any]]]:
     return names, columns
 
 
-def _dropped(name: str, position: int, values: list[Any], numbers: NDArray[np.float64] | None) -> str | None:
-    """Why a table's column is left out of a text model, or None: by the tables' rule, an identifier by
-    its name (or row numbers in the first column), or a column whose every cell is missing. (Words
-    that differ in every row, which the tables' rule also calls an identifier, stay text here: a
-    name such as ``python3-numpy`` is words that other rows share.)"""
-    if all(v is None or v.strip() in MISSING_CELLS for v in values):
-        return "every cell missing"
-    return identifier_by_name(name, position, numbers)
+def _dropped(name: str) -> str | None:
+    """Why a table's column is left out of a text model, or None: named like an identifier, by the
+    tables' rule (``id``, ``customer_id``, an empty name, ...). The tables' rules that look at the
+    cells (row numbers, every cell missing, words that differ in every row) are not applied: each
+    file of a run (training, validation, test, a table to classify) is read alone, and a rule on
+    the cells could keep a column in one and drop it in another; a name is the same in all."""
+    return identifier_by_name(name, 1, None)
 
 
 def _free_text(values: list[Any]) -> bool:
