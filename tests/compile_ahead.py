@@ -53,7 +53,28 @@ def _compared_widths() -> tuple[str, ...]:
     return tuple(lanes for lanes, ok in (("16", has("avx512f")), ("8", has("avx2", "fma")), ("4", True)) if ok)
 
 
-VARIANTS = [
+def _native_lanes() -> str:
+    """The CPU's width in float32 lanes (what ``native`` compiles), "" without Numba."""
+    try:
+        from logistic_sgd.backends.numba.kernels import native_lanes
+    except ImportError:
+        return ""
+    return str(native_lanes())
+
+
+def _distinct(variants: list[str]) -> list[str]:
+    """``variants`` without repeats, a width that is this CPU's own read as ``native`` (the kernel is
+    compiled for the same type either way: compiled twice, in two processes, it would cost twice)."""
+    native = _native_lanes()
+    out: dict[str, None] = {}
+    for variant in variants:
+        kernel, lanes, rest = variant.split(":", 2)
+        host = "@" not in rest
+        out.setdefault(f"{kernel}:native:{rest}" if host and lanes == native else variant)
+    return list(out)
+
+
+VARIANTS = _distinct([
     # the bit-for-bit tests of whole steps at every width, both dtypes
     *(f"gradient:{lanes}:{dtype}:floats" for lanes in _WIDTHS for dtype in ("float32", "float64")),
     # what training, scoring and the full-batch solvers run, at the CPU's width
@@ -65,7 +86,7 @@ VARIANTS = [
     *(f"{kernel}::{dtype}:{rows}" for kernel in ("sparse_steps", "sparse_predict", "scan")
       for dtype in ("float32", "float64") for rows in ("floats", "readonly")
       if rows == "floats" or kernel == "sparse_steps"),
-]
+])
 # rough compile times, relative: what each process is given is balanced by these
 _COST = {"steps": 4.0, "gradient": 3.0, "predict": 1.5, "logits": 1.0}
 
