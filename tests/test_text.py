@@ -254,7 +254,16 @@ def test_a_missing_number_beside_text_is_read_as_the_training_mean(tmp_path: Pat
     x = vectorizer.fit_transform(examples.x).to_scipy().toarray()
     assert vectorizer.number_mean_.tolist() == [6.0, 0.0] and vectorizer.number_scale_.tolist() == [2.0, 1.0]
     assert examples.x.number_columns == ("size", "weight")
-    assert x[:, -2].tolist() == [-1.0, 0.0, 1.0] and x[:, -1].tolist() == [0.0, 0.0, 0.0]
+    n = vectorizer.n_features
+    assert x[:, n].tolist() == [-1.0, 0.0, 1.0] and x[:, n + 1].tolist() == [0.0, 0.0, 0.0]
+    # each had a gap in training: an indicator each, as a table's number column
+    assert vectorizer.n_out == n + 4 and x[:, n + 2].tolist() == [0.0, 1.0, 0.0] and x[:, n + 3].tolist() == [0, 1, 1]
+    assert vectorizer.feature_names([n + 1, n + 2, n + 3]) == ["weight", "size=(missing)", "weight=(missing)"]
+    assert "2 number columns (2 with an indicator of a missing number)" in vectorizer.describe()
+    again = TextVectorizer.from_arrays(vectorizer.to_arrays())
+    np.testing.assert_array_equal(again.transform(examples.x).to_scipy().toarray(), x)
+    old = {k: v for k, v in vectorizer.to_arrays().items() if k != "text_number_missing"}  # an earlier file
+    assert TextVectorizer.from_arrays(old).n_out == n + 2
     # without a gap, the scaling is NumPy's mean and std, bit for bit
     full = Documents.from_columns({"body": ["a", "b", "c"]}, {"size": np.array([0.1, 0.7, 0.3])})
     fitted = TextVectorizer(n_features=2**10)

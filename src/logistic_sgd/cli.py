@@ -233,7 +233,7 @@ def _names(text: str) -> tuple[str, ...]:
 
 def _text_input(vectorizer: Any, text: str) -> Any:
     """One ``--text`` as the rows of a vectoriser with one text column; its number columns, if it has
-    any, read as missing (their training means)."""
+    any, read as missing, as an empty cell of a table is."""
     if not vectorizer.number_columns_:
         return [text]
     from .data.documents import Documents
@@ -393,7 +393,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
         if texts and classifier.vectorizer.number_columns_:
             print(f"--text: the number columns {', '.join(classifier.vectorizer.number_columns_)} are read as "
-                  "missing (their training means); give a table to set them", file=sys.stderr)
+                  "missing, as empty cells are; give a table to set them", file=sys.stderr)
         batches = [(Path(f"text[{i}]"), _text_input(classifier.vectorizer, text)) for i, text in enumerate(texts)]
         batches += [(path, read_documents(path, classifier.vectorizer, args.label_column)) for path in args.inputs]
     else:

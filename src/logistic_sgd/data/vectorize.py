@@ -21,7 +21,8 @@ same text gives the same row at training and at prediction time. For each docume
    times ``idf = 1 + log((1 + n) / (1 + df))`` (``idf``; ``df`` counts the training documents that
    hold the column, as scikit-learn's smoothed idf); each row is then divided by its Euclidean norm
    (``norm="l2"``). Number columns of a table come after the ``n_features`` hashed columns,
-   standardised on the training split.
+   standardised on the training split (a missing number read as the training mean), then, as in
+   :mod:`.preprocess`, an indicator of a missing number for each that had one in training.
 
 Hashing needs no vocabulary, so the vectoriser's state is small: the idf vector and, for
 inspection, the names of the ``max_names`` columns most frequent in training (each column named by
@@ -50,6 +51,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from ..errors import UsageError
 from .documents import Documents
+from .preprocess import MISSING_LEVEL
 from .rows import CSR
 
 TABLE_SIZE = 0x30000  # code points past the Supplementary Ideographic Plane separate tokens
@@ -188,6 +190,9 @@ class TextVectorizer:
     number_columns_ : tuple of str
         The number columns fitted on, and their ``number_mean_``, ``number_scale_`` (float64), fitted
         on the numbers present; a missing number (NaN) becomes the mean (0 once standardised).
+        ``number_missing_`` (bool) marks those that had a missing number in training: each gets an
+        indicator column ``NAME=(missing)`` (1 where the number is missing), after the number
+        columns, as a table's number column does.
     name_columns_, names_ : int64 array, list of str
         The named columns (increasing) and their n-grams.
     """
@@ -209,6 +214,7 @@ class TextVectorizer:
         self.number_columns_: tuple[str, ...] = ()
         self.number_mean_ = np.zeros(0)
         self.number_scale_ = np.ones(0)
+        self.number_missing_ = np.zeros(0, dtype=bool)
         self.name_columns_ = np.zeros(0, dtype=np.int64)
         self.names_: list[str] = []
 
@@ -234,8 +240,9 @@ class TextVectorizer:
 
     @property
     def n_out(self) -> int:
-        """Columns of a transformed row: the hashed features, then the number columns."""
-        return int(self.n_features) + len(self.number_columns_)
+        """Columns of a transformed row: the hashed features, the number columns, then an indicator of
+        a missing number for each number column that had one in training."""
+        return int(self.n_features) + len(self.number_columns_) + int(self.number_missing_.sum())
 
     @property
     def fitted(self) -> bool:
@@ -291,6 +298,9 @@ class TextVectorizer:
             mean = values.sum(axis=0) / np.maximum(count, 1)
             std = np.sqrt(np.where(present, (values - mean) ** 2, 0.0).sum(axis=0) / np.maximum(count, 1))
             self.number_mean_, self.number_scale_ = mean, np.where(std > 0, std, 1.0)
+            self.number_missing_ = ~present.all(axis=0)
+        else:
+            self.number_missing_ = np.zeros(0, dtype=bool)
         return self._finish(counts, docs)
 
     def transform(self, docs: Documents | Sequence[str]) -> CSR:
@@ -356,13 +366,15 @@ class TextVectorizer:
         -------
         list of str
             Each column's most frequent training n-gram, ``#k`` for a hashed column without a kept
-            name, a number column's own name.
+            name, a number column's own name, ``NAME=(missing)`` for its indicator of a missing number.
         """
         found = np.searchsorted(self.name_columns_, columns)
+        numbers = [*self.number_columns_, *(f"{c}={MISSING_LEVEL}" for c, m in zip(
+            self.number_columns_, self.number_missing_.tolist(), strict=True) if m)]
         out = []
         for col, at in zip(np.asarray(columns).tolist(), found.tolist(), strict=True):
             if col >= self.n_features:
-                out.append(self.number_columns_[col - self.n_features])
+                out.append(numbers[col - self.n_features])
             elif at < len(self.name_columns_) and self.name_columns_[at] == col:
                 out.append(self.names_[at])
             else:
@@ -407,7 +419,9 @@ class TextVectorizer:
         grams = f"word {n_lo}-grams" if n_lo == n_hi else f"word {n_lo}- to {n_hi}-grams"
         weights = [w for w, on in (("1 + log tf", self.sublinear_tf), ("idf", self.idf)) if on] or ["counts"]
         norm = ", unit rows" if self.norm == "l2" else ""
-        numbers = f" + {len(self.number_columns_)} number columns" if self.number_columns_ else ""
+        indicators = int(self.number_missing_.sum())
+        numbers = (f" + {len(self.number_columns_)} number columns" if self.number_columns_ else "") + (
+            f" ({indicators} with an indicator of a missing number)" if indicators else "")
         return (f"text of column{'s' if len(self.columns_) > 1 else ''} {', '.join(self.columns_)}: {grams} "
                 f"hashed to {_width(self.n_features)} {'signed ' if self.signed else ''}features, "
                 f"{' x '.join(weights)}{norm}{numbers}")
@@ -434,6 +448,7 @@ class TextVectorizer:
             "text_name_columns": self.name_columns_.astype(np.int64), "text_name_lengths": lengths,
             "text_names": np.frombuffer(blob, dtype=np.uint8),
             "text_number_mean": self.number_mean_, "text_number_scale": self.number_scale_,
+            "text_number_missing": self.number_missing_.astype(np.uint8),
         }
         if self.idf_ is not None:
             arrays["text_idf"] = self.idf_
@@ -472,6 +487,11 @@ class TextVectorizer:
         if self.number_mean_.shape != (len(self.number_columns_),) \
                 or self.number_scale_.shape != self.number_mean_.shape or not np.all(self.number_scale_ > 0):
             raise ValueError("number columns' scaling disagrees with their names")
+        missing = arrays.get("text_number_missing")  # absent from files written before the indicators
+        self.number_missing_ = np.zeros(len(self.number_columns_), dtype=bool) if missing is None else \
+            np.asarray(missing).astype(bool)
+        if self.number_missing_.shape != self.number_mean_.shape:
+            raise ValueError("number columns' indicators disagree with their names")
         if self.idf:
             idf = np.asarray(arrays["text_idf"])
             if idf.shape != (self.n_features,) or idf.dtype != np.float32 or not np.isfinite(idf).all():
@@ -599,8 +619,9 @@ class TextVectorizer:
             _weigh_numpy(counts, self.sublinear_tf, self.idf_, self.norm == "l2")
         if docs.numbers is None or not self.number_columns_:
             return counts
-        scaled = (docs.numbers - self.number_mean_) / self.number_scale_
-        return _append_numbers(counts, np.nan_to_num(scaled, nan=0.0), self.n_out)  # missing: the training mean
+        scaled = np.nan_to_num((docs.numbers - self.number_mean_) / self.number_scale_, nan=0.0)  # the mean
+        missing = np.isnan(docs.numbers[:, self.number_missing_]).astype(np.float64)
+        return _append_numbers(counts, np.hstack([scaled, missing]), self.n_out)
 
     def _name(self, docs: Documents, df: NDArray[np.int64], votes: _Votes | None) -> None:
         """Keep the names of the ``max_names`` columns with the largest document frequency."""
