@@ -5,7 +5,7 @@ Layout of a model file (format version 1, or 2 where ``W_rows`` is present)::
     W           float32|float64 (n_in, n_out); in format version 2, only its rows that are not all
                 zero (bit for bit: a row holding -0.0 is kept), in order
     W_rows      int64 (k,)   format version 2 only: the indices of those rows, increasing. A wide
-                             model whose inputs were never all seen in training (hashed text: most of
+                             model whose inputs were never all seen in training (hashed text: many of
                              the 2^20 rows of a model of a few thousand documents) is written so when
                              it saves a quarter of W's bytes or more, and at least 1 MB
     b           float32|float64 (n_out,)
