@@ -63,9 +63,9 @@ OPTIMISATION = frozenset(("optimizer", "learning_rate", "batch_size", "momentum"
                           "lr_schedule", "lr_decay", "lr_step_epochs", "tol"))
 """Settings whose giving leaves the choice of optimiser to the user."""
 NEEDS_SGD = frozenset(("checkpoint", "resume", "distributed"))
-PATIENCE_SETTINGS = frozenset(("patience", "patience_increase", "improvement_threshold"))
-"""Settings of the patience rule: giving one keeps the original rule's others."""
 """Settings that only minibatch SGD takes (a full-batch solver's state lives in SciPy)."""
+PATIENCE_SETTINGS = frozenset(("patience", "patience_increase", "improvement_threshold"))
+"""Settings of the patience rule: giving one keeps the original rule (patience increase 2)."""
 
 
 @dataclass(frozen=True)
