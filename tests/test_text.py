@@ -307,6 +307,35 @@ def test_csv_read_by_pyarrow_as_by_python(tmp_path: Path, name: str, monkeypatch
         assert text._read_csv_arrow(path.read_bytes(), "\t" if name.endswith(".tsv") else ",") == fast
 
 
+def test_csv_read_by_pyarrow_as_by_python_on_random_tables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tables that Python's csv writes, cells of quotes, delimiters, line breaks and other scripts:
+    pyarrow reads each (none handed on) into the cells Python's csv reads."""
+    pytest.importorskip("pyarrow")
+    import csv
+    import io
+
+    from logistic_sgd.data.formats import text
+
+    rng = random.Random(1)
+    pieces = ["a", "b", " ", ",", '"', "\n", "\r\n", "é", "机", "\t", ";", "x y"]
+    for trial in range(200):
+        width = rng.randint(1, 4)
+        rows = [[f"h{j}" for j in range(width)]] + [
+            ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 6))) for _ in range(width)]
+            for _ in range(rng.randint(1, 6))]
+        delimiter = rng.choice([",", "\t"])
+        out = io.StringIO()
+        csv.writer(out, delimiter=delimiter, lineterminator=rng.choice(["\n", "\r\n"])).writerows(rows)
+        path = tmp_path / f"{trial}.{'tsv' if delimiter == chr(9) else 'csv'}"
+        path.write_bytes(out.getvalue().encode("utf-8"))
+        raw = path.read_bytes()
+        fast = text._read_csv_arrow(raw, text._delimiter(path, raw.split(b"\n", 1)[0].decode()))
+        assert fast is not None and fast == text._read_csv(path), out.getvalue()
+        with monkeypatch.context() as patched:
+            patched.setattr(text, "_read_csv_arrow", lambda raw, delimiter: None)
+            assert fast == text._read_csv(path), out.getvalue()
+
+
 def test_parquet_table(tmp_path: Path) -> None:
     pa = pytest.importorskip("pyarrow")
     pq = pytest.importorskip("pyarrow.parquet")
