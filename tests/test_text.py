@@ -115,6 +115,24 @@ def test_names_are_the_most_frequent_ngram_of_a_column() -> None:
     assert [w for _, w in top[1]] == [5.0, 3.0] and top[1][0][0] == names[1]
 
 
+def test_names_of_several_text_columns_say_their_column(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same word in two columns is two features (two salts): each name says its column, the
+    compiled path and the Python one alike; one text column keeps bare names."""
+    import logistic_sgd.data.vectorize as vectorize
+
+    docs = Documents.from_columns({"package": ["perl-base", "libperl", "python3-numpy", ""],
+                                   "description": ["perl module", "perl library", "numpy python", "x"]})
+    compiled = TextVectorizer(n_features=2**12)
+    compiled.fit(docs)
+    assert {"perl (package)", "perl (description)", "numpy (package)", "perl module (description)"} <= set(
+        compiled.names_)
+    monkeypatch.setattr(vectorize, "_kernels", lambda: None)
+    python = TextVectorizer(n_features=2**12)
+    python.fit(docs)
+    assert python.names_ == compiled.names_
+    assert "perl" in TextVectorizer(n_features=2**12).fit(["perl module", "perl library"]).names_
+
+
 def test_transform_checks_its_input() -> None:
     v = TextVectorizer(n_features=64)
     with pytest.raises(UsageError, match="not fitted"):

@@ -632,20 +632,36 @@ class TextVectorizer:
         if votes is None or not len(used):
             self.names_ = [f"#{c}" for c in used.tolist()]
             return
-        if votes.texts is not None:  # the Python path kept the names themselves
-            self.names_ = [votes.texts.get(c, f"#{c}") for c in used.tolist()]
-            return
+        if votes.texts is not None:  # the Python path kept the names themselves, and their text columns
+            found = [votes.texts.get(c) for c in used.tolist()]
+            names = [f"#{c}" if f is None else f[0] for c, f in zip(used.tolist(), found, strict=True)]
+            where = [-1 if f is None else f[1] for f in found]
+        else:
+            lo, hi = votes.lo[used], votes.hi[used]
+            names, where = self._span_names(docs, lo, hi), _span_columns(docs, lo).tolist()
+        if len(docs.columns) > 1:  # the same n-gram in two text columns is two features: say whose
+            names = [n if j < 0 else f"{n} ({docs.columns[j]})" for n, j in zip(names, where, strict=True)]
+        self.names_ = names
+
+    def _span_names(self, docs: Documents, lo: NDArray[np.int64], hi: NDArray[np.int64]) -> list[str]:
+        """The display names of the n-grams at ``buffer[lo:hi]``."""
         kernels = _kernels()
-        lo, hi = votes.lo[used], votes.hi[used]
         if kernels is None:
-            self.names_ = display_names([docs.buffer[a:b].tobytes() for a, b in zip(lo.tolist(), hi.tolist(),
-                                                                                   strict=True)])
-            return
+            return display_names([docs.buffer[a:b].tobytes() for a, b in zip(lo.tolist(), hi.tolist(), strict=True)])
         classes, lower = unicode_tables()
-        out = np.empty(int(np.sum(hi - lo)) * 2 + len(used), dtype=np.uint8)  # lower case is at most 2x longer
-        lengths = np.zeros(len(used), dtype=np.int64)
+        out = np.empty(int(np.sum(hi - lo)) * 2 + len(lo), dtype=np.uint8)  # lower case is at most 2x longer
+        lengths = np.zeros(len(lo), dtype=np.int64)
         size = kernels.name_spans(docs.buffer, lo, hi, classes, lower, out, lengths)
-        self.names_ = out[:size].tobytes().decode("utf-8", "replace").split("\n")
+        return out[:size].tobytes().decode("utf-8", "replace").split("\n")
+
+
+def _span_columns(docs: Documents, at: NDArray[np.int64]) -> NDArray[np.int64]:
+    """The text column whose cell holds each buffer position ``at`` (cells do not overlap)."""
+    starts, ends = docs.starts.reshape(-1), docs.ends.reshape(-1)
+    cells = np.flatnonzero(ends > starts)
+    order = cells[np.argsort(starts[cells], kind="stable")]
+    inside = np.searchsorted(starts[order], at, side="right") - 1
+    return (order[inside] % docs.starts.shape[1]).astype(np.int64)
 
 
 def display_names(spans: Sequence[bytes]) -> list[str]:
@@ -684,14 +700,14 @@ class _Votes:
         self.count = np.zeros(n_features, dtype=np.int64)
         self.lo = np.zeros(n_features, dtype=np.int64)
         self.hi = np.zeros(n_features, dtype=np.int64)
-        self.texts: dict[int, str] | None = None
+        self.texts: dict[int, tuple[str, int]] | None = None  # the Python path: name and text column
 
     def add_python(self, used: NDArray, hashes: NDArray, cols: NDArray, texts: list[str],
                    ngram_range: tuple[int, int]) -> None:
         """The Python path's vote: the first n-gram of each column in this document, by its display name."""
         if self.texts is None:
             self.texts = {}
-        names = _python_ngram_names(texts, ngram_range)
+        names = _python_ngram_names(texts, ngram_range)  # (name, text column) of each n-gram
         first: dict[int, int] = {}
         for k, c in enumerate(cols.tolist()):
             first.setdefault(c, k)
@@ -705,15 +721,15 @@ class _Votes:
                 self.count[c] -= 1
 
 
-def _python_ngram_names(texts: Sequence[str], ngram_range: tuple[int, int]) -> list[str]:
-    """The display name of every n-gram, in the order of :func:`ngram_hashes`."""
+def _python_ngram_names(texts: Sequence[str], ngram_range: tuple[int, int]) -> list[tuple[str, int]]:
+    """The display name of every n-gram and the index of its text, in the order of :func:`ngram_hashes`."""
     out = []
     nmin, nmax = ngram_range
-    for text in texts:
+    for j, text in enumerate(texts):
         toks = tokens(text)
         for end in range(1, len(toks) + 1):
             for n in range(nmin, min(nmax, end) + 1):
-                out.append(" ".join(toks[end - n : end]))
+                out.append((" ".join(toks[end - n : end]), j))
     return out
 
 
