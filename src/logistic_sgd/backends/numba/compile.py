@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from numba import njit
+from numba import njit, types
 from numba.core import caching
 from numba.core.caching import _CacheLocator
 
@@ -30,16 +30,36 @@ PACKAGE = Path(__file__).resolve().parent
 
 def compiled(**options: Any) -> Callable[[Any], Any]:
     """``njit(cache=True, **options)``, cached as the module docstring says; without the cache where
-    no folder at all can be written."""
+    no folder at all can be written. Called from another compiled function, it is compiled for the
+    arguments' types without their literal values (:func:`_typed_without_literals`)."""
     _install()
 
     def wrap(fn: Any) -> Any:
         try:
-            return njit(cache=True, **options)(fn)
+            d = njit(cache=True, **options)(fn)
         except RuntimeError:  # "cannot cache function ...: no locator available": compile per process
-            return njit(**options)(fn)
+            d = njit(**options)(fn)
+        return _typed_without_literals(d)
 
     return wrap
+
+
+def _typed_without_literals(dispatcher: Any) -> Any:
+    """``dispatcher``, compiled for ``int64`` where a compiled caller passes a literal such as ``0``.
+
+    Numba compiles a called function for the types its caller's type inference holds at each
+    round, literal values included: a caller's loop counter that starts at ``0`` is first
+    ``Literal[int](0)``, then ``int64``, and the callee was compiled for both (the kernels' larger
+    helpers, each called from several places, were compiled two to four times over). The helpers
+    take no literal argument on purpose (LLVM folds the constants once it has inlined them), so
+    each is compiled once per set of plain types."""
+    resolve = dispatcher.get_call_template
+
+    def get_call_template(args: tuple[Any, ...], kws: dict[str, Any]) -> Any:
+        return resolve(tuple(map(types.unliteral, args)), {k: types.unliteral(v) for k, v in kws.items()})
+
+    dispatcher.get_call_template = get_call_template
+    return dispatcher
 
 
 class PackageLocator(_CacheLocator):

@@ -47,6 +47,14 @@ kernels that call them are compiled with fast-math (contraction, reassociation) 
 overload is compiled as a function of its own with the options it names, so these few sums keep
 their written order and their separate roundings inside the fast-math kernels that call them.
 
+Compiled pieces: the parts of a step (:func:`_part`, :func:`_forward`, :func:`_backward`, ...)
+are functions of their own, compiled once for each set of argument types and shared by the
+kernels that call them; LLVM inlines them where it sees fit, and the speed is the same as when
+all of it was one function, which took twice as long to compile (Numba copies and re-analyses
+an inlined body at every call site, and a parallel loop's body again). Only the tiles of the
+forward pass (:func:`_dots`, :func:`_dots5`, :func:`_dot`), called in its innermost loop, are
+inlined by Numba, so that their sums stay in registers.
+
 The arithmetic is the model's (:meth:`LogisticRegression.gradient_into` is the reference); the
 tests hold the kernels to their own order of additions bit for bit, width by width, and to the
 model's results to rounding (the order differs from a BLAS library's, as BLAS libraries differ
@@ -140,7 +148,7 @@ def _compiled(**options: Any) -> Any:
     return compiled(fastmath=_fastmath, **options)
 
 
-@_compiled(inline="always")
+@_compiled()
 def _forward(  # pragma: no cover - compiled
     w: Any, X: Any, WT: Any, b: Any, r0: int, r1: int, z: Any, P: Any, p0: int, p1: int
 ) -> None:
@@ -251,7 +259,7 @@ def _dot(w: Any, X: Any, r: int, WT: Any, j: int, b: Any) -> Any:  # pragma: no 
     return b[j] + hsum(a)
 
 
-@_compiled(inline="always")
+@_compiled()
 def _softmax_row(z: Any, q: int) -> None:  # pragma: no cover - compiled
     """``z[q] <- softmax(z[q])``: ``exp(z - max z) / sum exp(z - max z)``, as the model computes it."""
     J = z.shape[1]
@@ -268,7 +276,7 @@ def _softmax_row(z: Any, q: int) -> None:  # pragma: no cover - compiled
         z[q, j] /= t
 
 
-@_compiled(inline="always")
+@_compiled()
 def _classes(w: Any, zT: Any, n: int, out: Any, r0: int) -> None:  # pragma: no cover - compiled
     """``out[r0 + q] = argmax softmax`` of the logits in column ``q`` of ``zT`` (one row per class), the
     first class on ties, for ``q < n``: the model's rule, with the softmax computed only where it can
@@ -309,7 +317,7 @@ def _classes(w: Any, zT: Any, n: int, out: Any, r0: int) -> None:  # pragma: no 
                 out[r0 + q + i] = arg
 
 
-@_compiled(inline="always")
+@_compiled()
 def _softmax_minus_onehot(  # pragma: no cover - compiled
     w: Any, y: Any, r0: int, r1: int, dT: Any, n: Any, gb: Any
 ) -> None:
@@ -354,7 +362,7 @@ def _scale_and_sum_compiled(dT: Any, rows: Any, n: Any, gb: Any) -> Any:  # prag
     return impl
 
 
-@_compiled(inline="always")
+@_compiled()
 def _backward(  # pragma: no cover - compiled
     w: Any, X: Any, r0: int, r1: int, d: Any, gT: Any, fresh: bool
 ) -> None:
@@ -381,7 +389,7 @@ def _backward(  # pragma: no cover - compiled
             store_first(gT, j, k, g, K - k)
 
 
-@_compiled(inline="always")
+@_compiled()
 def _tile(  # pragma: no cover - compiled
     w: Any, X: Any, r0: int, r1: int, d: Any, gT: Any, j: int, k: int, n: int, m: int, fresh: bool
 ) -> None:
@@ -473,20 +481,20 @@ def _rows_compiled(w: Any, X: Any, r0: Any, r1: Any, scale: Any, buf: Any) -> An
     return read
 
 
-@_compiled(inline="always")
+@_compiled()
 def _block_rows(n_in: int, itemsize: int) -> int:  # pragma: no cover - compiled
     """Rows per block: as many as fit in ``_BLOCK_BYTES`` (164 rows of 784 float32 features), from
     32 to 1,024, a multiple of 4."""
     return max(32, min(1024, _BLOCK_BYTES // (n_in * itemsize))) // 4 * 4
 
 
-@_compiled(inline="always")
+@_compiled()
 def _share(n: int, parts: int, multiple: int) -> int:  # pragma: no cover - compiled
     """Rows per part: ``n`` split in ``parts``, rounded up to a multiple of ``multiple``."""
     return ((n + parts - 1) // parts + multiple - 1) // multiple * multiple
 
 
-@_compiled(inline="always")
+@_compiled()
 def _labels_ok(y: Any, r0: int, r1: int, J: int) -> bool:  # pragma: no cover - compiled
     for r in range(r0, r1):  # noqa: SIM110 - a loop compiles; all() over a generator does not
         if y[r] >= J or y[r] < -J:
@@ -494,14 +502,14 @@ def _labels_ok(y: Any, r0: int, r1: int, J: int) -> bool:  # pragma: no cover - 
     return True
 
 
-@_compiled(inline="always")
+@_compiled()
 def _transpose(W: Any, WT: Any) -> None:  # pragma: no cover - compiled
     for k in range(W.shape[0]):
         for j in range(W.shape[1]):
             WT[j, k] = W[k, j]
 
 
-@_compiled(inline="always")
+@_compiled()
 def _nll(y: Any, r0: int, r1: int, dT: Any) -> float:  # pragma: no cover - compiled
     """``sum_r logsumexp(z_r) - z_r[y_r]`` over rows ``r0 <= r < r1``, in float64, from their logits
     in the columns of ``dT`` (before the softmax overwrites them)."""
@@ -517,7 +525,7 @@ def _nll(y: Any, r0: int, r1: int, dT: Any) -> float:  # pragma: no cover - comp
     return total
 
 
-@_compiled(inline="always")
+@_compiled()
 def _part(  # pragma: no cover - compiled
     w: Any, X: Any, scale: Any, y: Any, WT: Any, b: Any, n_mean: Any, start: int, n: int, t: int,
     gT: Any, gbT: Any, z: Any, xb: Any, nll: Any, ahead: int,
@@ -623,7 +631,7 @@ def _gradient(  # pragma: no cover - compiled
     nll[:] = 0
     for t in prange(gT.shape[1]):
         _transpose(W, WT[t])
-        _part(w, X, scale, y, WT[t], b, n_mean, 0, X.shape[0], t, gT[0], gbT[0], z, xb, nll, 0)
+        _part(w, X, scale, y, WT[t], b, n_mean, 0, X.shape[0], np.int64(t), gT[0], gbT[0], z, xb, nll, 0)
     _sum(gT[0], gbT[0], gW, gb)
     return True
 
@@ -653,8 +661,8 @@ def _steps(  # pragma: no cover - compiled
         for t in prange(parts):
             if i > 0:
                 _sum_and_descend(gT[(i - 1) % 2], gbT[(i - 1) % 2], rates[i - 1], WT[t], bT[t, :J], xb[t, 0])
-            _part(w, X, scale, y, WT[t], bT[t, :J], n_mean, start + i * batch, batch, t, gT[i % 2], gbT[i % 2], z, xb,
-                  no_nll, batch)
+            _part(w, X, scale, y, WT[t], bT[t, :J], n_mean, start + i * batch, batch, np.int64(t), gT[i % 2],
+                  gbT[i % 2], z, xb, no_nll, batch)
     if n > 0:
         _sum_and_descend(gT[(n - 1) % 2], gbT[(n - 1) % 2], rates[n - 1], WT[0], bT[0, :J], xb[0, 0])
     _transpose(WT[0], W)
