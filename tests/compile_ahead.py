@@ -11,11 +11,17 @@ into the cache every process of the suite then reads (see
 was compiled for this CPU, so that a warm run skips even the processes.
 
 A variant is ``kernel:lanes:dtype:input``: one of the public kernels (``gradient``, ``steps``,
-``logits``, ``predict``; ``sparse_steps``, ``sparse_predict``; ``scan``), the vector width in
-float32 lanes (``native``: the CPU's), the model's dtype and what the rows are (``floats``,
-``bytes``; ``readonly``: a read-only array, as a memory-mapped layout gives). A variant compiled
-for another CPU carries its target: ``@avx2`` or ``@portable`` (the CPUs of the cross-CPU tests in
-``test_kernels.py``).
+``logits``, ``predict``; ``sparse_steps``, ``sparse_adagrad``, ``sparse_predict``; ``scan``, the
+svmlight reader; ``text``, the tokeniser and the CSV check) or ``forward``, the part of a step that
+``test_kernels.py`` calls on its own at each tiling (lanes ``16r32``: 16 lanes, 32 registers); the
+vector width in float32 lanes (``native``: the CPU's), the model's dtype and what the rows are
+(``floats``, ``bytes``; ``readonly``: a read-only array, as a memory-mapped layout gives; for
+sparse rows ``i64``: 64-bit column indices and row offsets, ``p64``: 64-bit row offsets, ``f64``:
+float64 values for a float32 model). A variant compiled for another CPU carries its target:
+``@avx2`` or ``@portable`` (the CPUs of the cross-CPU tests in ``test_kernels.py``).
+
+The variants of one width and dtype share the parts of their step (compiled once per type, see
+:mod:`logistic_sgd.backends.numba.kernels`), so each such group is compiled by one process.
 
 Usage: python tests/compile_ahead.py [PROCESSES]   (``conftest.py`` runs it before the tests start)
 """
@@ -38,6 +44,13 @@ TARGETS = {
 }
 _WIDTHS = ("16", "8", "4")
 _OUTPUTS = (("gradient", "floats"), ("steps", "bytes"), ("logits", "bytes"), ("predict", "floats"))  # kernel_outputs
+# (lanes, vector registers) of the forward tiles test_kernels checks: AVX-512, AVX2, other x86-64, AArch64
+TILES = ((16, 32), (8, 16), (4, 16), (4, 32))
+# the sparse rows the tests give beyond float32 / float64 values with int32 indices
+_SPARSE = {("sparse_steps", "float32", "readonly"), ("sparse_steps", "float64", "readonly"),
+           ("sparse_steps", "float32", "i64"), ("sparse_steps", "float64", "i64"), ("sparse_steps", "float32", "p64"),
+           ("sparse_steps", "float32", "f64"), ("sparse_predict", "float32", "i64"),
+           ("sparse_predict", "float64", "i64"), ("sparse_predict", "float32", "p64")}
 
 
 
@@ -80,15 +93,19 @@ VARIANTS = _distinct([
     # what training, scoring and the full-batch solvers run, at the CPU's width
     *(f"{kernel}:native:{dtype}:{rows}" for kernel in ("steps", "predict", "gradient", "logits")
       for dtype in ("float32", "float64") for rows in ("floats", "bytes")),
+    "predict:native:float64:readonly",  # a memory-mapped layout of float64 rows
     # kernel_outputs at each width here, for the cross-CPU comparisons
     *(f"{kernel}:{lanes}:float32:{rows}" for kernel, rows in _OUTPUTS for lanes in _compared_widths()),
     *(f"{kernel}:native:float32:{rows}@{target}" for target in TARGETS for kernel, rows in _OUTPUTS),
-    *(f"{kernel}::{dtype}:{rows}" for kernel in ("sparse_steps", "sparse_predict", "scan")
-      for dtype in ("float32", "float64") for rows in ("floats", "readonly")
-      if rows == "floats" or kernel == "sparse_steps"),
+    # test_kernels' forward tiles, both dtypes
+    *(f"forward:{lanes}r{registers}:{dtype}:floats" for lanes, registers in TILES for dtype in ("float32", "float64")),
+    *(f"{kernel}::{dtype}:{rows}" for kernel in ("sparse_steps", "sparse_adagrad", "sparse_predict", "scan")
+      for dtype in ("float32", "float64") for rows in ("floats", "readonly", "i64", "p64", "f64")
+      if rows == "floats" or (kernel, dtype, rows) in _SPARSE),
+    "text::uint8:utf8",
 ])
 # rough compile times, relative: what each process is given is balanced by these
-_COST = {"steps": 4.0, "gradient": 3.0, "predict": 1.5, "logits": 1.0}
+_COST = {"steps": 4.0, "gradient": 3.0, "predict": 1.5, "logits": 1.0, "text": 4.0, "forward": 0.3}
 
 
 def compile_variant(variant: str) -> None:
@@ -96,16 +113,27 @@ def compile_variant(variant: str) -> None:
     import numpy as np
 
     kernel, lanes_text, dtype, rows = variant.partition("@")[0].split(":")
-    lanes = None if lanes_text in ("native", "") else int(lanes_text)
     if kernel == "scan":
         return _scan(dtype)
+    if kernel == "text":
+        return _text()
     if kernel.startswith("sparse_"):
-        return _sparse(kernel, dtype, rows == "readonly")
+        return _sparse(kernel, dtype, rows)
     from logistic_sgd.backends.numba import kernels
 
     rng = np.random.default_rng(0)
     n_in, n_out = 20, 3
+    if kernel == "forward":  # as test_kernels calls it: C-ordered logits, the rows after fetched
+        from logistic_sgd.backends.numba.simd import Width
+
+        x = rng.random((8, n_in)).astype(dtype)
+        w = Width(*map(int, lanes_text.split("r")))
+        WT, b, z = np.zeros((n_out, n_in), dtype), np.zeros(n_out, dtype), np.empty((8, n_out), dtype)
+        kernels._forward(w, x, WT, b, 1, 5, z, x, 5, 8)
+        return None
+    lanes = None if lanes_text in ("native", "") else int(lanes_text)
     x = rng.integers(0, 256, (8, n_in)).astype(np.uint8) if rows == "bytes" else rng.random((8, n_in)).astype(dtype)
+    x.flags.writeable = rows != "readonly"
     divisor = 255.0 if rows == "bytes" else None
     W, b, y = np.zeros((n_in, n_out), dtype), np.zeros(n_out, dtype), rng.integers(0, n_out, 8)
     scratch = kernels.Scratch.for_model(n_in, n_out, dtype)
@@ -120,21 +148,51 @@ def compile_variant(variant: str) -> None:
     return None
 
 
-def _sparse(kernel: str, dtype: str, readonly: bool) -> None:
+def _sparse(kernel: str, dtype: str, rows: str) -> None:
     import numpy as np
 
     from logistic_sgd.backends.numba import sparse_kernels
     from logistic_sgd.data.rows import CSR
 
-    arrays = [np.ones(3, dtype), np.array([0, 2, 1], np.int32), np.array([0, 2, 3], np.int32)]
+    index, offsets = (np.int64, np.int64) if rows == "i64" else (np.int32, np.int64 if rows == "p64" else np.int32)
+    arrays = [np.ones(3, np.float64 if rows == "f64" else dtype), np.array([0, 2, 1], index),
+              np.array([0, 2, 3], offsets)]
     for a in arrays:
-        a.flags.writeable = not readonly  # as a memory-mapped sparse layout hands them out
+        a.flags.writeable = rows != "readonly"  # as a memory-mapped sparse layout hands them out
     x = CSR(*arrays, 4)
     W, b = np.zeros((4, 3), dtype), np.zeros(3, dtype)
     if kernel == "sparse_predict":
         sparse_kernels.predict(x, W, b)
+    elif kernel == "sparse_adagrad":
+        sparse_kernels.adagrad_steps(x, np.array([0, 1]), 0, 1, 2, W, b, np.zeros((4, 1), dtype), np.zeros(1, dtype),
+                                     0.1, 1e-8)
     else:
         sparse_kernels.sgd_steps(x, np.array([0, 1]), 0, 1, np.full(2, 0.1), W, b)
+
+
+def _text() -> None:
+    """The tokeniser and hasher (counts, names of the features, tf-idf) and the CSV check: a list of
+    texts, and a table of two text columns and a category trained on and evaluated by the CLI."""
+    import contextlib
+    import io
+    import tempfile
+
+    from logistic_sgd.cli import main
+    from logistic_sgd.data.vectorize import TextVectorizer
+
+    docs = ["Hello world, hello", "\u65e5\u672c\u8a9e\u306e\u6587", "b\u00e4d bytes"]
+    vectorizer = TextVectorizer(n_features=2**10)
+    vectorizer.fit_transform(docs)
+    vectorizer.feature_names([0, 1])
+    TextVectorizer(n_features=2**10, signed=True, sublinear_tf=False, idf=False).fit_transform(docs)
+    with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()):
+        table, model = Path(tmp) / "t.csv", Path(tmp) / "m.npz"
+        rows = [f'{"ab"[i % 2]},"title {i}, more","a longer text, {i} words",{"xyz"[i % 3]}' for i in range(40)]
+        table.write_text("label,title,body,kind\n" + "\n".join(rows) + "\n")
+        trained = main(["train", "--data", str(table), "--label-column", "label", "--n-epochs", "1", "-q",
+                        "--model-out", str(model)])
+        if trained != 0 or main(["evaluate", "--model", str(model), "--data", str(table)]) != 0:
+            raise SystemExit("the CLI failed on the text table")
 
 
 def _scan(dtype: str) -> None:
@@ -154,8 +212,7 @@ def shares(variants: list[str], processes: int) -> list[dict[str, list[str]]]:
     ("" for this CPU) to its variants."""
     units: dict[str, list[str]] = {}
     for variant in variants:
-        target = variant.partition("@")[2]
-        units.setdefault(target or variant, []).append(variant)
+        units.setdefault(_unit(variant), []).append(variant)
     loads = [0.0] * processes
     out: list[dict[str, list[str]]] = [{} for _ in range(processes)]
     for unit in sorted(units.values(), key=lambda u: sum(map(_cost, u)), reverse=True):
@@ -163,6 +220,19 @@ def shares(variants: list[str], processes: int) -> list[dict[str, list[str]]]:
         out[i].setdefault(unit[0].partition("@")[2], []).extend(unit)
         loads[i] += sum(map(_cost, unit))
     return out
+
+
+def _unit(variant: str) -> str:
+    """What ``variant`` is compiled with, in one process: another CPU's variants (one child process
+    compiles them), the dense kernels of one width and dtype (they share the parts of a step), or
+    the variant alone."""
+    kernel, lanes, dtype, rest = variant.split(":")
+    target = rest.partition("@")[2]
+    if target:
+        return "@" + target
+    if kernel in ("gradient", "steps", "logits", "predict", "forward"):
+        return f"{_native_lanes() if lanes == 'native' else lanes.partition('r')[0]}:{dtype}"
+    return variant
 
 
 def _cost(variant: str) -> float:

@@ -27,6 +27,7 @@ pytest.importorskip("numba")
 from logistic_sgd.backends.numba import kernels
 from logistic_sgd.backends.numba.simd import Width
 
+from compile_ahead import TILES
 from conftest import child_environment
 
 NUMBA = get_backend("numba")
@@ -172,25 +173,6 @@ def _gradient_exact(x: np.ndarray, y: np.ndarray, W: np.ndarray, b: np.ndarray, 
     return g.T, gb
 
 
-@functools.cache
-@functools.cache
-def _part(name: str) -> Callable[..., None]:
-    """A compiled call of one inline part of the step, with the kernels' fast-math flags (one
-    dispatcher per part, compiled once per signature)."""
-    import numba
-
-    if name == "forward":
-        def run(w, X, WT, b, r0, r1, z):
-            kernels._forward(w, X, WT, b, r0, r1, z, X, r1, X.shape[0])  # fetching the rows after, as a step does
-    elif name == "softmax":
-        def run(w, y, r0, r1, dT, n, gb):
-            kernels._softmax_minus_onehot(w, y, r0, r1, dT, n, gb)
-    else:
-        def run(w, X, r0, r1, dT, gT, fresh):
-            kernels._backward(w, X, r0, r1, dT, gT, fresh)
-    return numba.njit(fastmath=kernels._fastmath)(run)
-
-
 def _data(rows: int, n_in: int, n_out: int, dtype: str, seed: int) -> tuple[np.ndarray, ...]:
     rng = np.random.default_rng(seed)
     x = rng.random((rows, n_in)).astype(dtype)
@@ -219,12 +201,10 @@ def test_backward_adds_the_rows_in_order_with_one_rounding_each(
     want = _backward_exact(x[2 : 2 + rows], d, np.zeros_like(g) if fresh else g)
     dT = np.zeros((n_out, 32), dtype)
     dT[:, :rows] = d.T  # the block's layout: one row per class
-    _part("backward")(Width(width), x, 2, 2 + rows, dT, g, fresh)  # rows 2 .. 2 + rows of x, a block of a minibatch
+    kernels._backward(kernels._width(width), x, 2, 2 + rows, dT, g, fresh)  # rows 2 .. 2 + rows of x, a block
     np.testing.assert_array_equal(g, want)
 
 
-# (lanes, vector registers) of AVX-512, AVX2, other x86-64 and AArch64 CPUs
-TILES = [(16, 32), (8, 16), (4, 16), (4, 32)]
 
 
 @pytest.mark.parametrize(("width", "registers"), TILES)
@@ -237,7 +217,7 @@ def test_forward_sums_each_lane_in_order_then_the_lanes_as_a_tree(
     x, W, b, _ = _data(rows + 2, n_in, n_out, dtype, rows + n_in)
     WT = np.ascontiguousarray(W.T)
     z = np.full((32, n_out), np.nan, dtype)
-    _part("forward")(Width(width, registers), x, WT, b, 1, 1 + rows, z)
+    kernels._forward(Width(width, registers), x, WT, b, 1, 1 + rows, z, x, 1 + rows, len(x))  # the rows after fetched
     np.testing.assert_array_equal(z[:rows], _forward_exact(x[1 : 1 + rows], WT, b, width))
     assert np.isnan(z[rows:]).all()
 
@@ -262,7 +242,7 @@ def test_softmax_minus_onehot_is_the_models_arithmetic(width: int, dtype: str, r
     dT = np.full((10, 32), np.nan, dtype)
     dT[:, :rows] = z.T
     gb = np.zeros(16, dtype)
-    _part("softmax")(Width(width), y, 4, 4 + rows, dT, np.dtype(dtype).type(600), gb)
+    kernels._softmax_minus_onehot(kernels._width(width), y, 4, 4 + rows, dT, np.dtype(dtype).type(600), gb)
     want, want_b = _softmax_exact(z, y[4:], 600)
     np.testing.assert_array_equal(dT[:, :rows], want.T)
     np.testing.assert_array_equal(gb[:10], want_b)
