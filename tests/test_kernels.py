@@ -519,6 +519,33 @@ def test_calls_from_two_threads_are_safe() -> None:
         np.testing.assert_array_equal(r, want)
 
 
+@pytest.mark.parametrize("threads", [2, 3])
+def test_predict_and_logits_on_several_threads_are_one_threads(threads: int) -> None:
+    """The rows shared out between threads, parts of a multiple of 4 rows of several blocks each:
+    the logits and classes of one thread, bit for bit, also with two callers at once."""
+    x, W, b, _ = _data(1001, 784, 10, "float32", 3)
+    u = np.random.default_rng(3).integers(0, 256, size=x.shape, dtype=np.uint8)
+
+    def run() -> tuple[np.ndarray, np.ndarray]:
+        z = np.empty((len(x), 10), np.float32)
+        kernels.logits_into(u, W, b, z, 255.0)
+        return z, kernels.predict(x, W, b)
+
+    with _numba_threads(1):
+        want = run()
+    with _numba_threads(threads):
+        got = [run()]
+        callers = [threading.Thread(target=lambda: got.append(run())) for _ in range(2)]
+        for caller in callers:  # a thread of its own runs on Numba's default count of threads
+            caller.start()
+        for caller in callers:
+            caller.join()
+    assert len(got) == 3
+    for z, classes in got:
+        np.testing.assert_array_equal(z, want[0])
+        np.testing.assert_array_equal(classes, want[1])
+
+
 def _train(idx_folder: Path, floatx: str, backend: str) -> tuple[list[str], object]:
     out = io.StringIO()
     config = TrainConfig(batch_size=50, n_epochs=8, patience=60, floatx=floatx)
