@@ -49,9 +49,9 @@ their written order and their separate roundings inside the fast-math kernels th
 
 Compiled pieces: the parts of a step (:func:`_part`, :func:`_forward`, :func:`_backward`, ...)
 are functions of their own, compiled once for each set of argument types and shared by the
-kernels that call them; LLVM inlines them where it sees fit, and the speed is the same as when
-all of it was one function, which took twice as long to compile (Numba copies and re-analyses
-an inlined body at every call site, and a parallel loop's body again). Only the tiles of the
+kernels that call them; LLVM inlines them where it sees fit. The steps run at nearly the speed
+they had as one function, which took nearly three times as long to compile (Numba copies and
+re-analyses an inlined body at every call site, and a parallel loop's body again). Only the tiles of the
 forward pass (:func:`_dots`, :func:`_dots5`, :func:`_dot`), called in its innermost loop, are
 inlined by Numba, so that their sums stay in registers.
 
