@@ -207,9 +207,8 @@ def _scan(dtype: str) -> None:
 
 
 def shares(variants: list[str], processes: int) -> list[dict[str, list[str]]]:
-    """``variants`` shared out between ``processes``: the costliest first, each to the least loaded,
-    another CPU's variants together (one child process compiles them); each share maps a target
-    ("" for this CPU) to its variants."""
+    """``variants`` shared out between ``processes`` in the units :func:`_unit` makes, the costliest
+    first, each to the least loaded; each share maps a target ("" for this CPU) to its variants."""
     units: dict[str, list[str]] = {}
     for variant in variants:
         units.setdefault(_unit(variant), []).append(variant)

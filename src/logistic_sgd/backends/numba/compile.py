@@ -1,14 +1,14 @@
 """Compiling the kernels with Numba, cached on disk by the content of their source.
 
-Numba's own cache sits beside the source file and trusts the file's modification time, so every
-new checkout or install of the package compiles its kernels again (minutes of
-CPU for every variant the test suite uses; seconds for one run). The kernels' cache is kept
-instead in ``$NUMBA_CACHE_DIR``, else ``$XDG_CACHE_HOME/logistic-sgd/numba`` (by default
-``~/.cache/logistic-sgd/numba``), in a folder named after a hash of this package's compiled modules' source:
-unchanged kernels are compiled once per machine, and a change to any of these files gets a folder
-of its own. Numba keys each entry further by its version, the Python version, the argument types
-and the CPU, so a cache shared between machines or CPUs stays correct. Where no such folder can be
-written, Numba's own locations are used, and where none can, the kernels compile in every process.
+Numba's own cache sits beside the source file and trusts the file's modification time, so every new
+checkout or install of the package compiles its kernels again (minutes of CPU for every variant the
+test suite uses; seconds for one run). The kernels' cache is kept instead in ``$NUMBA_CACHE_DIR``,
+else ``$XDG_CACHE_HOME/logistic-sgd/numba`` (by default ``~/.cache/logistic-sgd/numba``), in a
+folder named after a hash of this package's compiled modules' source: unchanged kernels are compiled
+once per machine, and a change to any of these files gets a folder of its own. Numba keys each entry
+further by its version, the Python version, the argument types and the CPU, so a cache shared
+between machines or CPUs stays correct. Where no such folder can be written, Numba's own locations
+are used, and where none can, the kernels compile in every process.
 """
 
 from __future__ import annotations

@@ -51,9 +51,9 @@ Compiled pieces: the parts of a step (:func:`_part`, :func:`_forward`, :func:`_b
 are functions of their own, compiled once for each set of argument types and shared by the
 kernels that call them; LLVM inlines them where it sees fit. The steps run at nearly the speed
 they had as one function, which took nearly three times as long to compile (Numba copies and
-re-analyses an inlined body at every call site, and a parallel loop's body again). Only the tiles of the
-forward pass (:func:`_dots`, :func:`_dots5`, :func:`_dot`), called in its innermost loop, are
-inlined by Numba, so that their sums stay in registers.
+re-analyses an inlined body at every call site, and a parallel loop's body again). Only the
+tiles of the forward pass (:func:`_dots`, :func:`_dots5`, :func:`_dot`), called in its innermost
+loop, are inlined by Numba, so that their sums stay in registers.
 
 The arithmetic is the model's (:meth:`LogisticRegression.gradient_into` is the reference); the
 tests hold the kernels to their own order of additions bit for bit, width by width, and to the
