@@ -10,10 +10,11 @@ into the cache every process of the suite then reads (see
 :mod:`logistic_sgd.backends.numba.compile`). A stamp in the cache folder records that this list
 was compiled for this CPU, so that a warm run skips even the processes.
 
-A variant is ``kernel:lanes:dtype:input``: one of the public kernels (``gradient``, ``steps``,
-``logits``, ``predict``; ``sparse_steps``, ``sparse_adagrad``, ``sparse_predict``; ``scan``, the
-svmlight reader; ``text``, the tokeniser and the CSV check) or ``forward``, the part of a step that
-``test_kernels.py`` calls on its own at each tiling (lanes ``16r32``: 16 lanes, 32 registers); the
+A variant is ``kernel:lanes:dtype:input``: one of the compiled kernels (``steps``, which
+``sgd_steps`` and ``gradient_into`` run; ``predict``, which ``predict`` and ``logits_into`` run;
+``sparse_steps``, ``sparse_adagrad``, ``sparse_predict``; ``scan``, the svmlight reader; ``text``,
+the tokeniser and the CSV check) or ``forward``, the part of a step that ``test_kernels.py`` calls
+on its own at each tiling (lanes ``16r32``: 16 lanes, 32 registers); the
 vector width in float32 lanes (``native``: the CPU's), the model's dtype and what the rows are
 (``floats``, ``bytes``; ``readonly``: a read-only array, as a memory-mapped layout gives; for
 sparse rows ``i64``: 64-bit column indices and row offsets, ``p64``: 64-bit row offsets, ``f64``:
@@ -43,7 +44,7 @@ TARGETS = {
     "portable": {"NUMBA_CPU_NAME": "generic"},
 }
 _WIDTHS = ("16", "8", "4")
-_OUTPUTS = (("gradient", "floats"), ("steps", "bytes"), ("logits", "bytes"), ("predict", "floats"))  # kernel_outputs
+_OUTPUTS = (("steps", "floats"), ("predict", "bytes"))  # test_kernels.kernel_outputs
 # (lanes, vector registers) of the forward tiles test_kernels checks: AVX-512, AVX2, other x86-64, AArch64
 TILES = ((16, 32), (8, 16), (4, 16), (4, 32))
 # the sparse rows the tests give beyond float32 / float64 values with int32 indices
@@ -89,11 +90,12 @@ def _distinct(variants: list[str]) -> list[str]:
 
 VARIANTS = _distinct([
     # the bit-for-bit tests of whole steps at every width, both dtypes
-    *(f"gradient:{lanes}:{dtype}:floats" for lanes in _WIDTHS for dtype in ("float32", "float64")),
+    *(f"steps:{lanes}:{dtype}:floats" for lanes in _WIDTHS for dtype in ("float32", "float64")),
     # what training, scoring and the full-batch solvers run, at the CPU's width
-    *(f"{kernel}:native:{dtype}:{rows}" for kernel in ("steps", "predict", "gradient", "logits")
+    *(f"{kernel}:native:{dtype}:{rows}" for kernel in ("steps", "predict")
       for dtype in ("float32", "float64") for rows in ("floats", "bytes")),
     "predict:native:float64:readonly",  # a memory-mapped layout of float64 rows
+    "predict:4:float32:floats",  # the rule for near ties at 4 lanes
     # kernel_outputs at each width here, for the cross-CPU comparisons
     *(f"{kernel}:{lanes}:float32:{rows}" for kernel, rows in _OUTPUTS for lanes in _compared_widths()),
     *(f"{kernel}:native:float32:{rows}@{target}" for target in TARGETS for kernel, rows in _OUTPUTS),
@@ -105,7 +107,7 @@ VARIANTS = _distinct([
     "text::uint8:utf8",
 ])
 # rough compile times, relative: what each process is given is balanced by these
-_COST = {"steps": 4.0, "gradient": 3.0, "predict": 1.5, "logits": 1.0, "text": 4.0, "forward": 0.3}
+_COST = {"steps": 5.0, "predict": 2.0, "text": 4.0, "forward": 0.3}
 
 
 def compile_variant(variant: str) -> None:
@@ -137,13 +139,11 @@ def compile_variant(variant: str) -> None:
     divisor = 255.0 if rows == "bytes" else None
     W, b, y = np.zeros((n_in, n_out), dtype), np.zeros(n_out, dtype), rng.integers(0, n_out, 8)
     scratch = kernels.Scratch.for_model(n_in, n_out, dtype)
-    if kernel == "gradient":
+    if kernel == "steps":
         kernels.gradient_into(x, y, W, b, 8, np.empty_like(W), np.empty_like(b), scratch, divisor, lanes=lanes)
-    elif kernel == "steps":
         kernels.sgd_steps(x, y, 0, 4, np.full(2, 0.1), W, b, 4, scratch, divisor, lanes=lanes)
-    elif kernel == "logits":
-        kernels.logits_into(x, W, b, np.empty((8, n_out), dtype), divisor, lanes=lanes)
     else:
+        kernels.logits_into(x, W, b, np.empty((8, n_out), dtype), divisor, lanes=lanes)
         kernels.predict(x, W, b, divisor, lanes=lanes)
     return None
 
@@ -229,7 +229,7 @@ def _unit(variant: str) -> str:
     target = rest.partition("@")[2]
     if target:
         return "@" + target
-    if kernel in ("gradient", "steps", "logits", "predict", "forward"):
+    if kernel in ("steps", "predict", "forward"):
         return f"{_native_lanes() if lanes == 'native' else lanes.partition('r')[0]}:{dtype}"
     return variant
 

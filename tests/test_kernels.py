@@ -267,9 +267,27 @@ def test_gradient_is_exactly_its_parts(width: int, threads: int, dtype: str, row
     np.testing.assert_array_equal(gb, want_b)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_gradient_and_the_steps_are_one_compiled_kernel(dtype: str) -> None:
+    """``gradient_into`` and ``sgd_steps`` run one compiled function, and so do ``predict`` and
+    ``logits_into``: on the same rows, the second call of each pair compiles nothing more."""
+    x, W, b, y = _data(13, 20, 3, dtype, 1)
+    scratch = kernels.Scratch.for_model(20, 3, dtype)
+    kernels.gradient_into(x, y, W, b, 13, np.empty_like(W), np.empty_like(b), scratch, nll=True)
+    compiled = set(kernels._steps.signatures)
+    kernels.sgd_steps(x, y, 0, 13, np.array([0.1]), W.copy(), b.copy(), 13, scratch)
+    assert set(kernels._steps.signatures) == compiled
+    kernels.predict(x, W, b)
+    compiled = set(kernels._predict.signatures)
+    kernels.logits_into(x, W, b, np.empty((13, 3), dtype))
+    assert set(kernels._predict.signatures) == compiled
+
+
 def kernel_outputs(lanes: int | None = None) -> dict[str, np.ndarray]:
-    """Every public kernel on small float32 inputs (a partial vector, 11 classes, bytes and floats),
-    at ``lanes`` (the CPU's width if None): what the tests below compare across CPUs."""
+    """Every public kernel on small float32 inputs (a partial vector, 11 classes), at ``lanes`` (the
+    CPU's width if None): what the tests below compare across CPUs. The gradient and the steps (one
+    compiled kernel) take floats, the logits and the classes (another) take bytes: each kernel is
+    compiled for one type of rows, and both types are read."""
     x, W, b, y = _data(45, 50, 11, "float32", 9)
     u = np.random.default_rng(9).integers(0, 256, size=(45, 50), dtype=np.uint8)
     out: dict[str, np.ndarray] = {"lanes": np.array(kernels.native_lanes() if lanes is None else lanes)}
@@ -277,11 +295,10 @@ def kernel_outputs(lanes: int | None = None) -> dict[str, np.ndarray]:
     out["gW"], out["gb"] = np.empty_like(W), np.empty_like(b)
     kernels.gradient_into(x, y, W, b, 45, out["gW"], out["gb"], scratch, lanes=lanes)
     out["W"], out["b"] = W.copy(), b.copy()
-    kernels.sgd_steps(u, y, 0, 15, np.array([0.5, 0.25, 0.125]), out["W"], out["b"], 15, scratch, 255.0,
-                      lanes=lanes)
+    kernels.sgd_steps(x, y, 0, 15, np.array([0.5, 0.25, 0.125]), out["W"], out["b"], 15, scratch, lanes=lanes)
     out["z"] = np.empty((45, 11), np.float32)
     kernels.logits_into(u, W, b, out["z"], 255.0, lanes=lanes)
-    out["classes"] = kernels.predict(x, W, b, lanes=lanes)
+    out["classes"] = kernels.predict(u, W, b, 255.0, lanes=lanes)
     return out
 
 

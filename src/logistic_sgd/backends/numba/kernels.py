@@ -53,7 +53,10 @@ kernels that call them; LLVM inlines them where it sees fit. The steps run at ne
 they had as one function, which took nearly three times as long to compile (Numba copies and
 re-analyses an inlined body at every call site, and a parallel loop's body again). Only the
 tiles of the forward pass (:func:`_dots`, :func:`_dots5`, :func:`_dot`), called in its innermost
-loop, are inlined by Numba, so that their sums stay in registers.
+loop, are inlined by Numba, so that their sums stay in registers. The public kernels run two
+compiled functions: :func:`_steps` (:func:`sgd_steps`, :func:`gradient_into`) and :func:`_predict`
+(:func:`predict`, :func:`logits_into`); a parallel loop is compiled in several layers, each holding
+the whole step, so four such functions took about twice as long to compile as two.
 
 The arithmetic is the model's (:meth:`LogisticRegression.gradient_into` is the reference); the
 tests hold the kernels to their own order of additions bit for bit, width by width, and to the
@@ -620,40 +623,30 @@ def _sum_compiled(gT: Any, gbT: Any, gW: Any, gb: Any) -> Any:  # pragma: no cov
 
 
 @_compiled(parallel=True)
-def _gradient(  # pragma: no cover - compiled
-    w: Any, X: Any, scale: Any, y: Any, W: Any, b: Any, n_mean: Any, gW: Any, gb: Any, s: Any, nll: Any
-) -> bool:
-    """The step (and, where ``nll`` has a place per thread, each thread's sum of negative
-    log-likelihoods); False, with nothing computed, when a label lies outside the classes."""
-    WT, _, gT, gbT, z, xb = s
-    if not _labels_ok(y, 0, y.shape[0], W.shape[1]):
-        return False
-    nll[:] = 0
-    for t in prange(gT.shape[1]):
-        _transpose(W, WT[t])
-        _part(w, X, scale, y, WT[t], b, n_mean, 0, X.shape[0], np.int64(t), gT[0], gbT[0], z, xb, nll, 0)
-    _sum(gT[0], gbT[0], gW, gb)
-    return True
-
-
-@_compiled(parallel=True)
 def _steps(  # pragma: no cover - compiled
-    w: Any, X: Any, scale: Any, y: Any, start: int, batch: int, n_mean: Any, rates: Any, W: Any, b: Any, s: Any
+    w: Any, X: Any, scale: Any, y: Any, start: int, batch: int, n_mean: Any, rates: Any, W: Any, b: Any, s: Any,
+    gradient: bool, gW: Any, gb: Any, nll: Any,
 ) -> bool:
     """``len(rates)`` steps of SGD, step ``i`` on rows ``start + i * batch`` onwards with rate
-    ``rates[i]``; False, with nothing changed, when a label lies outside the classes.
+    ``rates[i]``; with ``gradient``, no step: the gradient at rows ``start:start + batch`` into
+    ``gW``, ``gb`` (and, where ``nll`` has a place per thread, each thread's sum of negative
+    log-likelihoods). False, with nothing changed, when a label lies outside the classes.
 
     Each thread keeps its own copy of ``W^T`` and ``b`` (the layout of the gradient) and updates it
     at the start of the next step from every thread's partial gradient, summed in the same order
     by all: the copies stay equal to the bit, and no thread waits while another updates the
     weights. The partial gradients of two steps in a row go to two buffers in turn, so that a
     thread's next partial never overwrites one that another thread is still summing. ``W`` and
-    ``b`` get thread 0's copy at the end."""
+    ``b`` get thread 0's copy at the end.
+
+    The gradient is the first step's partials summed (:func:`_sum`), without the update: one
+    function for both, so that both are compiled once (each parallel loop is compiled in several
+    layers, each with the whole step in it)."""
     WT, bT, gT, gbT, z, xb = s
-    n, parts, J = rates.shape[0], gT.shape[1], W.shape[1]
+    n, parts, J = 1 if gradient else rates.shape[0], gT.shape[1], W.shape[1]
     if not _labels_ok(y, start, start + n * batch, J):
         return False
-    no_nll = np.empty(0)
+    nll[:] = 0
     for t in prange(parts):
         _transpose(W, WT[t])
         bT[t, :J] = b
@@ -662,7 +655,10 @@ def _steps(  # pragma: no cover - compiled
             if i > 0:
                 _sum_and_descend(gT[(i - 1) % 2], gbT[(i - 1) % 2], rates[i - 1], WT[t], bT[t, :J], xb[t, 0])
             _part(w, X, scale, y, WT[t], bT[t, :J], n_mean, start + i * batch, batch, np.int64(t), gT[i % 2],
-                  gbT[i % 2], z, xb, no_nll, batch)
+                  gbT[i % 2], z, xb, nll, 0 if gradient else batch)
+    if gradient:
+        _sum(gT[0], gbT[0], gW, gb)
+        return True
     if n > 0:
         _sum_and_descend(gT[(n - 1) % 2], gbT[(n - 1) % 2], rates[n - 1], WT[0], bT[0, :J], xb[0, 0])
     _transpose(WT[0], W)
@@ -671,22 +667,11 @@ def _steps(  # pragma: no cover - compiled
 
 
 @_compiled(parallel=True)
-def _logits(w: Any, X: Any, scale: Any, W: Any, b: Any, out: Any, parts: int) -> None:  # pragma: no cover - compiled
-    WT = np.ascontiguousarray(W.T)
-    n = X.shape[0]
-    per = _share(n, parts, 4)
-    for t in prange(parts):
-        block = _block_rows(X.shape[1], W.itemsize)
-        xb = np.empty((block, X.shape[1]), W.dtype)
-        end = min(n, (t + 1) * per)
-        for r0 in range(t * per, end, block):
-            r1 = min(end, r0 + block)
-            rows, o = _rows(w, X, r0, r1, scale, xb)
-            _forward(w, rows, WT, b, o, o + r1 - r0, out[r0:r1], X, r1, min(end, r1 + block))
-
-
-@_compiled(parallel=True)
-def _predict(w: Any, X: Any, scale: Any, W: Any, b: Any, out: Any, parts: int) -> None:  # pragma: no cover - compiled
+def _predict(  # pragma: no cover - compiled
+    w: Any, X: Any, scale: Any, W: Any, b: Any, classes: Any, logits: bool, z: Any, parts: int
+) -> None:
+    """The class of each row into ``classes``; with ``logits``, the logits into ``z`` instead (one
+    function for both, compiled once)."""
     WT = np.ascontiguousarray(W.T)
     n, J = X.shape[0], W.shape[1]
     per = _share(n, parts, 4)
@@ -699,7 +684,12 @@ def _predict(w: Any, X: Any, scale: Any, W: Any, b: Any, out: Any, parts: int) -
             r1 = min(end, r0 + block)
             rows, o = _rows(w, X, r0, r1, scale, xb)
             _forward(w, rows, WT, b, o, o + r1 - r0, zT.T, X, r1, min(end, r1 + block))
-            _classes(w, zT, r1 - r0, out, r0)
+            if logits:
+                for q in range(r1 - r0):
+                    for j in range(J):
+                        z[r0 + q, j] = zT[j, q]
+            else:
+                _classes(w, zT, r1 - r0, classes, r0)
 
 
 @dataclass
@@ -789,6 +779,12 @@ def _labels(y: NDArray[Any]) -> NDArray[np.intp]:
     return np.ascontiguousarray(y, dtype=np.intp)
 
 
+def _no_gradient(dtype: Any) -> tuple[NDArray[Any], NDArray[Any], NDArray[np.float64]]:
+    """What :func:`_steps` takes in place of the gradient's outputs when it takes steps: empty arrays
+    of the types :func:`gradient_into` passes (so that both are one compiled function)."""
+    return np.empty((0, 0), dtype), np.empty(0, dtype), np.empty(0)
+
+
 def gradient_into(
     X: NDArray[Any], y: NDArray[Any], W: NDArray[Any], b: NDArray[Any], n: Any,
     gW: NDArray[Any], gb: NDArray[Any], scratch: Scratch, divisor: float | None = None, *, lanes: int | None = None,
@@ -813,7 +809,8 @@ def gradient_into(
     y = _labels(y)
     sums = np.zeros(scratch.gT.shape[1] if nll else 0)
     with _lock:
-        done = _gradient(_width(lanes), X, scale, y, W, b, W.dtype.type(n), gW, gb, scratch.buffers(), sums)
+        done = _steps(_width(lanes), X, scale, y, 0, X.shape[0], W.dtype.type(n), np.empty(0, W.dtype), W, b,
+                      scratch.buffers(), True, gW, gb, sums)
     if not done:
         raise IndexError(f"labels must lie in [0, {W.shape[1]}), got {int(y.min())}..{int(y.max())}")
     return float(sum(sums.tolist())) if nll else None
@@ -843,7 +840,8 @@ def sgd_steps(
     if start < 0 or end > min(len(X), len(y)):
         raise ValueError(f"rows {start}:{end} do not lie in the {min(len(X), len(y))} rows given")
     with _lock:
-        done = _steps(_width(lanes), X, scale, y, start, batch, W.dtype.type(n), rates, W, b, scratch.buffers())
+        done = _steps(_width(lanes), X, scale, y, start, batch, W.dtype.type(n), rates, W, b, scratch.buffers(),
+                      False, *_no_gradient(W.dtype))
     if not done:
         rows = y[start:end]
         raise IndexError(f"labels must lie in [0, {W.shape[1]}), got {int(rows.min())}..{int(rows.max())}")
@@ -857,7 +855,7 @@ def logits_into(
     :func:`gradient_into`)."""
     X, scale = _input(X, divisor)
     with _lock:
-        _logits(_width(lanes), X, scale, W, b, out, numba.get_num_threads())
+        _predict(_width(lanes), X, scale, W, b, np.empty(0, np.int64), True, out, numba.get_num_threads())
 
 
 def predict(
@@ -871,7 +869,8 @@ def predict(
     X, scale = _input(X, divisor)
     out = np.empty(X.shape[0], np.int64)
     with _lock:
-        _predict(_width(lanes), X, scale, W, b, out, numba.get_num_threads())
+        _predict(_width(lanes), X, scale, W, b, out, False, np.empty((0, W.shape[1]), W.dtype),
+                 numba.get_num_threads())
     return out
 
 
