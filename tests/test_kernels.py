@@ -623,6 +623,30 @@ def test_compiles_without_a_cache_folder(monkeypatch: pytest.MonkeyPatch) -> Non
     assert add_one(1) == 2 and seen
 
 
+def test_parallel_code_of_other_libraries_compiles_as_numba_compiles_it() -> None:
+    """The kernels' parallel loops get no machine code of their own (:mod:`.compile`); in the same
+    process, another library's parallel gufunc (whose wrapper Numba calls through a pointer) and
+    parallel loop compile and run as Numba makes them."""
+    import numba
+
+    @numba.guvectorize(["void(float64[:], float64[:])"], "(n)->(n)", target="parallel")
+    def double(a: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover - compiled
+        for i in range(a.shape[0]):
+            out[i] = 2 * a[i]
+
+    @numba.njit(parallel=True)
+    def total(a: np.ndarray) -> float:  # pragma: no cover - compiled
+        s = 0.0
+        for i in numba.prange(a.shape[0]):
+            s += a[i]
+        return s
+
+    kernels.predict(np.ones((5, 3), np.float32), np.ones((3, 2), np.float32), np.zeros(2, np.float32))
+    a = np.arange(12.0).reshape(3, 4)
+    np.testing.assert_array_equal(double(a), 2 * a)
+    assert total(a.ravel()) == 66.0
+
+
 def test_the_kernels_cache_is_keyed_by_their_source(tmp_path: Path) -> None:
     """Two copies of the package with the same kernels share their compiled code, as does one whose
     backend object (``__init__.py``, no compiled code) changed; a changed kernel file gets a cache of

@@ -9,6 +9,13 @@ once per machine, and a change to any of these files gets a folder of its own. N
 further by its version, the Python version, the argument types and the CPU, so a cache shared
 between machines or CPUs stays correct. Where no such folder can be written, Numba's own locations
 are used, and where none can, the kernels compile in every process.
+
+A parallel loop is compiled in three layers of its own (its body, the body's wrapper, the
+scheduler's wrapper), each linked into the next and into the kernel, and Numba makes the machine
+code of each one, though only the kernel's is run: with the whole step in every layer, that was
+a third of a kernel's compile. While a kernel of this package compiles, its loops' layers are
+optimised and linked as before but get no machine code of their own (:func:`_parallel_kernel`);
+the kernel's machine code, made from the same optimised code, is the same.
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ from typing import Any
 from numba import njit, types
 from numba.core import caching
 from numba.core.caching import _CacheLocator
+from numba.core.codegen import JITCodeLibrary, JITCPUCodegen
+from numba.core.compiler_lock import global_compiler_lock
 
 _CacheImpl = getattr(caching, "CacheImpl", None) or caching._CacheImpl  # named so before Numba 0.61
 
@@ -39,7 +48,8 @@ def compiled(**options: Any) -> Callable[[Any], Any]:
             d = njit(cache=True, **options)(fn)
         except RuntimeError:  # "cannot cache function ...: no locator available": compile per process
             d = njit(**options)(fn)
-        return _typed_without_literals(d)
+        d = _typed_without_literals(d)
+        return _parallel_kernel(d) if options.get("parallel") else d
 
     return wrap
 
@@ -60,6 +70,56 @@ def _typed_without_literals(dispatcher: Any) -> Any:
 
     dispatcher.get_call_template = get_call_template
     return dispatcher
+
+
+# the libraries Numba makes for a parallel loop: the body, its wrapper, the scheduler's wrapper
+_LOOP_LAYERS = ("__numba_parfor_gufunc_", "<numba.np.ufunc.wrappers._GufuncWrapper object", "parallelgufuncwrapper")
+_kernels_compiling = [0]
+
+
+def _parallel_kernel(dispatcher: Any) -> Any:
+    """``dispatcher``, whose parallel loops' layers get no machine code of their own while it compiles.
+
+    Numba finalises every library it makes: optimised, linked, and turned into machine code. The
+    layers of a parallel loop are only ever linked into the kernel (the kernel calls the scheduler
+    by name, not through a pointer), so their own machine code is never run; their optimised code is
+    what is linked, and that is unchanged. Only the libraries made while one of this package's
+    kernels compiles are concerned (a user's ``guvectorize(target="parallel")`` asks for the pointer
+    of its wrapper, and keeps Numba's way). A Numba whose libraries are named otherwise simply
+    compiles as before."""
+    compile_types = dispatcher.compile
+
+    def compile(sig: Any) -> Any:
+        with global_compiler_lock:
+            _kernels_compiling[0] += 1
+            try:
+                return compile_types(sig)
+            finally:
+                _kernels_compiling[0] -= 1
+
+    dispatcher.compile = compile
+    return dispatcher
+
+
+def _finalize_final_module(self: Any) -> None:
+    if _kernels_compiling[0] and self.name.startswith(_LOOP_LAYERS):
+        self._finalize_dynamic_globals()
+        self._verify_declare_only_symbols()
+        self._finalized = True  # optimised and ready to link; never added to the execution engine
+        return
+    _numbas_finalize_final_module(self)
+
+
+def _set_env(self: Any, env_name: str, env: Any) -> None:
+    """Numba's ``set_env``, except for a loop layer that was never added to the execution engine: its
+    environment stays unset, as that of every layer is in a kernel read from the cache."""
+    if _kernels_compiling[0] and not self._engine.is_symbol_defined(env_name):
+        return
+    _numbas_set_env(self, env_name, env)
+
+
+_numbas_finalize_final_module = JITCodeLibrary._finalize_final_module
+_numbas_set_env = JITCPUCodegen.set_env
 
 
 class PackageLocator(_CacheLocator):
@@ -118,3 +178,5 @@ def _install() -> None:
     locators with ``NUMBA_CACHE_LOCATOR_CLASSES``."""
     if PackageLocator not in _CacheImpl._locator_classes:
         _CacheImpl._locator_classes.insert(0, PackageLocator)
+    JITCodeLibrary._finalize_final_module = _finalize_final_module
+    JITCPUCodegen.set_env = _set_env
