@@ -11,11 +11,10 @@ between machines or CPUs stays correct. Where no such folder can be written, Num
 are used, and where none can, the kernels compile in every process.
 
 A parallel loop is compiled in three layers of its own (its body, the body's wrapper, the
-scheduler's wrapper), each linked into the next and into the kernel, and Numba makes the machine
-code of each one, though only the kernel's is run: with the whole step in every layer, that was
-a third of a kernel's compile. While a kernel of this package compiles, its loops' layers are
-optimised and linked as before but get no machine code of their own (:func:`_parallel_kernel`);
-the kernel's machine code, made from the same optimised code, is the same.
+scheduler's wrapper), each linked into the next and into the kernel, and Numba optimises each one
+and makes its machine code, though only the kernel's is run: with the whole step in every layer,
+that was nearly half of a kernel's compile. While a kernel of this package compiles, its loops'
+layers are only linked into it, and optimised once, with it (:func:`_parallel_kernel`).
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ from typing import Any
 from numba import njit, types
 from numba.core import caching
 from numba.core.caching import _CacheLocator
-from numba.core.codegen import JITCodeLibrary, JITCPUCodegen
+from numba.core.codegen import CPUCodeLibrary, JITCodeLibrary, JITCPUCodegen
 from numba.core.compiler_lock import global_compiler_lock
 
 _CacheImpl = getattr(caching, "CacheImpl", None) or caching._CacheImpl  # named so before Numba 0.61
@@ -78,15 +77,19 @@ _kernels_compiling = [0]
 
 
 def _parallel_kernel(dispatcher: Any) -> Any:
-    """``dispatcher``, whose parallel loops' layers get no machine code of their own while it compiles.
+    """``dispatcher``, whose parallel loops' layers are neither optimised nor given machine code of
+    their own while it compiles.
 
-    Numba finalises every library it makes: optimised, linked, and turned into machine code. The
-    layers of a parallel loop are only ever linked into the kernel (the kernel calls the scheduler
-    by name, not through a pointer), so their own machine code is never run; their optimised code is
-    what is linked, and that is unchanged. Only the libraries made while one of this package's
-    kernels compiles are concerned (a user's ``guvectorize(target="parallel")`` asks for the pointer
-    of its wrapper, and keeps Numba's way). A Numba whose libraries are named otherwise simply
-    compiles as before."""
+    Numba finalises every library it makes: optimised (inlining what it calls), linked, and turned
+    into machine code. The layers of a parallel loop are only ever linked into the kernel (the
+    kernel calls the scheduler by name, not through a pointer), so their own machine code is never
+    run, and the kernel's optimisation, run on the whole, optimises them again. Here they are
+    linked into the kernel as Numba lowered them, never added to the execution engine, and their
+    environment is left unset (as that of every layer is in a kernel read from the cache). The
+    kernels' arithmetic is held bit for bit by the tests either way, and their speed was the same
+    (the performance page). Only the libraries made while one of this package's kernels compiles
+    are concerned: a user's ``guvectorize(target="parallel")`` asks for the pointer of its wrapper,
+    and keeps Numba's way. A Numba whose libraries are named otherwise simply compiles as before."""
     compile_types = dispatcher.compile
 
     def compile(sig: Any) -> Any:
@@ -105,14 +108,19 @@ def _finalize_final_module(self: Any) -> None:
     if _kernels_compiling[0] and self.name.startswith(_LOOP_LAYERS):
         self._finalize_dynamic_globals()
         self._verify_declare_only_symbols()
-        self._finalized = True  # optimised and ready to link; never added to the execution engine
+        self._finalized = True  # ready to link; never added to the execution engine
         return
     _numbas_finalize_final_module(self)
 
 
+def _optimize_final_module(self: Any) -> None:
+    if _kernels_compiling[0] and self.name.startswith(_LOOP_LAYERS):
+        return
+    _numbas_optimize_final_module(self)
+
+
 def _set_env(self: Any, env_name: str, env: Any) -> None:
-    """Numba's ``set_env``, except for a loop layer that was never added to the execution engine: its
-    environment stays unset, as that of every layer is in a kernel read from the cache."""
+    """Numba's ``set_env``, except for a loop layer, never added to the execution engine."""
     if _kernels_compiling[0] and not self._engine.is_symbol_defined(env_name):
         return
     _numbas_set_env(self, env_name, env)
@@ -120,6 +128,7 @@ def _set_env(self: Any, env_name: str, env: Any) -> None:
 
 _numbas_finalize_final_module = JITCodeLibrary._finalize_final_module
 _numbas_set_env = JITCPUCodegen.set_env
+_numbas_optimize_final_module = CPUCodeLibrary._optimize_final_module
 
 
 class PackageLocator(_CacheLocator):
@@ -180,3 +189,4 @@ def _install() -> None:
         _CacheImpl._locator_classes.insert(0, PackageLocator)
     JITCodeLibrary._finalize_final_module = _finalize_final_module
     JITCPUCodegen.set_env = _set_env
+    CPUCodeLibrary._optimize_final_module = _optimize_final_module
