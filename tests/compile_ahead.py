@@ -95,7 +95,6 @@ VARIANTS = _distinct([
     *(f"{kernel}:native:{dtype}:{rows}" for kernel in ("steps", "predict")
       for dtype in ("float32", "float64") for rows in ("floats", "bytes")),
     "predict:native:float64:readonly",  # a memory-mapped layout of float64 rows
-    "predict:4:float32:floats",  # the rule for near ties at 4 lanes
     # kernel_outputs at each width here, for the cross-CPU comparisons
     *(f"{kernel}:{lanes}:float32:{rows}" for kernel, rows in _OUTPUTS for lanes in _compared_widths()),
     *(f"{kernel}:native:float32:{rows}@{target}" for target in TARGETS for kernel, rows in _OUTPUTS),

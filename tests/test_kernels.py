@@ -447,14 +447,14 @@ def test_predict_skips_the_softmax_only_where_it_cannot_change_the_class(dtype: 
     z = np.pad(z, ((0, 0), (0, 7)), constant_values=-20.0)  # 10 classes, the last 7 far below
     z[:, 3:] = z[:, [*range(3, 9), 0]]  # and some classes before the close ones
     z[:, 0] = -20.0
-    x = np.eye(len(z), dtype=dtype)  # one-hot rows: the logits are the rows of W, exactly
-    got = kernels.predict(x, np.ascontiguousarray(z), np.zeros(10, dtype), lanes=lanes)
+    x = np.eye(len(z), dtype=np.uint8)  # one-hot rows (bytes over 1: ones): the logits are the rows of W, exactly
+    got = kernels.predict(x, np.ascontiguousarray(z), np.zeros(10, dtype), 1.0, lanes=lanes)
     np.testing.assert_array_equal(got, _argmax_of_softmax(z))
     assert (got != z.argmax(axis=1)).any()  # some near ties do go to an earlier class than the logits'
     # rows that are not finite: through the bias (a zero input times an infinite weight would be NaN)
     for special in ([np.inf, 1.0, 2.0], [1.0, np.nan, 2.0], [-np.inf] * 3, [2.0, -np.inf, 1.0], [np.inf, np.inf, 0]):
         b = np.array([*special, *[-20.0] * 7], dtype)
-        got = kernels.predict(np.zeros((2, 1), dtype), np.zeros((1, 10), dtype), b, lanes=lanes)
+        got = kernels.predict(np.zeros((2, 1), np.uint8), np.zeros((1, 10), dtype), b, 1.0, lanes=lanes)
         np.testing.assert_array_equal(got, _argmax_of_softmax(np.tile(b, (2, 1))))
 
 
