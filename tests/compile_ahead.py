@@ -16,7 +16,7 @@ A variant is ``kernel:lanes:dtype:input``: one of the compiled kernels (``steps`
 the tokeniser and the CSV check) or ``forward``, the part of a step that ``test_kernels.py`` calls
 on its own at each tiling (lanes ``16r32``: 16 lanes, 32 registers); the
 vector width in float32 lanes (``native``: the CPU's), the model's dtype and what the rows are
-(``floats``, ``bytes``; ``readonly``: a read-only array, as a memory-mapped layout gives; for
+(``floats``, ``bytes``, read-only or not: the kernels take every array of rows read-only; for
 sparse rows ``i64``: 64-bit column indices and row offsets, ``p64``: 64-bit row offsets, ``f64``:
 float64 values for a float32 model). A variant compiled for another CPU carries its target:
 ``@avx2`` or ``@portable`` (the CPUs of the cross-CPU tests in ``test_kernels.py``).
@@ -48,8 +48,7 @@ _OUTPUTS = (("steps", "floats"), ("predict", "bytes"))  # test_kernels.kernel_ou
 # (lanes, vector registers) of the forward tiles test_kernels checks: AVX-512, AVX2, other x86-64, AArch64
 TILES = ((16, 32), (8, 16), (4, 16), (4, 32))
 # the sparse rows the tests give beyond float32 / float64 values with int32 indices
-_SPARSE = {("sparse_steps", "float32", "readonly"), ("sparse_steps", "float64", "readonly"),
-           ("sparse_steps", "float32", "i64"), ("sparse_steps", "float64", "i64"), ("sparse_steps", "float32", "p64"),
+_SPARSE = {("sparse_steps", "float32", "i64"), ("sparse_steps", "float64", "i64"), ("sparse_steps", "float32", "p64"),
            ("sparse_steps", "float32", "f64"), ("sparse_predict", "float32", "i64"),
            ("sparse_predict", "float64", "i64"), ("sparse_predict", "float32", "p64")}
 
@@ -94,14 +93,13 @@ VARIANTS = _distinct([
     # what training, scoring and the full-batch solvers run, at the CPU's width
     *(f"{kernel}:native:{dtype}:{rows}" for kernel in ("steps", "predict")
       for dtype in ("float32", "float64") for rows in ("floats", "bytes")),
-    "predict:native:float64:readonly",  # a memory-mapped layout of float64 rows
     # kernel_outputs at each width here, for the cross-CPU comparisons
     *(f"{kernel}:{lanes}:float32:{rows}" for kernel, rows in _OUTPUTS for lanes in _compared_widths()),
     *(f"{kernel}:native:float32:{rows}@{target}" for target in TARGETS for kernel, rows in _OUTPUTS),
     # test_kernels' forward tiles, both dtypes
     *(f"forward:{lanes}r{registers}:{dtype}:floats" for lanes, registers in TILES for dtype in ("float32", "float64")),
     *(f"{kernel}::{dtype}:{rows}" for kernel in ("sparse_steps", "sparse_adagrad", "sparse_predict", "scan")
-      for dtype in ("float32", "float64") for rows in ("floats", "readonly", "i64", "p64", "f64")
+      for dtype in ("float32", "float64") for rows in ("floats", "i64", "p64", "f64")
       if rows == "floats" or (kernel, dtype, rows) in _SPARSE),
     "text::uint8:utf8",
 ])
@@ -134,7 +132,6 @@ def compile_variant(variant: str) -> None:
         return None
     lanes = None if lanes_text in ("native", "") else int(lanes_text)
     x = rng.integers(0, 256, (8, n_in)).astype(np.uint8) if rows == "bytes" else rng.random((8, n_in)).astype(dtype)
-    x.flags.writeable = rows != "readonly"
     divisor = 255.0 if rows == "bytes" else None
     W, b, y = np.zeros((n_in, n_out), dtype), np.zeros(n_out, dtype), rng.integers(0, n_out, 8)
     scratch = kernels.Scratch.for_model(n_in, n_out, dtype)
@@ -156,8 +153,6 @@ def _sparse(kernel: str, dtype: str, rows: str) -> None:
     index, offsets = (np.int64, np.int64) if rows == "i64" else (np.int32, np.int64 if rows == "p64" else np.int32)
     arrays = [np.ones(3, np.float64 if rows == "f64" else dtype), np.array([0, 2, 1], index),
               np.array([0, 2, 3], offsets)]
-    for a in arrays:
-        a.flags.writeable = rows != "readonly"  # as a memory-mapped sparse layout hands them out
     x = CSR(*arrays, 4)
     W, b = np.zeros((4, 3), dtype), np.zeros(3, dtype)
     if kernel == "sparse_predict":

@@ -25,6 +25,7 @@ from logistic_sgd.experiment import Outputs, run_experiment
 
 pytest.importorskip("numba")
 from logistic_sgd.backends.numba import kernels
+from logistic_sgd.backends.numba.compile import read_only
 from logistic_sgd.backends.numba.simd import Width
 
 from compile_ahead import TILES
@@ -201,7 +202,8 @@ def test_backward_adds_the_rows_in_order_with_one_rounding_each(
     want = _backward_exact(x[2 : 2 + rows], d, np.zeros_like(g) if fresh else g)
     dT = np.zeros((n_out, 32), dtype)
     dT[:, :rows] = d.T  # the block's layout: one row per class
-    kernels._backward(kernels._width(width), x, 2, 2 + rows, dT, g, fresh)  # rows 2 .. 2 + rows of x, a block
+    # rows 2 .. 2 + rows of x, a block; read-only, as the kernels pass rows of floats
+    kernels._backward(kernels._width(width), read_only(x), 2, 2 + rows, dT, g, fresh)
     np.testing.assert_array_equal(g, want)
 
 
@@ -270,17 +272,23 @@ def test_gradient_is_exactly_its_parts(width: int, threads: int, dtype: str, row
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_the_gradient_and_the_steps_are_one_compiled_kernel(dtype: str) -> None:
     """``gradient_into`` and ``sgd_steps`` run one compiled function, and so do ``predict`` and
-    ``logits_into``: on the same rows, the second call of each pair compiles nothing more."""
+    ``logits_into``: on the same rows, in memory or read-only (as memory-mapped rows are), the
+    later calls compile nothing more."""
     x, W, b, y = _data(13, 20, 3, dtype, 1)
+    mapped = x.copy()
+    mapped.flags.writeable = False
     scratch = kernels.Scratch.for_model(20, 3, dtype)
     kernels.gradient_into(x, y, W, b, 13, np.empty_like(W), np.empty_like(b), scratch, nll=True)
     compiled = set(kernels._steps.signatures)
     kernels.sgd_steps(x, y, 0, 13, np.array([0.1]), W.copy(), b.copy(), 13, scratch)
+    kernels.sgd_steps(mapped, y, 0, 13, np.array([0.1]), W.copy(), b.copy(), 13, scratch)
     assert set(kernels._steps.signatures) == compiled
     kernels.predict(x, W, b)
     compiled = set(kernels._predict.signatures)
     kernels.logits_into(x, W, b, np.empty((13, 3), dtype))
+    kernels.predict(mapped, W, b)
     assert set(kernels._predict.signatures) == compiled
+    assert x.flags.writeable  # the caller's array is left as it was
 
 
 def kernel_outputs(lanes: int | None = None) -> dict[str, np.ndarray]:

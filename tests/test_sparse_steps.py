@@ -154,6 +154,23 @@ def test_kernels_refuse_labels_outside_the_classes() -> None:
     assert not W.any()
 
 
+def test_kernels_compile_once_for_rows_in_memory_and_read_only_rows() -> None:
+    """A memory-mapped sparse layout hands out read-only arrays: the kernels take the same compiled code."""
+    kernels = pytest.importorskip("logistic_sgd.backends.numba.sparse_kernels")
+    _, X, y, _ = _data()
+    W, b = np.zeros((40, 5)), np.zeros(5)
+    kernels.sgd_steps(X, y, 0, 10, np.ones(2), W, b)
+    kernels.predict(X, W, b)
+    compiled = set(kernels._steps.signatures), set(kernels._predict.signatures)
+    arrays = [a.copy() for a in (X.data, X.indices, X.indptr)]
+    for a in arrays:
+        a.flags.writeable = False
+    mapped = CSR(*arrays, X.n_features)
+    kernels.sgd_steps(mapped, y, 0, 10, np.ones(2), W, b)
+    np.testing.assert_array_equal(kernels.predict(mapped, W, b), kernels.predict(X, W, b))
+    assert (set(kernels._steps.signatures), set(kernels._predict.signatures)) == compiled
+
+
 def test_a_step_allocates_with_the_minibatch_not_with_the_weights() -> None:
     rng = np.random.default_rng(0)
     n_features, n = 1 << 20, 64

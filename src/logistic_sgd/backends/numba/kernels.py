@@ -78,7 +78,7 @@ from numba import prange, types
 from numba.extending import overload
 from numpy.typing import NDArray
 
-from .compile import compiled
+from .compile import compiled, read_only
 from .simd import (
     Width,
     add,
@@ -760,15 +760,16 @@ def _split_inverse(divisor: float | None) -> tuple[np.float32, np.float32]:
 
 
 def _input(X: NDArray[Any], divisor: float | None) -> tuple[NDArray[Any], tuple[np.float32, np.float32]]:
-    """``X`` contiguous, with the scale of its bytes; bytes need a divisor that scales them exactly."""
+    """``X`` contiguous and read-only (:func:`.compile.read_only`), with the scale of its bytes; bytes
+    need a divisor that scales them exactly."""
     if X.dtype.kind == "f":
-        return np.ascontiguousarray(X), _split_inverse(None)
+        return read_only(np.ascontiguousarray(X)), _split_inverse(None)
     if X.dtype == np.uint8:
         if divisor is None or not bytes_exact(divisor):
             raise ValueError(f"bytes need a divisor that scales them exactly, got {divisor}")
     else:
         raise ValueError(f"X must hold floats or bytes, got {X.dtype}")
-    return np.ascontiguousarray(X), _split_inverse(divisor)
+    return read_only(np.ascontiguousarray(X)), _split_inverse(divisor)
 
 
 def _labels(y: NDArray[Any]) -> NDArray[np.intp]:

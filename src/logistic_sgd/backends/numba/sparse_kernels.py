@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 
 from ...data.rows import CSR
 from ..sparse import SMALLEST_SCALE, checked_run
-from .compile import compiled
+from .compile import compiled, read_only
 from .simd import prefetch
 
 _fastmath = {"contract", "reassoc", "nsz", "arcp"}  # no nnan/ninf: NaN and Inf must show
@@ -218,8 +218,7 @@ def sgd_steps(
     _check_rows(X, y, start, end, W)
     D = np.empty((batch, W.shape[1]), W.dtype)
     with _lock:
-        _steps(X.data, X.indices, X.indptr, _labels(y), start, batch, W.dtype.type(n or batch), rates, float(l2),
-               W, b, D)
+        _steps(*_arrays(X), _labels(y), start, batch, W.dtype.type(n or batch), rates, float(l2), W, b, D)
 
 
 def adagrad_steps(
@@ -251,8 +250,8 @@ def adagrad_steps(
     cols = np.empty(max(widest, 1), np.int64)
     G = np.empty((max(widest, 1), W.shape[1]), W.dtype)
     with _lock:
-        _adagrad_steps(X.data, X.indices, X.indptr, _labels(y), start, batch, t(n or batch), steps, t(learning_rate),
-                       t(eps), scale, W, b, AW, Ab, D, slot, cols, G)
+        _adagrad_steps(*_arrays(X), _labels(y), start, batch, t(n or batch), steps, t(learning_rate), t(eps), scale,
+                       W, b, AW, Ab, D, slot, cols, G)
 
 
 def predict(X: CSR, W: NDArray[np.floating], b: NDArray[np.floating]) -> NDArray[np.int64]:
@@ -260,7 +259,7 @@ def predict(X: CSR, W: NDArray[np.floating], b: NDArray[np.floating]) -> NDArray
     _check_rows(X, None, 0, len(X), W)
     out = np.empty(len(X), np.int64)
     with _lock:
-        _predict(X.data, X.indices, X.indptr, W, b, out)
+        _predict(*_arrays(X), W, b, out)
     return out
 
 
@@ -281,6 +280,12 @@ def _check_rows(X: CSR, y: NDArray[Any] | None, start: int, end: int, W: NDArray
         used = X.indices[ptr[0] : ptr[-1]]
         if used.min() < 0 or used.max() >= W.shape[0]:
             raise IndexError(f"column indices must lie in [0, {W.shape[0]}), got {int(used.min())}..{int(used.max())}")
+
+
+def _arrays(X: CSR) -> tuple[NDArray[Any], ...]:
+    """``X``'s values, column indices and row offsets, read-only (:func:`.compile.read_only`: one
+    compiled kernel for rows in memory and memory-mapped ones)."""
+    return read_only(X.data), read_only(X.indices), read_only(X.indptr)
 
 
 def _labels(y: NDArray[Any]) -> NDArray[np.intp]:
