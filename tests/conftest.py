@@ -84,10 +84,12 @@ def seed_environment() -> dict[str, str]:
     products use too. Float32 sums then come out in the same order on both sides and the lines
     agree to the last digit (with PyTensor's own Gemm linked to Debian's OpenBLAS 0.3.21, one test
     error at epoch 48 differs by one image of 9,600); without a BLAS to link, PyTensor's Gemm is a
-    C loop, 20 times slower."""
+    C loop, 20 times slower. BLAS in one thread: the suite's other worker has the other core (two
+    threads took half as much CPU again for the same wall time, and printed the same lines)."""
     flags = "optimizer_excluding=BlasOpt:InplaceBlasOpt:c_blas_destructive"
     env = dict(os.environ)
     env["PYTENSOR_FLAGS"] = ",".join(filter(None, [env.get("PYTENSOR_FLAGS"), flags]))
+    env["OPENBLAS_NUM_THREADS"] = "1"
     return env
 
 
