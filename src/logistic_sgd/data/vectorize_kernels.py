@@ -26,8 +26,6 @@ from typing import Any
 import numpy as np
 from numba import get_num_threads, get_thread_id, njit, prange
 
-from ..backends.numba.compile import parallel_kernel
-
 P = np.uint64(0x100000001B3)
 M = np.uint64(0x9E3779B97F4A7C15)
 N = np.uint64(0xA0761D6478BD642F)
@@ -198,7 +196,6 @@ def _document(  # pragma: no cover - compiled
     return m, bad
 
 
-@parallel_kernel
 @njit(cache=True, nogil=True, parallel=True)
 def count_ngrams(  # pragma: no cover - compiled
     buf: Any, starts: Any, ends: Any, first_doc: int, salts: Any, classes: Any, lower: Any, nmin: int, nmax: int,
@@ -280,7 +277,6 @@ def count_ngrams(  # pragma: no cover - compiled
             o += w
 
 
-@parallel_kernel
 @njit(cache=True, nogil=True, parallel=True)
 def weigh(  # pragma: no cover - compiled
     chunks: Any, indptr: Any, indices: Any, data: Any, sublinear: bool, idf: Any, use_idf: bool, l2: bool

@@ -14,7 +14,7 @@ A parallel loop is compiled in three layers of its own (its body, the body's wra
 scheduler's wrapper), each linked into the next and into the kernel, and Numba optimises each one
 and makes its machine code, though only the kernel's is run: with the whole step in every layer,
 that was nearly half of a kernel's compile. While a kernel of this package compiles, its loops'
-layers are only linked into it, and optimised once, with it (:func:`parallel_kernel`).
+layers are only linked into it, and optimised once, with it (:func:`_parallel_kernel`).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def compiled(**options: Any) -> Callable[[Any], Any]:
         except RuntimeError:  # "cannot cache function ...: no locator available": compile per process
             d = njit(**options)(fn)
         d = _typed_without_literals(d)
-        return parallel_kernel(d) if options.get("parallel") else d
+        return _parallel_kernel(d) if options.get("parallel") else d
 
     return wrap
 
@@ -76,7 +76,7 @@ _LOOP_LAYERS = ("__numba_parfor_gufunc_", "<numba.np.ufunc.wrappers._GufuncWrapp
 _kernels_compiling = [0]
 
 
-def parallel_kernel(dispatcher: Any) -> Any:
+def _parallel_kernel(dispatcher: Any) -> Any:
     """``dispatcher``, whose parallel loops' layers are neither optimised nor given machine code of
     their own while it compiles.
 
@@ -90,9 +90,6 @@ def parallel_kernel(dispatcher: Any) -> Any:
     (the performance page). Only the libraries made while one of this package's kernels compiles
     are concerned: a user's ``guvectorize(target="parallel")`` asks for the pointer of its wrapper,
     and keeps Numba's way. A Numba whose libraries are named otherwise simply compiles as before."""
-    JITCodeLibrary._finalize_final_module = _finalize_final_module
-    JITCPUCodegen.set_env = _set_env
-    CPUCodeLibrary._optimize_final_module = _optimize_final_module
     compile_types = dispatcher.compile
 
     def compile(sig: Any) -> Any:
@@ -201,3 +198,6 @@ def _install() -> None:
     locators with ``NUMBA_CACHE_LOCATOR_CLASSES``."""
     if PackageLocator not in _CacheImpl._locator_classes:
         _CacheImpl._locator_classes.insert(0, PackageLocator)
+    JITCodeLibrary._finalize_final_module = _finalize_final_module
+    JITCPUCodegen.set_env = _set_env
+    CPUCodeLibrary._optimize_final_module = _optimize_final_module
