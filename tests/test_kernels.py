@@ -22,10 +22,10 @@ from logistic_sgd.core.model import Workspace
 from logistic_sgd.data.rows import ScaledArray
 from logistic_sgd.errors import MissingExtraError, UsageError
 from logistic_sgd.experiment import Outputs, run_experiment
+from logistic_sgd.util.arrays import read_only
 
 pytest.importorskip("numba")
 from logistic_sgd.backends.numba import kernels
-from logistic_sgd.backends.numba.compile import read_only
 from logistic_sgd.backends.numba.simd import Width
 
 from compile_ahead import TILES

@@ -55,6 +55,24 @@ def test_compiled_counts_equal_the_python_reference(signed: bool, ngram_range: t
     np.testing.assert_array_equal(compiled.data, python.data)
 
 
+def test_the_tokeniser_compiles_once_whatever_holds_the_texts(tmp_path: Path) -> None:
+    """Texts from a list (a buffer over ``bytes``), from several columns (a buffer in memory) and from a
+    file: the documents' buffer is read-only in each, so each tokeniser function is compiled for one
+    type of buffer, and each helper for its arguments' types, not for the literal values a caller
+    starts from."""
+    pytest.importorskip("numba")
+    from logistic_sgd.data import vectorize_kernels as kernels
+
+    (tmp_path / "t.txt").write_text("__label__a one two\n__label__b three four\n")
+    docs = [Documents.from_texts(["a b", "c"]), Documents.from_columns({"x": ["a b", "c"], "y": ["d", "e f"]}),
+            read_text(tmp_path / "t.txt")[0].x]
+    for d in docs:
+        assert not d.buffer.flags.writeable
+        TextVectorizer(n_features=64).fit(d).feature_names([0])
+    for fn in (kernels.count_ngrams, kernels._document, kernels._add_token, kernels._decode, kernels.name_spans):
+        assert len(fn.signatures) == 1, (fn.__name__, fn.signatures)
+
+
 def test_bytes_that_are_not_utf8_separate_words_as_u_fffd_does() -> None:
     raw = [b"abc\xff\xfedef", b"\xe4\xb8", b"ok \xed\xa0\x80 ok"]  # bad bytes, a cut character, a surrogate
     v = TextVectorizer(n_features=2**16, idf=False, norm="none", sublinear_tf=False)

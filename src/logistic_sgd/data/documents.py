@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from ..util.arrays import read_only
+
 
 @dataclass(frozen=True)
 class Documents:
@@ -39,6 +41,11 @@ class Documents:
     columns: tuple[str, ...] = ("text",)
     numbers: NDArray[np.float64] | None = None
     number_columns: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # the texts are only read: a read-only buffer, as from bytes or a mapped file, whatever its source
+        # (the compiled tokeniser is then compiled for one type of buffer, not two)
+        object.__setattr__(self, "buffer", read_only(np.asarray(self.buffer, dtype=np.uint8)))
 
     @classmethod
     def from_texts(cls, texts: Sequence[str | bytes], column: str = "text") -> Documents:

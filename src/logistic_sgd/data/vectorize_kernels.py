@@ -139,18 +139,19 @@ def _document(  # pragma: no cover - compiled
     t_lo: Any, t_hi: Any, track: bool, ring_h: Any, ring_lo: Any,
 ) -> tuple[int, int]:
     """Count the n-grams of document ``d`` (all its columns); returns (columns touched, bad bytes)."""
-    m = 0
+    # what is passed to _add_token is int64 from the start (a literal 0 or -1 would compile it again)
+    m = np.int64(0)
     bad = 0
     n_table = len(classes)
     for j in range(starts.shape[1]):
         salt = salts[j]
-        count = 0
+        count = np.int64(0)
         p, end = starts[d, j], ends[d, j]
         h = np.uint64(0)
-        word_lo = -1  # start of the word being read, or -1
+        word_lo = np.int64(-1)  # start of the word being read, or -1
         run = 0  # length of the current run of unsegmented characters
         prev = np.uint64(0)
-        prev_lo = 0
+        prev_lo = np.int64(0)
         while p <= end:
             if p < end and buf[p] < 0x80:  # ASCII
                 c, n = np.int64(buf[p]), 1

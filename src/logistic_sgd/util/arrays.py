@@ -57,3 +57,15 @@ class Arrays:
 
 
 NUMPY_ARRAYS = Arrays()
+
+
+def read_only(a: NDArray[Any]) -> NDArray[Any]:
+    """``a`` as a read-only view (``a`` itself if it is one). The compiled kernels only read their
+    rows and texts, and take them read-only: Numba types a read-only array apart from a writable
+    one, and would compile a kernel twice, once for arrays in memory and once for memory-mapped or
+    ``bytes``-backed ones."""
+    if not a.flags.writeable:
+        return a
+    view = a.view()
+    view.flags.writeable = False
+    return view

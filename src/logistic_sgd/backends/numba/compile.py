@@ -131,17 +131,6 @@ _numbas_set_env = JITCPUCodegen.set_env
 _numbas_optimize_final_module = CPUCodeLibrary._optimize_final_module
 
 
-def read_only(a: Any) -> Any:
-    """``a`` as a read-only view (``a`` itself if it is one). The kernels only read their rows, and
-    take every array of rows read-only: Numba types a read-only array apart from a writable one,
-    and would compile a kernel twice, once for rows in memory and once for memory-mapped rows."""
-    if not a.flags.writeable:
-        return a
-    view = a.view()
-    view.flags.writeable = False
-    return view
-
-
 class PackageLocator(_CacheLocator):
     """Numba's cache locator for the functions of this package, keyed by the package's source."""
 

@@ -78,7 +78,8 @@ from numba import prange, types
 from numba.extending import overload
 from numpy.typing import NDArray
 
-from .compile import compiled, read_only
+from ...util.arrays import read_only
+from .compile import compiled
 from .simd import (
     Width,
     add,
@@ -760,7 +761,7 @@ def _split_inverse(divisor: float | None) -> tuple[np.float32, np.float32]:
 
 
 def _input(X: NDArray[Any], divisor: float | None) -> tuple[NDArray[Any], tuple[np.float32, np.float32]]:
-    """``X`` contiguous and read-only (:func:`.compile.read_only`), with the scale of its bytes; bytes
+    """``X`` contiguous and read-only (:func:`~logistic_sgd.util.arrays.read_only`), with the scale of its bytes; bytes
     need a divisor that scales them exactly."""
     if X.dtype.kind == "f":
         return read_only(np.ascontiguousarray(X)), _split_inverse(None)

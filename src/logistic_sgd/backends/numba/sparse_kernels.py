@@ -30,8 +30,9 @@ from numba import prange
 from numpy.typing import NDArray
 
 from ...data.rows import CSR
+from ...util.arrays import read_only
 from ..sparse import SMALLEST_SCALE, checked_run
-from .compile import compiled, read_only
+from .compile import compiled
 from .simd import prefetch
 
 _fastmath = {"contract", "reassoc", "nsz", "arcp"}  # no nnan/ninf: NaN and Inf must show
@@ -283,7 +284,7 @@ def _check_rows(X: CSR, y: NDArray[Any] | None, start: int, end: int, W: NDArray
 
 
 def _arrays(X: CSR) -> tuple[NDArray[Any], ...]:
-    """``X``'s values, column indices and row offsets, read-only (:func:`.compile.read_only`: one
+    """``X``'s values, column indices and row offsets, read-only (:func:`~logistic_sgd.util.arrays.read_only`: one
     compiled kernel for rows in memory and memory-mapped ones)."""
     return read_only(X.data), read_only(X.indices), read_only(X.indptr)
 
