@@ -122,12 +122,13 @@ def compile_variant(variant: str) -> None:
 
     rng = np.random.default_rng(0)
     n_in, n_out = 20, 3
-    if kernel == "forward":  # as test_kernels calls it: C-ordered logits, the rows after fetched
+    if kernel == "forward":  # as test_kernels calls it (as the kernels do): class-major logits, read-only rows
         from logistic_sgd.backends.numba.simd import Width
+        from logistic_sgd.util.arrays import read_only
 
-        x = rng.random((8, n_in)).astype(dtype)
+        x = read_only(rng.random((8, n_in)).astype(dtype))
         w = Width(*map(int, lanes_text.split("r")))
-        WT, b, z = np.zeros((n_out, n_in), dtype), np.zeros(n_out, dtype), np.empty((8, n_out), dtype)
+        WT, b, z = np.zeros((n_out, n_in), dtype), np.zeros(n_out, dtype), np.empty((n_out, 8), dtype).T
         kernels._forward(w, x, WT, b, 1, 5, z, x, 5, 8)
         return None
     lanes = None if lanes_text in ("native", "") else int(lanes_text)

@@ -7,6 +7,8 @@ same model to 1e-12, float32 runs the same lines (on these data) and the same mo
 
 from __future__ import annotations
 
+import contextlib
+import io
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +17,7 @@ import numpy as np
 import pytest
 
 from logistic_sgd import load_model
+from logistic_sgd.cli import main
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("torch.distributed")
@@ -39,16 +42,21 @@ def noisy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _train(data: Path, out: Path, floatx: str, distributed: bool, ranks: int = 2, *more: str) -> list[str]:
-    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(ranks)]
-    argv = [*(launcher if distributed else [sys.executable]), "-m", "logistic_sgd", "train", "--data", str(data),
-            "--batch-size", "50", "--n-epochs", "8", "--shuffle", "--seed", "5", "--floatx", floatx,
-            "--momentum", "0.5", "--learning-rate", "0.01", "--model-out", str(out), *more]
-    argv += ["--distributed"] if distributed else []
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    """The lines of a run under torchrun on ``ranks`` processes, or of one process (this one)."""
+    argv = ["train", "--data", str(data), "--batch-size", "50", "--n-epochs", "8", "--shuffle", "--seed", "5",
+            "--floatx", floatx, "--momentum", "0.5", "--learning-rate", "0.01", "--model-out", str(out), *more]
     if distributed:
+        launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(ranks)]
+        proc = subprocess.run([*launcher, "-m", "logistic_sgd", *argv, "--distributed"], capture_output=True,
+                              text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-3000:]
         assert "all-reduce:" in proc.stderr
-    return [line for line in proc.stdout.splitlines() if line.startswith(SEED_LINE)]
+        stdout = proc.stdout
+    else:
+        with contextlib.redirect_stdout(io.StringIO()) as printed:
+            assert main(argv) == 0
+        stdout = printed.getvalue()
+    return [line for line in stdout.splitlines() if line.startswith(SEED_LINE)]
 
 
 @pytest.fixture(scope="module")

@@ -218,7 +218,8 @@ def test_forward_sums_each_lane_in_order_then_the_lanes_as_a_tree(
     same numbers."""
     x, W, b, _ = _data(rows + 2, n_in, n_out, dtype, rows + n_in)
     WT = np.ascontiguousarray(W.T)
-    z = np.full((32, n_out), np.nan, dtype)
+    z = np.full((n_out, 32), np.nan, dtype).T  # class-major, read-only rows: the types the kernels pass
+    x = read_only(x)
     kernels._forward(Width(width, registers), x, WT, b, 1, 1 + rows, z, x, 1 + rows, len(x))  # the rows after fetched
     np.testing.assert_array_equal(z[:rows], _forward_exact(x[1 : 1 + rows], WT, b, width))
     assert np.isnan(z[rows:]).all()
@@ -369,16 +370,16 @@ _CACHED = ("import sys, numpy as np; from logistic_sgd.backends.numba import ker
            "u = (np.arange(45 * 784) % 251).reshape(45, 784).astype(np.uint8); "
            "x = (u / np.float32(255)).astype(np.float32); "
            "WT = np.ascontiguousarray(np.sin(np.arange(784 * 11, dtype=np.float32)).reshape(784, 11).T); "
-           "z = np.empty((45, 11), np.float32); "
-           "kernels._forward(kernels._width(int(sys.argv[1])), x, WT, np.zeros(11, np.float32), 0, 45, z, x, 0, 0); "
-           "np.save(sys.argv[2], z); print(sum(kernels._forward.stats.cache_hits.values()))")
+           "w, b = kernels._width(int(sys.argv[1])), np.zeros(11, np.float32); "
+           "z = np.array([[kernels._dot(w, x, r, WT, j, b) for j in range(11)] for r in range(45)], np.float32); "
+           "np.save(sys.argv[2], z); print(sum(kernels._dot.stats.cache_hits.values()))")
 
 
 def test_numbas_cache_keeps_each_width_apart(tmp_path: Path) -> None:
     """The width is in each compiled function's type signature: one on-disk cache holds a version
-    per width, and a process asking for a width loads that width's code (the forward pass, compiled
-    on its own: the logits of two widths differ in the last bits, and each process gets its own
-    width's, the last from the cache)."""
+    per width, and a process asking for a width loads that width's code (one logit, compiled on its
+    own: the logits of two widths differ in the last bits, and each process gets its own width's,
+    the last from the cache)."""
     env = child_environment() | {"NUMBA_CACHE_DIR": str(tmp_path / "cache")}
     hits = []
     for i, lanes in enumerate((8, 16, 8)):
