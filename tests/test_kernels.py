@@ -430,7 +430,7 @@ def _full_rule() -> Callable[[np.ndarray, np.ndarray], None]:
 
 def _argmax_of_softmax(z: np.ndarray) -> np.ndarray:
     out = np.empty(len(z), np.int64)
-    _full_rule()(z.copy(), out)
+    _full_rule()(np.array(z, order="F"), out)  # a copy, class-major as _predict keeps the logits
     return out
 
 

@@ -36,6 +36,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ...errors import DataError, UsageError, one_line
+from ...util.arrays import read_only
 from ..columns import MISSING_CELLS, TEXT_WORDS, identifier_by_name
 from ..documents import Documents
 from ..splits import Examples
@@ -358,7 +359,8 @@ def _find_first(buffer: NDArray[np.uint8], starts: NDArray[np.int64], ends: NDAr
         from ..vectorize_kernels import find_first
     except ImportError:
         return _find_first_numpy(buffer, starts, ends, wanted)
-    return find_first(buffer, np.ascontiguousarray(starts, np.int64), np.ascontiguousarray(ends, np.int64), wanted)
+    return find_first(read_only(buffer), np.ascontiguousarray(starts, np.int64), np.ascontiguousarray(ends, np.int64),
+                      wanted)
 
 
 _WORD_BYTES = np.array([chr(b).isalnum() or b == 95 or b >= 0x80 for b in range(256)], dtype=bool)
