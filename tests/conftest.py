@@ -66,6 +66,18 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     compile_ahead()
 
 
+# The files that take longest, first: scripts/test hands the workers whole files in this order
+# (--no-loadscope-reorder; xdist would otherwise hand out first the files with the most tests), so
+# that the short files come last and the workers finish together.
+LONGEST_FIRST = ("test_parity.py", "test_distributed.py", "test_kernels.py", "test_resume.py", "test_docs.py",
+                 "test_text.py", "test_sparse_cli.py", "test_report.py", "test_cli.py", "test_fuzz.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: each file's tests stay in order
+
+
 def child_environment() -> dict[str, str]:
     """The environment for a program a test starts: in an xdist worker, its Numba pool the worker's
     share of the cores too (this process's own pool cannot change once Numba has started it)."""
