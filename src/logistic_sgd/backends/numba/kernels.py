@@ -761,8 +761,8 @@ def _split_inverse(divisor: float | None) -> tuple[np.float32, np.float32]:
 
 
 def _input(X: NDArray[Any], divisor: float | None) -> tuple[NDArray[Any], tuple[np.float32, np.float32]]:
-    """``X`` contiguous and read-only (:func:`~logistic_sgd.util.arrays.read_only`), with the scale of its bytes; bytes
-    need a divisor that scales them exactly."""
+    """``X`` contiguous and read-only (:func:`~logistic_sgd.util.arrays.read_only`), with the scale of
+    its bytes; bytes need a divisor that scales them exactly."""
     if X.dtype.kind == "f":
         return read_only(np.ascontiguousarray(X)), _split_inverse(None)
     if X.dtype == np.uint8:

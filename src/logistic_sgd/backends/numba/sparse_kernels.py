@@ -284,8 +284,9 @@ def _check_rows(X: CSR, y: NDArray[Any] | None, start: int, end: int, W: NDArray
 
 
 def _arrays(X: CSR) -> tuple[NDArray[Any], ...]:
-    """``X``'s values, column indices and row offsets, read-only (:func:`~logistic_sgd.util.arrays.read_only`: one
-    compiled kernel for rows in memory and memory-mapped ones)."""
+    """``X``'s values, column indices and row offsets, read-only
+    (:func:`~logistic_sgd.util.arrays.read_only`: one compiled kernel for rows in memory and
+    memory-mapped ones)."""
     return read_only(X.data), read_only(X.indices), read_only(X.indptr)
 
 
