@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pytest
 
-sklearn = pytest.importorskip("sklearn")
-from sklearn.model_selection import GridSearchCV  # noqa: E402
-from sklearn.pipeline import make_pipeline  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
-from sklearn.utils.estimator_checks import check_estimator  # noqa: E402
+from logistic_sgd import LogisticSGDClassifier
 
-from logistic_sgd import LogisticSGDClassifier  # noqa: E402
+# scikit-learn imported by the tests, not when they are collected (a worker that runs none of them never imports it)
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("sklearn") is None, reason="needs scikit-learn")
 
 
 def test_check_estimator() -> None:
+    from sklearn.utils.estimator_checks import check_estimator
+
     repeated_rows = ("minibatch SGD on a random validation split: repeated rows change the minibatches and the split "
                      "(scikit-learn expects the same of SGDClassifier)")
     check_estimator(LogisticSGDClassifier(max_epochs=50), expected_failed_checks={
@@ -34,6 +35,10 @@ def _digits() -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_pipeline_and_grid_search_on_digits() -> None:
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     X, y = _digits()
     X_tr, y_tr, X_te, y_te = X[:1400], y[:1400], X[1400:], y[1400:]
     pipe = make_pipeline(StandardScaler(), LogisticSGDClassifier(batch_size=100, random_state=0))
