@@ -276,8 +276,7 @@ def test_the_gradient_and_the_steps_are_one_compiled_kernel(dtype: str) -> None:
     ``logits_into``: on the same rows, in memory or read-only (as memory-mapped rows are), the
     later calls compile nothing more."""
     x, W, b, y = _data(13, 20, 3, dtype, 1)
-    mapped = x.copy()
-    mapped.flags.writeable = False
+    mapped = read_only(x)  # as memory-mapped rows are
     scratch = kernels.Scratch.for_model(20, 3, dtype)
     kernels.gradient_into(x, y, W, b, 13, np.empty_like(W), np.empty_like(b), scratch, nll=True)
     compiled = set(kernels._steps.signatures)
