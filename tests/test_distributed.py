@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -41,22 +42,28 @@ def noisy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def _argv(data: Path, out: Path, floatx: str, *more: str) -> list[str]:
+    return ["train", "--data", str(data), "--batch-size", "50", "--n-epochs", "8", "--shuffle", "--seed", "5",
+            "--floatx", floatx, "--momentum", "0.5", "--learning-rate", "0.01", "--model-out", str(out), *more]
+
+
+def _seed_lines(stdout: str) -> list[str]:
+    return [line for line in stdout.splitlines() if line.startswith(SEED_LINE)]
+
+
 def _train(data: Path, out: Path, floatx: str, distributed: bool, ranks: int = 2, *more: str) -> list[str]:
     """The lines of a run under torchrun on ``ranks`` processes, or of one process (this one)."""
-    argv = ["train", "--data", str(data), "--batch-size", "50", "--n-epochs", "8", "--shuffle", "--seed", "5",
-            "--floatx", floatx, "--momentum", "0.5", "--learning-rate", "0.01", "--model-out", str(out), *more]
+    argv = _argv(data, out, floatx, *more)
     if distributed:
         launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(ranks)]
         proc = subprocess.run([*launcher, "-m", "logistic_sgd", *argv, "--distributed"], capture_output=True,
                               text=True, timeout=300)
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert "all-reduce:" in proc.stderr
-        stdout = proc.stdout
-    else:
-        with contextlib.redirect_stdout(io.StringIO()) as printed:
-            assert main(argv) == 0
-        stdout = printed.getvalue()
-    return [line for line in stdout.splitlines() if line.startswith(SEED_LINE)]
+        return _seed_lines(proc.stdout)
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        assert main(argv) == 0
+    return _seed_lines(printed.getvalue())
 
 
 @pytest.fixture(scope="module")
@@ -73,17 +80,37 @@ def sparse_noisy(noisy: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize(("floatx", "tolerance", "rows"), [("float64", 1e-12, "dense"), ("float32", 1e-5, "dense"),
-                                                           ("float64", 1e-12, "sparse")])
-def test_two_gloo_processes_match_one(noisy: Path, sparse_noisy: Path, tmp_path: Path, floatx: str, tolerance: float,
+GLOO_RUNS = {("float64", "dense"): 1e-12, ("float32", "dense"): 1e-5, ("float64", "sparse"): 1e-12}
+
+
+@pytest.fixture(scope="module")
+def gloo_runs(noisy: Path, sparse_noisy: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The runs of :data:`GLOO_RUNS` on 2 gloo processes, one after another in one torchrun launch
+    (``gloo_ranks.py``): the folder of their outputs, ``FLOATX-ROWS.RANK.out`` / ``.err`` / ``.npz``."""
+    folder = tmp_path_factory.mktemp("gloo")
+    runs = [(_argv(noisy if rows == "dense" else sparse_noisy, folder / f"{floatx}-{rows}.npz", floatx,
+                   "--distributed"), str(folder / f"{floatx}-{rows}")) for floatx, rows in GLOO_RUNS]
+    (folder / "runs.json").write_text(json.dumps(runs))
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+                           str(Path(__file__).with_name("gloo_ranks.py")), str(folder / "runs.json")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return folder
+
+
+@pytest.mark.parametrize(("floatx", "rows"), list(GLOO_RUNS))
+def test_two_gloo_processes_match_one(noisy: Path, sparse_noisy: Path, gloo_runs: Path, tmp_path: Path, floatx: str,
                                       rows: str) -> None:
-    """Sparse rows too: each rank's step gives the dense gradient that is all-reduced."""
-    data = noisy if rows == "dense" else sparse_noisy
-    single = _train(data, tmp_path / "one.npz", floatx, distributed=False)
-    double = _train(data, tmp_path / "two.npz", floatx, distributed=True)
+    """Sparse rows too: each rank's step gives the dense gradient that is all-reduced. The first run
+    sets up its process group and closes it, the others run in a group their program set up."""
+    tolerance = GLOO_RUNS[floatx, rows]
+    single = _train(noisy if rows == "dense" else sparse_noisy, tmp_path / "one.npz", floatx, distributed=False)
+    stem = gloo_runs / f"{floatx}-{rows}"
+    double = _seed_lines(Path(f"{stem}.0.out").read_text())
     assert len(single) > 10 and len({line.split('error')[-1] for line in single}) > 5
-    assert double == single  # rank 0 alone printed, and printed the same lines
-    a, b = load_model(tmp_path / "one.npz"), load_model(tmp_path / "two.npz")
+    assert double == single and not Path(f"{stem}.1.out").read_text()  # rank 0 alone printed: the same lines
+    assert "all-reduce:" in Path(f"{stem}.0.err").read_text()
+    a, b = load_model(tmp_path / "one.npz"), load_model(f"{stem}.npz")
     np.testing.assert_allclose(b.W, a.W, rtol=0, atol=tolerance * np.abs(a.W).max())
     np.testing.assert_allclose(b.b, a.b, rtol=0, atol=tolerance * max(1.0, np.abs(a.b).max()))
 

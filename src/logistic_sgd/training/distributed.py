@@ -11,6 +11,9 @@ rank takes the same step. Validation minibatches are shared out round-robin and 
 all-reduced, so every rank sees the same validation error and the same patience rule decides the
 same way everywhere. Rank 0 alone prints and writes files.
 
+A program that set up its process group itself (``torch.distributed.init_process_group``) before it
+trains keeps it: training runs in that group and leaves it open for the program to close.
+
 With the NumPy backend the all-reduce runs on tensors that share the arrays' memory
 (``torch.from_numpy``): nothing is copied.
 """
@@ -38,7 +41,8 @@ class Communicator:
             raise UsageError("--distributed runs under torchrun: torchrun --nproc-per-node N -m logistic_sgd train "
                              "--distributed ...")
         self._torch, self._dist = torch, dist
-        if not dist.is_initialized():
+        self._own_group = not dist.is_initialized()  # else the program's own group, which it closes
+        if self._own_group:
             if backend.collective == "nccl":
                 torch.cuda.set_device(_own_gpu(backend.device, torch.cuda.device_count()))
                 # NCCL reduces the gradient on the GPU; gloo the validation counts, which are NumPy arrays
@@ -65,7 +69,8 @@ class Communicator:
         self.reduce_calls += 1
 
     def close(self) -> None:
-        if self._dist.is_initialized():
+        """Close the process group if this object set it up."""
+        if self._own_group and self._dist.is_initialized():
             self._dist.destroy_process_group()
 
 
