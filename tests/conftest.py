@@ -110,10 +110,14 @@ def seed_environment() -> dict[str, str]:
 
 def write_idx(path: Path, array: np.ndarray, gz: bool = True) -> Path:
     """Write ``array`` (uint8) as an IDX file, gzipped when ``gz``."""
+    path.write_bytes(_idx_bytes(array, gz))
+    return path
+
+
+def _idx_bytes(array: np.ndarray, gz: bool = True) -> bytes:
     header = struct.pack(">HBB", 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
     data = header + np.ascontiguousarray(array, dtype=np.uint8).tobytes()
-    path.write_bytes(gzip.compress(data, compresslevel=1) if gz else data)  # gzip's default level 9: seconds
-    return path
+    return gzip.compress(data, compresslevel=1) if gz else data  # gzip's default level 9: seconds
 
 
 def make_images(n: int, seed: int, n_classes: int = 10, side: int = 28) -> tuple[np.ndarray, np.ndarray]:
@@ -132,13 +136,19 @@ def idx_folder(tmp_path: Path) -> Path:
     """A small MNIST-like IDX folder: 1,200 training images (1,000 train + 200 valid), 300 test."""
     folder = tmp_path / "idx"
     folder.mkdir()
+    for name, data in _idx_folder_files().items():
+        (folder / name).write_bytes(data)
+    return folder
+
+
+@functools.cache
+def _idx_folder_files() -> dict[str, bytes]:
+    """The files of :func:`idx_folder`, made once per process (about a hundred tests take a copy)."""
     tx, ty = make_images(1200, seed=1)
     sx, sy = make_images(300, seed=2)
-    write_idx(folder / "train-images-idx3-ubyte.gz", tx)
-    write_idx(folder / "train-labels-idx1-ubyte.gz", ty)
-    write_idx(folder / "t10k-images-idx3-ubyte.gz", sx)
-    write_idx(folder / "t10k-labels-idx1-ubyte.gz", sy)
-    return folder
+    arrays = {"train-images-idx3-ubyte.gz": tx, "train-labels-idx1-ubyte.gz": ty, "t10k-images-idx3-ubyte.gz": sx,
+              "t10k-labels-idx1-ubyte.gz": sy}
+    return {name: _idx_bytes(a) for name, a in arrays.items()}
 
 
 @functools.cache
