@@ -103,10 +103,7 @@ def _fma(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     """``a * b + c`` rounded once to ``c``'s dtype, elementwise (broadcasting), exactly."""
     a, b, c = np.broadcast_arrays(a, b, c)
     if c.dtype == np.float64:
-        from fractions import Fraction
-
-        return np.vectorize(lambda u, v, w: float(Fraction(u) * Fraction(v) + Fraction(w)), otypes=[np.float64])(
-            a, b, c)
+        return _fma64(a, b, c)
     p = a.astype(np.float64) * b.astype(np.float64)  # exact: two 24-bit significands
     c64 = c.astype(np.float64)
     s = p + c64
@@ -118,6 +115,63 @@ def _fma(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     high = np.nextafter(low, np.float32(np.inf))
     tie = (s == (low.astype(np.float64) + high.astype(np.float64)) / 2) & (err != 0)
     return np.where(tie, np.where(err > 0, high, low), r)
+
+
+def _fma64(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """``a * b + c`` in float64 rounded once: Boldo and Melquiond's emulation of a fused multiply-add
+    (2008), exact products and sums then one rounding to odd; in exact fractions where the numbers
+    are so large or small that a product's parts could overflow or underflow."""
+    a, b, c = (np.asarray(v, np.float64) for v in (a, b, c))
+    uh = a * b
+    ah, al = _split(a)
+    bh, bl = _split(b)
+    ul = ((ah * bh - uh) + ah * bl + al * bh) + al * bl  # a * b == uh + ul exactly
+    th, tl = _two_sum(c, uh)
+    v, e = _two_sum(tl, ul)  # c + a * b == th + v + e exactly
+    even = (v.view(np.int64) & 1) == 0
+    v = np.where((e != 0) & even, np.nextafter(v, np.where(e > 0, np.inf, -np.inf)), v)  # v + e rounded to odd
+    out = th + v
+    wild = ~np.all([(x == 0) | ((np.abs(x) > 2.0**-400) & (np.abs(x) < 2.0**400)) for x in (a, b, c)], axis=0)
+    if wild.any():
+        out[wild] = [_fma_fraction(u, w, z) for u, w, z in zip(a[wild], b[wild], c[wild], strict=True)]
+    return out
+
+
+def _fma_fraction(a: float, b: float, c: float) -> float:
+    from fractions import Fraction
+
+    return float(Fraction(a) * Fraction(b) + Fraction(c))
+
+
+def _two_sum(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``s, e`` with ``s = x + y`` rounded and ``s + e == x + y`` exactly."""
+    s = x + y
+    t = s - x
+    return s, (x - (s - t)) + (y - t)
+
+
+def _split(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``x`` as ``hi + lo``, each with 26 significant bits at most (Veltkamp)."""
+    t = x * 134217729.0  # 2**27 + 1
+    hi = t - (t - x)
+    return hi, x - hi
+
+
+def test_the_reference_fma_rounds_once() -> None:
+    """:func:`_fma64` is the exact sum rounded once, near the halfway points too (against fractions)."""
+    rng = np.random.default_rng(0)
+    n = 3000
+    a, b = rng.normal(size=n), rng.normal(size=n)
+    c = np.concatenate([rng.normal(size=n // 3), -(a * b)[: n // 3] * (1 + rng.normal(size=n // 3) * 1e-15),
+                        np.zeros(n - 2 * (n // 3))])
+    # a * b a few quarter-steps of the float64 grid above c, give or take a last bit: sums on and near halfway
+    ties = 1 + rng.integers(0, 2**52, n) * 2.0**-52
+    small = rng.integers(-8, 9, n) * 2.0**-54 * (1 + rng.choice([0, 2**-52, -(2**-52), 2**-30], n))
+    near = rng.choice([1.0, 1 + 2**-52, 1 - 2**-53], n)
+    huge = np.array([1e300, 1e-300, 3.0]), np.array([1e5, 1e-20, 1e-320]), np.array([-1e305, 1e-310, 1.0])
+    for x, y, z in [(a, b, c), (small, near, ties), (small, near, -ties), huge]:
+        expected = [_fma_fraction(*t) for t in zip(x, y, z, strict=True)]
+        np.testing.assert_array_equal(_fma64(x, y, z), expected)
 
 
 def _forward_exact(x: np.ndarray, WT: np.ndarray, b: np.ndarray, width: int) -> np.ndarray:
@@ -356,13 +410,13 @@ def test_each_cpu_takes_its_width_and_the_same_bits(target: dict[str, str], lane
     (PORTABLE, 4),
 ])
 def test_the_width_is_the_one_numba_compiles_for(target: dict[str, str], lanes: int) -> None:
-    """Numba's target CPU, named or by its features (nothing runs there: LLVM is only asked)."""
-    env = {k: v for k, v in child_environment().items() if not k.startswith("NUMBA_CPU")} | target
-    probe = "from logistic_sgd.backends.numba import kernels; print(kernels.native_lanes())"
-    run = subprocess.run([sys.executable, "-c", probe],
-                         env=env, capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr[-3000:]
-    assert int(run.stdout) == lanes
+    """The CPU Numba compiles for, named or by its features (nothing runs there: LLVM is only asked).
+    Numba's reading of ``NUMBA_CPU_NAME`` and ``NUMBA_CPU_FEATURES`` (no features for ``generic``) is
+    checked in processes of their own by :func:`test_each_cpu_takes_its_width_and_the_same_bits`."""
+    from numba.core.registry import cpu_target
+
+    triple = cpu_target.target_context.codegen().magic_tuple()[0]
+    assert kernels.width_of(triple, target["NUMBA_CPU_NAME"], target.get("NUMBA_CPU_FEATURES", "")).lanes == lanes
 
 
 _CACHED = ("import sys, numpy as np; from logistic_sgd.backends.numba import kernels; "

@@ -124,12 +124,17 @@ def native_lanes() -> int:
 
 @functools.cache
 def _native() -> Width:
-    """The width of :func:`native_lanes`, with the CPU's number of vector registers (32 with AVX-512
-    and on AArch64, else 16)."""
-    import llvmlite.binding as llvm
+    """The width of :func:`native_lanes`."""
     from numba.core.registry import cpu_target
 
-    triple, cpu, features = cpu_target.target_context.codegen().magic_tuple()
+    return width_of(*cpu_target.target_context.codegen().magic_tuple())
+
+
+def width_of(triple: str, cpu: str, features: str) -> Width:
+    """The widest vectors of a CPU (an LLVM target triple, CPU name and features) in float32 lanes, with
+    its number of vector registers (32 with AVX-512 and on AArch64, else 16)."""
+    import llvmlite.binding as llvm
+
     machine = llvm.Target.from_triple(triple).create_target_machine(cpu=cpu, features=features, opt=2)
     for lanes, register in ((16, "%zmm"), (8, "%ymm")):
         v = f"<{lanes} x float>"
