@@ -69,8 +69,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 # The files that take longest, first: scripts/test hands the workers whole files in this order
 # (--no-loadscope-reorder; xdist would otherwise hand out first the files with the most tests), so
 # that the short files come last and the workers finish together.
-LONGEST_FIRST = ("test_parity.py", "test_distributed.py", "test_kernels.py", "test_resume.py", "test_docs.py",
-                 "test_text.py", "test_sparse_cli.py", "test_report.py", "test_cli.py", "test_fuzz.py")
+LONGEST_FIRST = ("test_parity.py", "test_kernels.py", "test_resume.py", "test_docs.py", "test_distributed.py",
+                 "test_sparse_cli.py", "test_fuzz.py", "test_report.py", "test_cli.py", "test_text.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
