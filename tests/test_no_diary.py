@@ -42,8 +42,12 @@ DATE = rf"\b20\d\d-[01]\d-[0-3]\d\b|\b({MONTHS}) 20\d\d\b"
 
 def diary_lines(text: str, dates_allowed: bool = False) -> list[str]:
     """The lines of ``text`` that narrate the making of the software (or give a date)."""
-    patterns = DIARY if dates_allowed else [*DIARY, DATE]
-    return [line.strip() for line in text.splitlines() if any(re.search(p, line, re.I) for p in patterns)]
+    pattern = _ANY[dates_allowed]
+    return [line.strip() for line in text.splitlines() if pattern.search(line)]
+
+
+_ANY = {allowed: re.compile("|".join(f"(?:{p})" for p in (DIARY if allowed else [*DIARY, DATE])), re.I)
+        for allowed in (False, True)}
 
 
 def scanned_files() -> list[Path]:
