@@ -52,7 +52,7 @@ def test_idx_and_pickle_forms_are_bit_identical(tmp_path: Path, idx_folder: Path
 def test_pickle_written_by_python3_also_loads(tmp_path: Path, idx_folder: Path) -> None:
     splits = load_data(idx_folder)
     path = tmp_path / "data.pkl.gz"
-    path.write_bytes(gzip.compress(pickle.dumps(splits, protocol=2)))
+    path.write_bytes(gzip.compress(pickle.dumps(splits, protocol=2), compresslevel=1))
     (tx, _), _, _ = load_data(path)
     np.testing.assert_array_equal(tx, splits[0][0])
 
